@@ -3,6 +3,8 @@ package dev.loupe.http;
 import dev.loupe.vectorstore.IndexSpec;
 import dev.loupe.vectorstore.Similarity;
 import dev.loupe.vectorstore.bench.VectorBench;
+import dev.loupe.vectorstore.flat.Encoding;
+import dev.loupe.vectorstore.flat.FlatVectorIndex;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.BindException;
@@ -118,11 +120,15 @@ public final class Main {
     }
   }
 
-  /** The store {@code loupe serve} answers from: {@code <dataDir>/index}. */
+  /**
+   * The store {@code loupe serve} answers from, in {@code <dataDir>/index}. The design default is
+   * the Lucene hybrid index; until it is merged the exact flat index stands in, and this is the
+   * one line to change: {@code new Store("lucene", LuceneVectorIndex.open(dir, DEFAULT_SPEC,
+   * LuceneVectorIndex.Options.defaults()))}.
+   */
   static Store openDefaultStore(Path dataDir) throws IOException {
     Path dir = dataDir.resolve("index");
-    // TODO(store): switch to LuceneVectorIndex once it is on main.
-    throw new UnsupportedOperationException("no VectorIndex implementation on main yet: " + dir);
+    return new Store("flat", FlatVectorIndex.open(dir, DEFAULT_SPEC, Encoding.F32));
   }
 
   private static void createDirectory(Path dir, String what) throws IOException {
