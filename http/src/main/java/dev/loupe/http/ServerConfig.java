@@ -54,11 +54,6 @@ public record ServerConfig(String host, int port, Path dataDir, Path watchDir) {
     return dataDir.resolve("inbox");
   }
 
-  /** The same configuration listening on another port. */
-  public ServerConfig withPort(int newPort) {
-    return new ServerConfig(host, newPort, dataDir, watchDir);
-  }
-
   private static void requireLoopback(String host) {
     InetAddress[] addresses;
     try {
