@@ -123,25 +123,67 @@ public final class PanamaVectorOps implements VectorOps {
     }
   }
 
+  /*
+   * One method per encoding rather than a switch inside the loop: C2 keeps vectors in registers
+   * only when every value reaching a loop phi has the same shape, so the decode step is fixed per
+   * method.
+   */
   private void dot4(int encoding, MemorySegment data, long offset, float[] q0, float[] q1, float[] q2, float[] q3, float[] out, int at) {
+    switch (encoding) {
+      case 0 -> dot4F32(data, offset, q0, q1, q2, q3, out, at);
+      case 1 -> dot4F16(data, offset, q0, q1, q2, q3, out, at);
+      default -> dot4I8(data, offset, q0, q1, q2, q3, out, at);
+    }
+  }
+
+  private static void dot4F32(MemorySegment data, long offset, float[] q0, float[] q1, float[] q2, float[] q3, float[] out, int at) {
     int dim = q0.length;
     FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
     int i = 0;
     for (int bound = dim - L; i <= bound; i += L) {
-      FloatVector x =
-          switch (encoding) {
-            case 0 -> row32(data, offset, i);
-            case 1 -> row16(data, offset, i);
-            default -> row8(data, offset, i);
-          };
+      FloatVector x = row32(data, offset, i);
       a0 = x.fma(FloatVector.fromArray(F, q0, i), a0);
       a1 = x.fma(FloatVector.fromArray(F, q1, i), a1);
       a2 = x.fma(FloatVector.fromArray(F, q2, i), a2);
       a3 = x.fma(FloatVector.fromArray(F, q3, i), a3);
     }
+    finish4(0, data, offset, i, q0, q1, q2, q3, a0, a1, a2, a3, out, at);
+  }
+
+  private static void dot4F16(MemorySegment data, long offset, float[] q0, float[] q1, float[] q2, float[] q3, float[] out, int at) {
+    int dim = q0.length;
+    FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+    int i = 0;
+    for (int bound = dim - L; i <= bound; i += L) {
+      FloatVector x = row16(data, offset, i);
+      a0 = x.fma(FloatVector.fromArray(F, q0, i), a0);
+      a1 = x.fma(FloatVector.fromArray(F, q1, i), a1);
+      a2 = x.fma(FloatVector.fromArray(F, q2, i), a2);
+      a3 = x.fma(FloatVector.fromArray(F, q3, i), a3);
+    }
+    finish4(1, data, offset, i, q0, q1, q2, q3, a0, a1, a2, a3, out, at);
+  }
+
+  private static void dot4I8(MemorySegment data, long offset, float[] q0, float[] q1, float[] q2, float[] q3, float[] out, int at) {
+    int dim = q0.length;
+    FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+    int i = 0;
+    for (int bound = dim - L; i <= bound; i += L) {
+      FloatVector x = row8(data, offset, i);
+      a0 = x.fma(FloatVector.fromArray(F, q0, i), a0);
+      a1 = x.fma(FloatVector.fromArray(F, q1, i), a1);
+      a2 = x.fma(FloatVector.fromArray(F, q2, i), a2);
+      a3 = x.fma(FloatVector.fromArray(F, q3, i), a3);
+    }
+    finish4(2, data, offset, i, q0, q1, q2, q3, a0, a1, a2, a3, out, at);
+  }
+
+  /** Reduces the four accumulators and adds the scalar tail from component {@code i} on. */
+  private static void finish4(int encoding, MemorySegment data, long offset, int i, float[] q0, float[] q1, float[] q2, float[] q3,
+      FloatVector a0, FloatVector a1, FloatVector a2, FloatVector a3, float[] out, int at) {
     float s0 = a0.reduceLanes(VectorOperators.ADD), s1 = a1.reduceLanes(VectorOperators.ADD);
     float s2 = a2.reduceLanes(VectorOperators.ADD), s3 = a3.reduceLanes(VectorOperators.ADD);
-    for (; i < dim; i++) {
+    for (; i < q0.length; i++) {
       float x =
           switch (encoding) {
             case 0 -> data.get(ScalarVectorOps.F32, offset + 4L * i);
@@ -157,6 +199,24 @@ public final class PanamaVectorOps implements VectorOps {
     out[at + 1] = s1;
     out[at + 2] = s2;
     out[at + 3] = s3;
+  }
+
+  @Override
+  public float sum(MemorySegment data, long offset, long count) {
+    FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+    long i = 0;
+    for (; i + 4L * L <= count; i += 4L * L) {
+      long at = offset + 4 * i;
+      a0 = a0.add(FloatVector.fromMemorySegment(F, data, at, LE));
+      a1 = a1.add(FloatVector.fromMemorySegment(F, data, at + 4L * L, LE));
+      a2 = a2.add(FloatVector.fromMemorySegment(F, data, at + 8L * L, LE));
+      a3 = a3.add(FloatVector.fromMemorySegment(F, data, at + 12L * L, LE));
+    }
+    float sum = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+    for (; i < count; i++) {
+      sum += data.get(ScalarVectorOps.F32, offset + 4 * i);
+    }
+    return sum;
   }
 
   private static FloatVector row32(MemorySegment data, long offset, int i) {

@@ -36,6 +36,22 @@ public final class ScalarVectorOps implements VectorOps {
   }
 
   @Override
+  public float sum(MemorySegment data, long offset, long count) {
+    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    long i = 0;
+    for (; i + 4 <= count; i += 4) {
+      s0 += data.get(F32, offset + 4 * i);
+      s1 += data.get(F32, offset + 4 * i + 4);
+      s2 += data.get(F32, offset + 4 * i + 8);
+      s3 += data.get(F32, offset + 4 * i + 12);
+    }
+    for (; i < count; i++) {
+      s0 += data.get(F32, offset + 4 * i);
+    }
+    return s0 + s1 + s2 + s3;
+  }
+
+  @Override
   public String toString() {
     return "ScalarVectorOps";
   }

@@ -40,6 +40,12 @@ public interface VectorOps {
     }
   }
 
+  /**
+   * Sum of {@code count} fp32 values from {@code offset}: a pure streaming read, used by the
+   * benchmark to measure the memory bandwidth the scans are compared against.
+   */
+  float sum(MemorySegment data, long offset, long count);
+
   /** The implementation chosen for this JVM. */
   static VectorOps get() {
     return VectorOpsProvider.INSTANCE;
