@@ -2,6 +2,7 @@ package dev.loupe.vectorstore;
 
 import dev.loupe.vectorstore.flat.Encoding;
 import dev.loupe.vectorstore.flat.FlatVectorIndex;
+import dev.loupe.vectorstore.lucene.LuceneVectorIndex;
 import java.io.IOException;
 import java.nio.file.Path;
 
@@ -14,6 +15,10 @@ public final class TestIndexes {
       case "flat-f32" -> FlatVectorIndex.open(dir, spec, Encoding.F32);
       case "flat-f16" -> FlatVectorIndex.open(dir, spec, Encoding.F16);
       case "flat-i8" -> FlatVectorIndex.open(dir, spec, Encoding.I8);
+      case "lucene" -> LuceneVectorIndex.open(dir, spec, LuceneVectorIndex.Options.defaults());
+      case "lucene-sq" ->
+          LuceneVectorIndex.open(
+              dir, spec, LuceneVectorIndex.Options.defaults().withScalarQuantized(true));
       default -> throw new IllegalArgumentException("unknown index kind '" + kind + "'");
     };
   }
