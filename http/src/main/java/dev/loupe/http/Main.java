@@ -3,8 +3,7 @@ package dev.loupe.http;
 import dev.loupe.vectorstore.IndexSpec;
 import dev.loupe.vectorstore.Similarity;
 import dev.loupe.vectorstore.bench.VectorBench;
-import dev.loupe.vectorstore.flat.Encoding;
-import dev.loupe.vectorstore.flat.FlatVectorIndex;
+import dev.loupe.vectorstore.lucene.LuceneVectorIndex;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.BindException;
@@ -120,15 +119,10 @@ public final class Main {
     }
   }
 
-  /**
-   * The store {@code loupe serve} answers from, in {@code <dataDir>/index}. The design default is
-   * the Lucene hybrid index; until it is merged the exact flat index stands in, and this is the
-   * one line to change: {@code new Store("lucene", LuceneVectorIndex.open(dir, DEFAULT_SPEC,
-   * LuceneVectorIndex.Options.defaults()))}.
-   */
+  /** The store {@code loupe serve} answers from: the Lucene hybrid index in {@code <dataDir>/index}. */
   static Store openDefaultStore(Path dataDir) throws IOException {
     Path dir = dataDir.resolve("index");
-    return new Store("flat", FlatVectorIndex.open(dir, DEFAULT_SPEC, Encoding.F32));
+    return new Store("lucene", LuceneVectorIndex.open(dir, DEFAULT_SPEC, LuceneVectorIndex.Options.defaults()));
   }
 
   private static void createDirectory(Path dir, String what) throws IOException {

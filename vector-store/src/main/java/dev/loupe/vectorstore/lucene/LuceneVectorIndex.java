@@ -260,6 +260,9 @@ public final class LuceneVectorIndex implements HybridIndex {
       // Separate files rather than compound ones, so the vector files are mapped (and counted
       // by ramBytesUsed) on their own.
       config.setUseCompoundFile(false);
+      // Each indexing thread builds its segment's graph as it goes; a larger buffer means fewer,
+      // larger segments and less graph merging after a bulk load.
+      config.setRAMBufferSizeMB(256);
       TieredMergePolicy mergePolicy = new TieredMergePolicy();
       mergePolicy.setNoCFSRatio(0.0);
       config.setMergePolicy(mergePolicy);
@@ -391,6 +394,20 @@ public final class LuceneVectorIndex implements HybridIndex {
   @Override
   public void commit() throws IOException {
     ensureOpen();
+    writer.commit();
+  }
+
+  /**
+   * Merges the index down to at most {@code maxSegments} segments and commits. Worth it after a
+   * bulk load: a k-NN query searches one HNSW graph per segment, so fewer segments mean fewer
+   * graph walks. Blocks until the merge is done; searches go on meanwhile.
+   */
+  public void forceMerge(int maxSegments) throws IOException {
+    if (maxSegments < 1) {
+      throw new IllegalArgumentException("maxSegments " + maxSegments + " must be at least 1");
+    }
+    ensureOpen();
+    writer.forceMerge(maxSegments);
     writer.commit();
   }
 
