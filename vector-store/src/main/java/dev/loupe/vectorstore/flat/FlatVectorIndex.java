@@ -47,6 +47,12 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * heap per query. Large indexes are split into contiguous ranges scanned by {@code threads}
  * threads; {@link #searchBatch} scores several queries per pass over memory.
  *
+ * <p><b>int8 reranking.</b> An int8 scan keeps the best {@code RERANK_FACTOR · k} candidates
+ * by their quantized scores and rescores them exactly against the fp32 originals, so int8 answers
+ * with fp32 accuracy while scanning a quarter of the bytes. The originals live in the snapshot
+ * file, memory-mapped (the page cache holds what reranking touches), and on the heap for rows
+ * written since the last commit.
+ *
  * <p><b>Durability.</b> {@link #commit()} writes a complete snapshot ({@code flat.vec}: magic,
  * version, header, metadata, vectors, CRC32C, end marker) to a temporary file, forces it to disk,
  * atomically renames it over the previous snapshot and forces the directory. A crash therefore
@@ -66,6 +72,8 @@ public final class FlatVectorIndex implements VectorIndex {
   private static final int TRAILER_BYTES = 16;
   /** Scans of fewer floats than this run on the calling thread alone. */
   private static final long PARALLEL_MIN_COMPONENTS = 1 << 18;
+  /** int8 candidates reranked exactly per result wanted. */
+  static final int RERANK_FACTOR = 4;
   private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
   private static final ValueLayout.OfShort F16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
   private static final ValueLayout.OfLong LONG_BE = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
@@ -92,6 +100,14 @@ public final class FlatVectorIndex implements VectorIndex {
   private Metadata[] metas;
   private float[] norms2;
   private float[] scales;
+  // int8 only: the fp32 originals for reranking. A row's original is either on the heap
+  // (originals[r], written since the last commit) or in the snapshot file's fp32 section at
+  // position snapshotRow[r], memory-mapped and touched only for reranked candidates.
+  private float[][] originals;
+  private int[] snapshotRow;
+  private Arena snapshotArena;
+  private MemorySegment snapshotRaw;
+  private long writes;
   private final HashMap<String, Integer> rowOf = new HashMap<>();
   private final Set<String> freeKeys = new TreeSet<>();
   private long heapBytes;
@@ -196,6 +212,7 @@ public final class FlatVectorIndex implements VectorIndex {
       put(r, id, row, metadata);
       rowOf.put(id, r);
       heapBytes += estimate(id, metadata);
+      writes++;
       dirty = true;
     } finally {
       rw.writeLock().unlock();
@@ -216,6 +233,7 @@ public final class FlatVectorIndex implements VectorIndex {
       }
       heapBytes += estimate(id, metadata) - estimate(id, metas[r]);
       put(r, id, row, metadata);
+      writes++;
       dirty = true;
     } finally {
       rw.writeLock().unlock();
@@ -240,10 +258,14 @@ public final class FlatVectorIndex implements VectorIndex {
         metas[r] = metas[last];
         norms2[r] = norms2[last];
         scales[r] = scales[last];
+        originals[r] = originals[last];
+        snapshotRow[r] = snapshotRow[last];
         rowOf.put(ids[r], r);
       }
       ids[last] = null;
       metas[last] = null;
+      originals[last] = null;
+      writes++;
       dirty = true;
       return true;
     } finally {
@@ -252,7 +274,7 @@ public final class FlatVectorIndex implements VectorIndex {
   }
 
   /** An encoded row, prepared outside the lock. */
-  private record Row(MemorySegment bytes, float norm2, float scale) {}
+  private record Row(MemorySegment bytes, float norm2, float scale, float[] original) {}
 
   private Row encode(float[] v) {
     MemorySegment bytes = MemorySegment.ofArray(new byte[rowBytes]);
@@ -292,7 +314,9 @@ public final class FlatVectorIndex implements VectorIndex {
         }
       }
     }
-    return new Row(bytes, (float) norm2, scale);
+    return encoding == Encoding.I8
+        ? new Row(bytes, (float) norm2, scale, v)
+        : new Row(bytes, (float) norm2, scale, null);
   }
 
   private void put(int r, String id, Row row, Metadata metadata) {
@@ -301,6 +325,8 @@ public final class FlatVectorIndex implements VectorIndex {
     metas[r] = metadata;
     norms2[r] = row.norm2();
     scales[r] = row.scale();
+    originals[r] = row.original();
+    snapshotRow[r] = -1;
     freeKeys.addAll(metadata.fields().keySet());
   }
 
@@ -312,6 +338,8 @@ public final class FlatVectorIndex implements VectorIndex {
     metas = new Metadata[rows];
     norms2 = new float[rows];
     scales = new float[rows];
+    originals = new float[rows][];
+    snapshotRow = new int[rows];
   }
 
   private void grow(int rows) {
@@ -320,12 +348,16 @@ public final class FlatVectorIndex implements VectorIndex {
     String[] oldIds = ids;
     Metadata[] oldMetas = metas;
     float[] oldNorms = norms2, oldScales = scales;
+    float[][] oldOriginals = originals;
+    int[] oldSnapshotRow = snapshotRow;
     allocate(rows);
     MemorySegment.copy(old, 0, data, 0, (long) size * rowBytes);
     System.arraycopy(oldIds, 0, ids, 0, size);
     System.arraycopy(oldMetas, 0, metas, 0, size);
     System.arraycopy(oldNorms, 0, norms2, 0, size);
     System.arraycopy(oldScales, 0, scales, 0, size);
+    System.arraycopy(oldOriginals, 0, originals, 0, size);
+    System.arraycopy(oldSnapshotRow, 0, snapshotRow, 0, size);
     oldArena.close();
   }
 
@@ -385,6 +417,13 @@ public final class FlatVectorIndex implements VectorIndex {
       // Four queries share a pass (the width of VectorOps.dotMany); more would spill registers.
       for (int from = 0; from < qs.length; from += 4) {
         float[][] group = Arrays.copyOfRange(qs, from, Math.min(qs.length, from + 4));
+        if (encoding == Encoding.I8) {
+          int candidates = Math.min(VectorIndex.MAX_K, RERANK_FACTOR * k);
+          for (int j = 0; j < group.length; j++) {
+            results.add(rerank(group[j], scan(new float[][] {group[j]}, candidates, f.matchesAll() ? null : f)[0], k));
+          }
+          continue;
+        }
         for (TopK top : scan(group, k, f.matchesAll() ? null : f)) {
           results.add(hits(top));
         }
@@ -393,6 +432,37 @@ public final class FlatVectorIndex implements VectorIndex {
     } finally {
       rw.readLock().unlock();
     }
+  }
+
+  /** Rescores int8 candidates with their fp32 originals; caller holds the read lock. */
+  private List<SearchHit> rerank(float[] q, TopK candidates, int k) {
+    float[] ignored = new float[candidates.size()];
+    int[] rows = candidates.drain(ignored);
+    TopK top = new TopK(k);
+    float qn2 = 0;
+    for (float x : q) {
+      qn2 += x * x;
+    }
+    int dim = spec.dimension();
+    for (int r : rows) {
+      float dot = 0, n2 = 0;
+      float[] original = originals[r];
+      if (original != null) {
+        for (int i = 0; i < dim; i++) {
+          dot = Math.fma(q[i], original[i], dot);
+          n2 = Math.fma(original[i], original[i], n2);
+        }
+      } else {
+        long offset = (long) snapshotRow[r] * dim * 4;
+        for (int i = 0; i < dim; i++) {
+          float x = snapshotRaw.get(F32, offset + 4L * i);
+          dot = Math.fma(q[i], x, dot);
+          n2 = Math.fma(x, x, n2);
+        }
+      }
+      top.offer(spec.similarity().scoreFromDot(dot, qn2, n2), r);
+    }
+    return hits(top);
   }
 
   private List<SearchHit> hits(TopK top) {
@@ -477,7 +547,13 @@ public final class FlatVectorIndex implements VectorIndex {
   public long ramBytesUsed() {
     rw.readLock().lock();
     try {
-      return (long) capacity * (rowBytes + 4 + 4 + 8 + 8) + heapBytes + 48L * rowOf.size();
+      long pendingOriginals = 0;
+      if (encoding == Encoding.I8) {
+        for (int r = 0; r < size; r++) {
+          pendingOriginals += originals[r] == null ? 0 : 16 + 4L * spec.dimension();
+        }
+      }
+      return (long) capacity * (rowBytes + 4 + 4 + 8 + 8 + 4) + heapBytes + 48L * rowOf.size() + pendingOriginals;
     } finally {
       rw.readLock().unlock();
     }
@@ -500,19 +576,59 @@ public final class FlatVectorIndex implements VectorIndex {
     }
     commitLock.lock();
     try {
+      long writesAtSnapshot;
       rw.readLock().lock();
       try {
         checkOpen();
         if (!dirty) {
           return;
         }
+        writesAtSnapshot = writes;
         writeSnapshot();
         dirty = false;
       } finally {
         rw.readLock().unlock();
       }
+      if (encoding == Encoding.I8) {
+        rw.writeLock().lock();
+        try {
+          // Rows match the new file's order only if nothing was written since the snapshot;
+          // otherwise the old mapping stays valid (an unlinked mapped file lives on) and the
+          // next commit remaps.
+          if (writes == writesAtSnapshot && !closed) {
+            mapOriginals(dir.resolve(FILE));
+          }
+        } finally {
+          rw.writeLock().unlock();
+        }
+      }
     } finally {
       commitLock.unlock();
+    }
+  }
+
+  /**
+   * Maps the fp32 section of an int8 snapshot and points every row at it, releasing the heap
+   * originals; caller holds the write lock and rows {@code [0, size)} are in the file's order.
+   */
+  private void mapOriginals(Path file) throws IOException {
+    Arena arena = Arena.ofShared();
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+      long rawBytes = (long) size * spec.dimension() * 4;
+      long at = ch.size() - TRAILER_BYTES - rawBytes;
+      MemorySegment raw = rawBytes == 0 ? MemorySegment.NULL : ch.map(FileChannel.MapMode.READ_ONLY, at, rawBytes, arena);
+      if (snapshotArena != null) {
+        snapshotArena.close();
+      }
+      snapshotArena = arena;
+      snapshotRaw = raw;
+    } catch (IOException | RuntimeException e) {
+      arena.close();
+      throw e;
+    }
+    for (int r = 0; r < size; r++) {
+      originals[r] = null;
+      snapshotRow[r] = r;
     }
   }
 
@@ -537,6 +653,21 @@ public final class FlatVectorIndex implements VectorIndex {
           s.set(F32, 4L * r, scales[r]);
         }
         write(ch, s, crc);
+        // The fp32 originals, in row order, for reranking.
+        int dim = spec.dimension();
+        MemorySegment chunk = MemorySegment.ofArray(new byte[dim * 4 * 256]);
+        for (int from = 0; from < size; from += 256) {
+          int rows = Math.min(256, size - from);
+          for (int r = from; r < from + rows; r++) {
+            long dst = (long) (r - from) * dim * 4;
+            if (originals[r] != null) {
+              MemorySegment.copy(originals[r], 0, chunk, F32, dst, dim);
+            } else {
+              MemorySegment.copy(snapshotRaw, (long) snapshotRow[r] * dim * 4, chunk, dst, dim * 4L);
+            }
+          }
+          write(ch, chunk.asSlice(0, (long) rows * dim * 4), crc);
+        }
       }
       MemorySegment trailer = MemorySegment.ofArray(new byte[TRAILER_BYTES]);
       trailer.set(LONG_BE, 0, crc.getValue());
@@ -677,6 +808,13 @@ public final class FlatVectorIndex implements VectorIndex {
         for (int r = 0; r < n; r++) {
           norms2[r] = decodedNorm2(r);
         }
+        long expected = HEADER_BYTES + metaLength + vectorBytes + (encoding == Encoding.I8 ? 4L * n + 4L * n * dim : 0);
+        if (expected != body) {
+          throw corrupt(file, "its sections end at byte " + expected + ", not at " + body);
+        }
+        if (encoding == Encoding.I8) {
+          mapOriginals(file);
+        }
       } finally {
         rw.writeLock().unlock();
       }
@@ -749,6 +887,10 @@ public final class FlatVectorIndex implements VectorIndex {
       if (arena != null) {
         arena.close();
         arena = null;
+      }
+      if (snapshotArena != null) {
+        snapshotArena.close();
+        snapshotArena = null;
       }
     } finally {
       rw.writeLock().unlock();

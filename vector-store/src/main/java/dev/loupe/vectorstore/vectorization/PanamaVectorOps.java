@@ -19,7 +19,8 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>fp16 has no Vector API conversion in JDK 25, so it is decoded with integer operations:
  * {@code ((h & 0x7fff) << 13)} reinterpreted as fp32 and multiplied by 2^112 re-biases the
- * exponent (normals and subnormals alike), then the sign bit is or-ed back. Infinities and NaN
+ * exponent (normals and subnormals alike), then the sign bit (bit 31 after sign extension) is
+ * or-ed back. Infinities and NaN
  * are not decoded; indexes never store them.
  */
 public final class PanamaVectorOps implements VectorOps {
@@ -47,18 +48,18 @@ public final class PanamaVectorOps implements VectorOps {
   @Override
   public float dotF32(MemorySegment data, long offset, float[] q) {
     int dim = q.length;
-    FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+    // Two accumulators hide the FMA latency; measured faster than four on Zen 4, where the
+    // extra unrolling only adds bounds checks to a loop that is already bound by loads.
+    FloatVector a0 = FloatVector.zero(F), a1 = a0;
     int i = 0;
-    for (int bound = dim - 4 * L; i <= bound; i += 4 * L) {
+    for (int bound = dim - 2 * L; i <= bound; i += 2 * L) {
       a0 = row32(data, offset, i).fma(FloatVector.fromArray(F, q, i), a0);
       a1 = row32(data, offset, i + L).fma(FloatVector.fromArray(F, q, i + L), a1);
-      a2 = row32(data, offset, i + 2 * L).fma(FloatVector.fromArray(F, q, i + 2 * L), a2);
-      a3 = row32(data, offset, i + 3 * L).fma(FloatVector.fromArray(F, q, i + 3 * L), a3);
     }
     for (int bound = dim - L; i <= bound; i += L) {
       a0 = row32(data, offset, i).fma(FloatVector.fromArray(F, q, i), a0);
     }
-    float sum = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+    float sum = a0.add(a1).reduceLanes(VectorOperators.ADD);
     for (; i < dim; i++) {
       sum = Math.fma(q[i], data.get(ScalarVectorOps.F32, offset + 4L * i), sum);
     }
@@ -225,7 +226,8 @@ public final class PanamaVectorOps implements VectorOps {
 
   private static FloatVector row16(MemorySegment data, long offset, int i) {
     IntVector h = (IntVector) ShortVector.fromMemorySegment(S, data, offset + 2L * i, LE).convertShape(VectorOperators.S2I, I, 0);
-    IntVector sign = h.and(0x8000).lanewise(VectorOperators.LSHL, 16);
+    // S2I sign-extends, so bit 31 already holds the sign.
+    IntVector sign = h.and(0x80000000);
     FloatVector magnitude = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f);
     return magnitude.reinterpretAsInts().or(sign).reinterpretAsFloats();
   }
