@@ -1,0 +1,173 @@
+package dev.loupe.http;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One parsed {@code loupe} command line. {@link #parse} is the whole grammar; it throws {@link
+ * IllegalArgumentException} naming the first word it cannot accept.
+ */
+sealed interface Command {
+
+  /** {@code loupe serve}. */
+  record Serve(ServerConfig config) implements Command {}
+
+  /** {@code loupe bench vectors ARGS}: {@code args} go to the benchmark untouched. */
+  record BenchVectors(List<String> args) implements Command {
+    public BenchVectors {
+      args = List.copyOf(args);
+    }
+  }
+
+  /** {@code loupe version}. */
+  record Version() implements Command {}
+
+  /** {@code loupe help}. */
+  record Help() implements Command {}
+
+  String USAGE =
+      """
+      Usage: loupe <command> [options]
+
+      Commands:
+        serve [--data DIR] [--watch DIR] [--port N] [--host H]
+            Serve the Loupe API on http://H:N/.
+            --data DIR   index and models; default $LOUPE_DATA, else
+                         ${XDG_DATA_HOME:-~/.local/share}/loupe
+            --watch DIR  folder to index; default DIR/inbox under the data folder,
+                         created if missing
+            --port N     TCP port, default 8080; 0 picks a free one
+            --host H     loopback address to listen on, default 127.0.0.1 (also ::1,
+                         localhost). Other hosts are refused until API keys arrive
+                         in a later release.
+        bench vectors [options]
+            Benchmark the vector indexes on synthetic data.
+        version
+            Print the version.
+        help
+            Print this help.
+      """;
+
+  /**
+   * Parses the arguments after {@code loupe}. {@code env} supplies {@code LOUPE_DATA}, {@code
+   * XDG_DATA_HOME} and {@code HOME} for the default data folder.
+   */
+  static Command parse(List<String> args, Map<String, String> env) {
+    if (args.isEmpty()) {
+      throw new IllegalArgumentException("no command given");
+    }
+    String name = args.getFirst();
+    List<String> rest = args.subList(1, args.size());
+    return switch (name) {
+      case "serve" -> parseServe(rest, env);
+      case "bench" -> parseBench(rest);
+      case "version", "--version" -> {
+        requireNoArguments(name, rest);
+        yield new Version();
+      }
+      case "help", "--help", "-h" -> new Help();
+      default -> throw new IllegalArgumentException("unknown command '" + name + "'");
+    };
+  }
+
+  private static Command parseServe(List<String> args, Map<String, String> env) {
+    String host = ServerConfig.DEFAULT_HOST;
+    int port = ServerConfig.DEFAULT_PORT;
+    Path data = null;
+    Path watch = null;
+    for (int i = 0; i < args.size(); i++) {
+      String arg = args.get(i);
+      String flag = arg;
+      String value = null;
+      int eq = arg.indexOf('=');
+      if (arg.startsWith("--") && eq > 0) {
+        flag = arg.substring(0, eq);
+        value = arg.substring(eq + 1);
+      }
+      switch (flag) {
+        case "--help", "-h" -> {
+          return new Help();
+        }
+        case "--data", "--watch", "--port", "--host" -> {
+          if (value == null) {
+            if (i + 1 >= args.size() || args.get(i + 1).startsWith("--")) {
+              throw new IllegalArgumentException("option " + flag + " needs a value");
+            }
+            value = args.get(++i);
+          }
+          if (value.isBlank()) {
+            throw new IllegalArgumentException("option " + flag + " needs a value, got ''");
+          }
+          switch (flag) {
+            case "--data" -> data = Path.of(value);
+            case "--watch" -> watch = Path.of(value);
+            case "--port" -> port = parsePort(value);
+            case "--host" -> host = value;
+            default -> throw new AssertionError(flag);
+          }
+        }
+        default ->
+            throw new IllegalArgumentException(
+                (arg.startsWith("-") ? "unknown option '" : "unexpected argument '")
+                    + arg + "' for serve");
+      }
+    }
+    if (data == null) {
+      data = defaultDataDir(env);
+    }
+    if (watch == null) {
+      watch = ServerConfig.defaultWatchDir(data);
+    }
+    return new Serve(new ServerConfig(host, port, data, watch));
+  }
+
+  private static Command parseBench(List<String> args) {
+    if (args.isEmpty()) {
+      throw new IllegalArgumentException("bench needs a target: loupe bench vectors");
+    }
+    String target = args.getFirst();
+    if (!target.equals("vectors")) {
+      throw new IllegalArgumentException(
+          "unknown bench target '" + target + "'; expected vectors");
+    }
+    return new BenchVectors(args.subList(1, args.size()));
+  }
+
+  private static int parsePort(String value) {
+    try {
+      // Range is ServerConfig's to check, so the message is the same from every caller.
+      return Integer.parseInt(value);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("port '" + value + "' is not a number", e);
+    }
+  }
+
+  private static void requireNoArguments(String command, List<String> rest) {
+    if (!rest.isEmpty()) {
+      throw new IllegalArgumentException(
+          "unexpected argument '" + rest.getFirst() + "' for " + command);
+    }
+  }
+
+  /**
+   * {@code $LOUPE_DATA}, else {@code $XDG_DATA_HOME/loupe}, else {@code ~/.local/share/loupe}.
+   * Blank and relative {@code XDG_DATA_HOME} values are ignored, as the XDG base directory
+   * specification says.
+   */
+  static Path defaultDataDir(Map<String, String> env) {
+    String loupeData = env.get("LOUPE_DATA");
+    if (loupeData != null && !loupeData.isBlank()) {
+      return Path.of(loupeData);
+    }
+    String xdg = env.get("XDG_DATA_HOME");
+    if (xdg != null && !xdg.isBlank() && Path.of(xdg).isAbsolute()) {
+      return Path.of(xdg, "loupe");
+    }
+    String home = env.get("HOME");
+    if (home == null || home.isBlank()) {
+      home = System.getProperty("user.home");
+    }
+    return Path.of(home, ".local", "share", "loupe");
+  }
+}

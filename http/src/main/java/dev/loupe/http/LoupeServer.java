@@ -1,0 +1,132 @@
+package dev.loupe.http;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.javalin.Javalin;
+import io.javalin.json.JavalinJackson;
+import io.javalin.util.JavalinBindException;
+import java.io.Closeable;
+import java.io.IOException;
+import java.net.BindException;
+import java.net.Inet6Address;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.channels.ServerSocketChannel;
+import java.util.concurrent.CountDownLatch;
+import org.eclipse.jetty.server.Connector;
+import org.eclipse.jetty.server.ServerConnector;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running Loupe HTTP server: Javalin on virtual threads, serving {@link Api} from one {@link
+ * Store}. It owns the store from {@link #start} on and closes it in {@link #close}.
+ *
+ * <p>Thread-safe: {@link #close} may race with a shutdown hook; the first call stops the server.
+ */
+public final class LoupeServer implements Closeable {
+  private static final Logger log = LoggerFactory.getLogger(LoupeServer.class);
+
+  private final Javalin app;
+  private final Store store;
+  private final InetSocketAddress address;
+  private final CountDownLatch closed = new CountDownLatch(1);
+  private boolean closing;
+
+  private LoupeServer(Javalin app, Store store, InetSocketAddress address) {
+    this.app = app;
+    this.store = store;
+    this.address = address;
+  }
+
+  /**
+   * Starts serving {@code store} as {@code config} says and logs the URL. On failure the store
+   * is left open for the caller to close.
+   *
+   * @throws BindException if the port is taken
+   */
+  public static LoupeServer start(ServerConfig config, Store store) throws IOException {
+    Api api = new Api(config, store);
+    Javalin app =
+        Javalin.create(
+            c -> {
+              c.concurrency.useVirtualThreads = true;
+              c.startup.showJavalinBanner = false;
+              c.startup.showOldJavalinVersionWarning = false;
+              c.jsonMapper(new JavalinJackson(new ObjectMapper(), true));
+              Api.routes(c.routes, api);
+            });
+    try {
+      app.start(config.host(), config.port());
+    } catch (JavalinBindException e) {
+      app.stop();
+      BindException bind =
+          new BindException(
+              "port " + config.port() + " on " + config.host()
+                  + " is in use; choose another with --port N (0 picks a free one)");
+      bind.initCause(e);
+      throw bind;
+    }
+    LoupeServer server = new LoupeServer(app, store, boundAddress(app));
+    log.info(
+        "Loupe {} serving {} (store {} with {} items in {}, watching {})",
+        Version.NUMBER,
+        server.url(),
+        store.kind(),
+        store.index().size(),
+        config.dataDir(),
+        config.watchDir());
+    return server;
+  }
+
+  private static InetSocketAddress boundAddress(Javalin app) throws IOException {
+    for (Connector connector : app.jettyServer().server().getConnectors()) {
+      if (connector instanceof ServerConnector sc
+          && sc.getTransport() instanceof ServerSocketChannel channel) {
+        return (InetSocketAddress) channel.getLocalAddress();
+      }
+    }
+    throw new IllegalStateException("Javalin started without a TCP connector");
+  }
+
+  /** The port the server listens on; the real one when the configuration asked for 0. */
+  public int port() {
+    return address.getPort();
+  }
+
+  /** The address the listening socket is bound to, as the operating system reports it. */
+  public InetSocketAddress address() {
+    return address;
+  }
+
+  /** The base URL, for example {@code http://127.0.0.1:8080/}. */
+  public URI url() {
+    String host = address.getAddress().getHostAddress();
+    if (address.getAddress() instanceof Inet6Address) {
+      host = "[" + host.replaceFirst("%.*$", "") + "]";
+    }
+    return URI.create("http://" + host + ":" + port() + "/");
+  }
+
+  /** Blocks until {@link #close} has finished. */
+  public void awaitClose() throws InterruptedException {
+    closed.await();
+  }
+
+  /** Stops accepting requests, lets running ones finish, then closes the store (which commits). */
+  @Override
+  public void close() throws IOException {
+    synchronized (this) {
+      if (closing) {
+        return;
+      }
+      closing = true;
+    }
+    try {
+      app.stop();
+      store.index().close();
+      log.info("Loupe stopped; store committed");
+    } finally {
+      closed.countDown();
+    }
+  }
+}

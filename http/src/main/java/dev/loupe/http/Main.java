@@ -1,0 +1,140 @@
+package dev.loupe.http;
+
+import dev.loupe.vectorstore.IndexSpec;
+import dev.loupe.vectorstore.Similarity;
+import dev.loupe.vectorstore.bench.VectorBench;
+import dev.loupe.vectorstore.flat.Encoding;
+import dev.loupe.vectorstore.flat.FlatVectorIndex;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.BindException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The {@code loupe} command and Loupe's composition root: the only place that chooses and builds
+ * implementations. Everything below it receives what it needs.
+ */
+public final class Main {
+  private static final Logger log = LoggerFactory.getLogger(Main.class);
+
+  /** Embedding dimension of the default store; matches the default CLIP-style embedder. */
+  static final IndexSpec DEFAULT_SPEC = new IndexSpec(512, Similarity.COSINE);
+
+  private Main() {}
+
+  public static void main(String[] args) throws Exception {
+    int code = run(args, System.out, System.err);
+    if (code != 0) {
+      System.exit(code);
+    }
+  }
+
+  /**
+   * Runs one command line and returns the exit code: 0 on success, 2 for a bad command line
+   * (after one line naming the problem and the usage on {@code err}), 1 when serving fails.
+   * {@code serve} returns only once the server has been closed.
+   */
+  public static int run(String[] args, PrintStream out, PrintStream err) throws Exception {
+    return run(args, System.getenv(), out, err);
+  }
+
+  static int run(String[] args, Map<String, String> env, PrintStream out, PrintStream err)
+      throws Exception {
+    Command command;
+    try {
+      command = Command.parse(List.of(args), env);
+    } catch (IllegalArgumentException e) {
+      return usageError(e, err);
+    }
+    return switch (command) {
+      case Command.Help() -> {
+        out.print(Command.USAGE);
+        yield 0;
+      }
+      case Command.Version() -> {
+        out.println("loupe " + Version.NUMBER);
+        yield 0;
+      }
+      case Command.BenchVectors(List<String> benchArgs) ->
+          VectorBench.run(benchArgs.toArray(String[]::new));
+      case Command.Serve(ServerConfig config) -> serve(config, err);
+    };
+  }
+
+  private static int usageError(IllegalArgumentException e, PrintStream err) {
+    err.println("loupe: " + e.getMessage());
+    err.println();
+    err.print(Command.USAGE);
+    return 2;
+  }
+
+  private static int serve(ServerConfig config, PrintStream err)
+      throws IOException, InterruptedException {
+    LoupeServer server;
+    try {
+      server = start(config);
+    } catch (IllegalArgumentException e) {
+      return usageError(e, err);
+    } catch (BindException e) {
+      err.println("loupe: " + e.getMessage());
+      return 1;
+    }
+    Runtime.getRuntime()
+        .addShutdownHook(Thread.ofPlatform().name("loupe-shutdown").unstarted(() -> stop(server)));
+    server.awaitClose();
+    return 0;
+  }
+
+  private static void stop(LoupeServer server) {
+    try {
+      server.close();
+    } catch (IOException e) {
+      log.error("could not close the store cleanly; its last commit is what survives", e);
+    }
+  }
+
+  /**
+   * Creates the data and watch folders if missing, opens the default store and starts serving.
+   * The caller owns the returned server and must close it.
+   *
+   * @throws IllegalArgumentException if a folder exists but is not a directory
+   */
+  public static LoupeServer start(ServerConfig config) throws IOException {
+    createDirectory(config.dataDir(), "data");
+    createDirectory(config.watchDir(), "watch");
+    Store store = openDefaultStore(config.dataDir());
+    boolean started = false;
+    try {
+      LoupeServer server = LoupeServer.start(config, store);
+      started = true;
+      return server;
+    } finally {
+      if (!started) {
+        store.index().close();
+      }
+    }
+  }
+
+  /**
+   * The store {@code loupe serve} answers from, in {@code <dataDir>/index}. The design default is
+   * the Lucene hybrid index; until it is merged the exact flat index stands in, and this is the
+   * one line to change: {@code new Store("lucene", LuceneVectorIndex.open(dir, DEFAULT_SPEC,
+   * LuceneVectorIndex.Options.defaults()))}.
+   */
+  static Store openDefaultStore(Path dataDir) throws IOException {
+    Path dir = dataDir.resolve("index");
+    return new Store("flat", FlatVectorIndex.open(dir, DEFAULT_SPEC, Encoding.F32));
+  }
+
+  private static void createDirectory(Path dir, String what) throws IOException {
+    if (Files.exists(dir) && !Files.isDirectory(dir)) {
+      throw new IllegalArgumentException(what + " folder " + dir + " exists but is not a directory");
+    }
+    Files.createDirectories(dir);
+  }
+}

@@ -1,0 +1,75 @@
+package dev.loupe.http;
+
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.file.Path;
+
+/**
+ * How {@code loupe serve} runs: the address it listens on and the folders it uses.
+ *
+ * <p>The host must be a loopback address. This release has no API keys, so anyone who can reach
+ * the port can read every indexed file; until keys come, Loupe serves only the machine it runs
+ * on. There is deliberately no {@code --allow-remote} switch: one flag should not be all that
+ * stands between a private library and the network.
+ *
+ * @param host a name or address that resolves only to loopback addresses ({@code 127.0.0.1},
+ *     {@code ::1}, {@code localhost})
+ * @param port TCP port in {@code [0, 65535]}; 0 asks the system for a free one
+ * @param dataDir where the index and models live; made absolute
+ * @param watchDir the folder whose files get indexed; made absolute
+ */
+public record ServerConfig(String host, int port, Path dataDir, Path watchDir) {
+
+  /** Listen on IPv4 loopback unless told otherwise. */
+  public static final String DEFAULT_HOST = "127.0.0.1";
+
+  /** The port {@code loupe serve} uses without {@code --port}. */
+  public static final int DEFAULT_PORT = 8080;
+
+  public ServerConfig {
+    if (host == null || host.isBlank()) {
+      throw new IllegalArgumentException("host '" + host + "' must not be blank");
+    }
+    if (port < 0 || port > 65_535) {
+      throw new IllegalArgumentException("port " + port + " is outside [0, 65535]");
+    }
+    requireLoopback(host);
+    if (dataDir == null) {
+      throw new IllegalArgumentException("data directory must not be null");
+    }
+    if (watchDir == null) {
+      throw new IllegalArgumentException("watch directory must not be null");
+    }
+    dataDir = dataDir.toAbsolutePath().normalize();
+    watchDir = watchDir.toAbsolutePath().normalize();
+  }
+
+  /** Default host and port, and the watch folder {@code <dataDir>/inbox}. */
+  public static ServerConfig defaults(Path dataDir) {
+    return new ServerConfig(DEFAULT_HOST, DEFAULT_PORT, dataDir, defaultWatchDir(dataDir));
+  }
+
+  /** {@code <dataDir>/inbox}: where files dropped for indexing go unless {@code --watch} says. */
+  public static Path defaultWatchDir(Path dataDir) {
+    return dataDir.resolve("inbox");
+  }
+
+  private static void requireLoopback(String host) {
+    InetAddress[] addresses;
+    try {
+      // IP literals are parsed, not looked up; only a name costs a resolver call.
+      addresses = InetAddress.getAllByName(host);
+    } catch (UnknownHostException e) {
+      throw new IllegalArgumentException("host '" + host + "' cannot be resolved", e);
+    }
+    for (InetAddress address : addresses) {
+      if (!address.isLoopbackAddress()) {
+        throw new IllegalArgumentException(
+            "host '" + host + "' is not a loopback address (" + address.getHostAddress()
+                + "); this release has no API keys, so Loupe serves only this machine:"
+                + " use 127.0.0.1, ::1 or localhost. Remote access comes with API keys in a"
+                + " later release.");
+      }
+    }
+  }
+}

@@ -1,0 +1,108 @@
+package dev.loupe.http;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.loupe.vectorstore.IndexSpec;
+import dev.loupe.vectorstore.Similarity;
+import java.io.IOException;
+import java.net.BindException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@link LoupeServer} with a stand-in store: routes, error bodies, binding and shutdown. */
+class LoupeServerTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @TempDir Path data;
+
+  private final FixedIndex index = new FixedIndex(new IndexSpec(4, Similarity.DOT_PRODUCT), 3);
+
+  private ServerConfig config(int port) {
+    return new ServerConfig("127.0.0.1", port, data, data.resolve("inbox"));
+  }
+
+  private static HttpResponse<String> get(LoupeServer server, String path)
+      throws IOException, InterruptedException {
+    try (HttpClient client = HttpClient.newHttpClient()) {
+      return client.send(
+          HttpRequest.newBuilder(server.url().resolve(path)).GET().build(),
+          HttpResponse.BodyHandlers.ofString());
+    }
+  }
+
+  @Test
+  void health_reports_the_store_it_was_given() throws Exception {
+    try (LoupeServer server = LoupeServer.start(config(0), new Store("fixed", index))) {
+      HttpResponse<String> response = get(server, "/api/health");
+
+      assertEquals(200, response.statusCode());
+      assertTrue(response.headers().firstValue("Content-Type").orElse("").startsWith("application/json"));
+      JsonNode body = JSON.readTree(response.body());
+      assertEquals("ok", body.get("status").asText());
+      assertEquals(Version.NUMBER, body.get("version").asText());
+      assertEquals("fixed", body.at("/store/kind").asText());
+      assertEquals(3, body.at("/store/items").asInt());
+      assertEquals(4, body.at("/store/dimension").asInt());
+      assertEquals("DOT_PRODUCT", body.at("/store/similarity").asText());
+      assertEquals(data.toAbsolutePath().toString(), body.get("data").asText());
+      assertEquals(data.resolve("inbox").toAbsolutePath().toString(), body.get("watch").asText());
+    }
+  }
+
+  @Test
+  void unknown_routes_answer_a_json_404() throws Exception {
+    try (LoupeServer server = LoupeServer.start(config(0), new Store("fixed", index))) {
+      HttpResponse<String> response = get(server, "/api/nope");
+
+      assertEquals(404, response.statusCode());
+      JsonNode body = JSON.readTree(response.body());
+      assertEquals(404, body.get("status").asInt());
+      assertEquals("no route GET /api/nope", body.get("error").asText());
+    }
+  }
+
+  @Test
+  void port_zero_gets_a_real_port_on_loopback() throws Exception {
+    try (LoupeServer server = LoupeServer.start(config(0), new Store("fixed", index))) {
+      assertTrue(server.port() > 0, "port " + server.port());
+      assertTrue(server.address().getAddress().isLoopbackAddress(), server.address().toString());
+      assertEquals(URI.create("http://127.0.0.1:" + server.port() + "/"), server.url());
+    }
+  }
+
+  @Test
+  void closing_the_server_closes_and_commits_the_store_once() throws Exception {
+    LoupeServer server = LoupeServer.start(config(0), new Store("fixed", index));
+    server.close();
+    server.close();
+
+    assertTrue(index.closed);
+    assertEquals(1, index.commits);
+    server.awaitClose(); // returns at once after close
+  }
+
+  @Test
+  void a_taken_port_is_a_bind_exception_naming_the_port() throws Exception {
+    try (LoupeServer first = LoupeServer.start(config(0), new Store("fixed", index))) {
+      FixedIndex other = new FixedIndex(new IndexSpec(4, Similarity.DOT_PRODUCT), 0);
+
+      BindException e =
+          assertThrows(
+              BindException.class,
+              () -> LoupeServer.start(config(first.port()), new Store("fixed", other)));
+
+      assertTrue(e.getMessage().contains("port " + first.port()), e.getMessage());
+      assertFalse(other.closed, "the caller owns the store when start fails");
+    }
+  }
+}

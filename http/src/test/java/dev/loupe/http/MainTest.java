@@ -1,0 +1,163 @@
+package dev.loupe.http;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** The {@code loupe} command line: parsing, defaults, and exit code 2 with a clear line. */
+class MainTest {
+
+  private static final Map<String, String> ENV = Map.of("HOME", "/home/ada");
+
+  /** One run of {@link Main#run} with its exit code and captured output. */
+  private record Result(int code, String out, String err) {
+    String firstErrLine() {
+      return err.lines().findFirst().orElse("");
+    }
+  }
+
+  private static Result run(String... args) throws Exception {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int code;
+    try (PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8);
+        PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8)) {
+      code = Main.run(args, ENV, o, e);
+    }
+    return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+  }
+
+  private static void assertUsageError(Result r, String expectedFirstLine) {
+    assertEquals(2, r.code(), r.err());
+    assertEquals(expectedFirstLine, r.firstErrLine());
+    assertTrue(r.err().contains("Usage: loupe <command>"), r.err());
+    assertEquals("", r.out());
+  }
+
+  private static ServerConfig parseServe(Map<String, String> env, String... args) {
+    return assertInstanceOf(Command.Serve.class, Command.parse(List.of(args), env)).config();
+  }
+
+  @Test
+  void an_unknown_flag_is_named_and_exits_2() throws Exception {
+    assertUsageError(run("serve", "--bogus"), "loupe: unknown option '--bogus' for serve");
+  }
+
+  @Test
+  void a_port_that_is_not_a_number_is_named_and_exits_2() throws Exception {
+    assertUsageError(run("serve", "--port", "abc"), "loupe: port 'abc' is not a number");
+  }
+
+  @Test
+  void a_port_out_of_range_is_named_and_exits_2() throws Exception {
+    assertUsageError(run("serve", "--port", "70000"), "loupe: port 70000 is outside [0, 65535]");
+    assertUsageError(run("serve", "--port=-1"), "loupe: port -1 is outside [0, 65535]");
+  }
+
+  @Test
+  void an_unknown_command_is_named_and_exits_2() throws Exception {
+    assertUsageError(run("frobnicate"), "loupe: unknown command 'frobnicate'");
+  }
+
+  @Test
+  void no_command_exits_2() throws Exception {
+    assertUsageError(run(), "loupe: no command given");
+  }
+
+  @Test
+  void a_flag_without_its_value_exits_2() throws Exception {
+    assertUsageError(run("serve", "--port"), "loupe: option --port needs a value");
+    assertUsageError(
+        run("serve", "--data", "--port", "1"), "loupe: option --data needs a value");
+  }
+
+  @Test
+  void a_stray_argument_to_serve_exits_2() throws Exception {
+    assertUsageError(run("serve", "now"), "loupe: unexpected argument 'now' for serve");
+  }
+
+  @Test
+  void a_non_loopback_host_is_refused_until_api_keys_exist() throws Exception {
+    Result r = run("serve", "--host", "0.0.0.0");
+
+    assertEquals(2, r.code());
+    assertTrue(r.firstErrLine().startsWith("loupe: host '0.0.0.0' is not a loopback address"), r.err());
+    assertTrue(r.firstErrLine().contains("API keys"), r.err());
+  }
+
+  @Test
+  void bench_needs_the_vectors_target() throws Exception {
+    assertUsageError(run("bench"), "loupe: bench needs a target: loupe bench vectors");
+    assertUsageError(run("bench", "graphs"), "loupe: unknown bench target 'graphs'; expected vectors");
+  }
+
+  @Test
+  void help_prints_usage_and_exits_0() throws Exception {
+    Result r = run("help");
+
+    assertEquals(0, r.code());
+    assertTrue(r.out().startsWith("Usage: loupe <command>"), r.out());
+    assertEquals("", r.err());
+  }
+
+  @Test
+  void version_prints_the_project_version() throws Exception {
+    Result r = run("version");
+
+    assertEquals(0, r.code());
+    assertEquals("loupe " + Version.NUMBER, r.out().strip());
+    assertTrue(Version.NUMBER.startsWith("0."), Version.NUMBER);
+  }
+
+  @Test
+  void serve_defaults_to_loopback_port_8080_and_the_xdg_data_folder() {
+    ServerConfig config = parseServe(ENV, "serve");
+
+    assertEquals("127.0.0.1", config.host());
+    assertEquals(8080, config.port());
+    assertEquals(Path.of("/home/ada/.local/share/loupe"), config.dataDir());
+    assertEquals(Path.of("/home/ada/.local/share/loupe/inbox"), config.watchDir());
+  }
+
+  @Test
+  void loupe_data_wins_over_xdg_data_home_which_wins_over_home() {
+    assertEquals(
+        Path.of("/srv/loupe"),
+        parseServe(Map.of("LOUPE_DATA", "/srv/loupe", "XDG_DATA_HOME", "/xdg", "HOME", "/h"), "serve")
+            .dataDir());
+    assertEquals(
+        Path.of("/xdg/loupe"),
+        parseServe(Map.of("XDG_DATA_HOME", "/xdg", "HOME", "/h"), "serve").dataDir());
+    assertEquals(
+        Path.of("/h/.local/share/loupe"),
+        parseServe(Map.of("XDG_DATA_HOME", "relative/xdg", "HOME", "/h"), "serve").dataDir());
+  }
+
+  @Test
+  void serve_accepts_every_flag_in_both_spellings() {
+    ServerConfig config =
+        parseServe(ENV, "serve", "--data", "/d", "--watch=/w", "--port=0", "--host", "::1");
+
+    assertEquals(new ServerConfig("::1", 0, Path.of("/d"), Path.of("/w")), config);
+  }
+
+  @Test
+  void the_watch_folder_follows_an_explicit_data_folder() {
+    assertEquals(Path.of("/d/inbox"), parseServe(ENV, "serve", "--data", "/d").watchDir());
+  }
+
+  @Test
+  void bench_vectors_passes_the_rest_through_untouched() {
+    assertEquals(
+        new Command.BenchVectors(List.of("--n", "1000", "--bogus")),
+        Command.parse(List.of("bench", "vectors", "--n", "1000", "--bogus"), ENV));
+  }
+}

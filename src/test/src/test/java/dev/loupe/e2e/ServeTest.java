@@ -1,0 +1,129 @@
+package dev.loupe.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.loupe.http.LoupeServer;
+import dev.loupe.http.Main;
+import dev.loupe.http.ServerConfig;
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.NetworkInterface;
+import java.net.Socket;
+import java.net.SocketException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code loupe serve} in-process, as the composition root builds it, over real HTTP. */
+class ServeTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @TempDir Path data;
+
+  private LoupeServer start() throws IOException {
+    return Main.start(new ServerConfig("127.0.0.1", 0, data, data.resolve("inbox")));
+  }
+
+  private static HttpResponse<String> get(LoupeServer server, String path)
+      throws IOException, InterruptedException {
+    URI uri = URI.create("http://127.0.0.1:" + server.port() + path);
+    try (HttpClient client = HttpClient.newHttpClient()) {
+      return client.send(HttpRequest.newBuilder(uri).GET().build(), HttpResponse.BodyHandlers.ofString());
+    }
+  }
+
+  @Test
+  void health_describes_the_empty_default_store_and_the_folders() throws Exception {
+    try (LoupeServer server = start()) {
+      HttpResponse<String> response = get(server, "/api/health");
+
+      assertEquals(200, response.statusCode(), response.body());
+      JsonNode body = JSON.readTree(response.body());
+      assertEquals("ok", body.get("status").asText());
+      assertTrue(body.get("version").asText().matches("\\d+\\.\\d+\\.\\d+.*"), response.body());
+      assertTrue(body.at("/store/kind").asText().matches("[a-z]+"), response.body());
+      assertEquals(0, body.at("/store/items").asInt());
+      assertEquals(512, body.at("/store/dimension").asInt());
+      assertEquals("COSINE", body.at("/store/similarity").asText());
+      assertEquals(data.toAbsolutePath().toString(), body.get("data").asText());
+      assertEquals(data.resolve("inbox").toAbsolutePath().toString(), body.get("watch").asText());
+    }
+  }
+
+  @Test
+  void serve_creates_the_watch_folder_and_the_index_in_the_data_folder() throws Exception {
+    LoupeServer server = start();
+    assertTrue(Files.isDirectory(data.resolve("inbox")));
+    server.close();
+
+    assertTrue(Files.isDirectory(data.resolve("index")), "the store lives in <data>/index");
+  }
+
+  @Test
+  void an_unknown_route_is_a_json_404() throws Exception {
+    try (LoupeServer server = start()) {
+      HttpResponse<String> response = get(server, "/api/does-not-exist");
+
+      assertEquals(404, response.statusCode());
+      assertTrue(
+          response.headers().firstValue("Content-Type").orElse("").startsWith("application/json"),
+          response.headers().toString());
+      JsonNode body = JSON.readTree(response.body());
+      assertEquals(404, body.get("status").asInt());
+      assertEquals("no route GET /api/does-not-exist", body.get("error").asText());
+    }
+  }
+
+  @Test
+  void the_server_binds_to_loopback_only() throws Exception {
+    try (LoupeServer server = start()) {
+      InetSocketAddress bound = server.address();
+
+      assertTrue(bound.getAddress().isLoopbackAddress(), "bound to " + bound);
+      assertEquals(server.port(), bound.getPort());
+    }
+  }
+
+  @Test
+  void the_server_cannot_be_reached_on_a_non_loopback_address_of_this_machine() throws Exception {
+    Optional<InetAddress> external = nonLoopbackAddress();
+    assumeTrue(external.isPresent(), "this machine has no non-loopback IPv4 address to try");
+
+    try (LoupeServer server = start();
+        Socket socket = new Socket()) {
+      InetSocketAddress target = new InetSocketAddress(external.get(), server.port());
+
+      assertThrows(ConnectException.class, () -> socket.connect(target), "connected to " + target);
+    }
+  }
+
+  private static Optional<InetAddress> nonLoopbackAddress() throws SocketException {
+    return NetworkInterface.networkInterfaces()
+        .filter(ServeTest::isUp)
+        .flatMap(NetworkInterface::inetAddresses)
+        .filter(a -> a instanceof Inet4Address && !a.isLoopbackAddress() && !a.isLinkLocalAddress())
+        .findFirst();
+  }
+
+  private static boolean isUp(NetworkInterface nic) {
+    try {
+      return nic.isUp() && !nic.isLoopback();
+    } catch (SocketException e) {
+      return false; // an interface we cannot query is one we do not try
+    }
+  }
+}

@@ -1,0 +1,767 @@
+package dev.loupe.vectorstore.flat;
+
+import dev.loupe.vectorstore.Filter;
+import dev.loupe.vectorstore.IndexSpec;
+import dev.loupe.vectorstore.Metadata;
+import dev.loupe.vectorstore.SearchHit;
+import dev.loupe.vectorstore.Similarity;
+import dev.loupe.vectorstore.VectorIndex;
+import dev.loupe.vectorstore.vectorization.VectorOps;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * Exact k-nearest-neighbour index: every query scores every stored vector. It is the correctness
+ * oracle for the approximate indexes and the CPU twin of the GPU index.
+ *
+ * <p><b>Layout.</b> Vectors live row after row in one off-heap {@link MemorySegment}, {@code
+ * dim · encoding.bytes} bytes a row, little-endian (see {@link Encoding}); rows {@code [0, size)}
+ * are live. A delete moves the last row into the hole, so the live rows stay contiguous and a scan
+ * never skips. Ids, metadata, squared norms (for Euclidean) and int8 scales sit in parallel heap
+ * arrays indexed by row.
+ *
+ * <p><b>Search.</b> A scan streams the rows once through {@link VectorOps} and keeps a bounded
+ * heap per query. Large indexes are split into contiguous ranges scanned by {@code threads}
+ * threads; {@link #searchBatch} scores several queries per pass over memory.
+ *
+ * <p><b>Durability.</b> {@link #commit()} writes a complete snapshot ({@code flat.vec}: magic,
+ * version, header, metadata, vectors, CRC32C, end marker) to a temporary file, forces it to disk,
+ * atomically renames it over the previous snapshot and forces the directory. A crash therefore
+ * leaves either the previous or the new snapshot, never a mix; leftovers are removed on open. A
+ * commit costs a full write of the index: this index is meant for up to a few million vectors
+ * that change in batches.
+ *
+ * <p><b>Thread safety.</b> Searches share a read lock and run concurrently; writes take the write
+ * lock for the time of a row copy; a commit holds the read lock while it writes.
+ */
+public final class FlatVectorIndex implements VectorIndex {
+  static final String FILE = "flat.vec";
+  private static final long MAGIC = 0x4C4F5550_45464C54L; // "LOUPEFLT"
+  private static final long END = 0x464C5445_4E44210AL; // "FLTEND!\n"
+  private static final int VERSION = 1;
+  private static final int HEADER_BYTES = 32;
+  private static final int TRAILER_BYTES = 16;
+  /** Scans of fewer floats than this run on the calling thread alone. */
+  private static final long PARALLEL_MIN_COMPONENTS = 1 << 18;
+  private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+  private static final ValueLayout.OfShort F16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+  private static final ValueLayout.OfLong LONG_BE = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+  private static final ValueLayout.OfInt INT_BE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+
+  private final Path dir;
+  private final IndexSpec spec;
+  private final Encoding encoding;
+  private final int rowBytes;
+  private final int threads;
+  private final VectorOps ops = VectorOps.get();
+  private final ExecutorService pool;
+  private final FileChannel lockChannel;
+  private final FileLock lock;
+  private final ReentrantReadWriteLock rw = new ReentrantReadWriteLock();
+  private final ReentrantLock commitLock = new ReentrantLock();
+
+  // Guarded by rw.
+  private Arena arena;
+  private MemorySegment data;
+  private int capacity;
+  private int size;
+  private String[] ids;
+  private Metadata[] metas;
+  private float[] norms2;
+  private float[] scales;
+  private final HashMap<String, Integer> rowOf = new HashMap<>();
+  private final Set<String> freeKeys = new TreeSet<>();
+  private long heapBytes;
+  private boolean dirty;
+  private boolean closed;
+
+  private FlatVectorIndex(Path dir, IndexSpec spec, Encoding encoding, int threads, FileChannel lockChannel, FileLock lock) {
+    this.dir = dir;
+    this.spec = spec;
+    this.encoding = encoding;
+    this.rowBytes = spec.dimension() * encoding.bytes;
+    this.threads = threads;
+    this.lockChannel = lockChannel;
+    this.lock = lock;
+    this.pool = threads > 1 ? Executors.newFixedThreadPool(threads - 1, r -> {
+      Thread t = new Thread(r, "flat-scan");
+      t.setDaemon(true);
+      return t;
+    }) : null;
+    allocate(16);
+  }
+
+  /** Opens or creates the index in {@code dir}, scanning with all available processors. */
+  public static FlatVectorIndex open(Path dir, IndexSpec spec, Encoding encoding) throws IOException {
+    return open(dir, spec, encoding, Runtime.getRuntime().availableProcessors());
+  }
+
+  /**
+   * Opens or creates the index in {@code dir}.
+   *
+   * @throws IllegalArgumentException if the directory holds an index of another dimension,
+   *     similarity or encoding
+   * @throws IllegalStateException if another process has the directory open
+   * @throws IOException if the snapshot cannot be read or fails its checksum
+   */
+  public static FlatVectorIndex open(Path dir, IndexSpec spec, Encoding encoding, int threads) throws IOException {
+    checkThreads(threads);
+    Files.createDirectories(dir);
+    FileChannel lockChannel = FileChannel.open(dir.resolve("write.lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+    FileLock lock;
+    try {
+      lock = lockChannel.tryLock();
+    } catch (OverlappingFileLockException e) {
+      lock = null;
+    }
+    if (lock == null) {
+      lockChannel.close();
+      throw new IllegalStateException("index directory " + dir + " is already open (write.lock is held)");
+    }
+    FlatVectorIndex index = new FlatVectorIndex(dir, spec, encoding, threads, lockChannel, lock);
+    try {
+      Files.deleteIfExists(dir.resolve(FILE + ".tmp"));
+      Path file = dir.resolve(FILE);
+      if (Files.exists(file)) {
+        index.load(file);
+      }
+      return index;
+    } catch (IOException | RuntimeException e) {
+      index.release();
+      throw e;
+    }
+  }
+
+  /** An index that lives in memory only; {@link #commit()} does nothing. For benchmarks and oracles. */
+  public static FlatVectorIndex inMemory(IndexSpec spec, Encoding encoding, int threads) {
+    checkThreads(threads);
+    return new FlatVectorIndex(null, spec, encoding, threads, null, null);
+  }
+
+  private static void checkThreads(int threads) {
+    if (threads < 1 || threads > 1024) {
+      throw new IllegalArgumentException("threads " + threads + " is outside [1, 1024]");
+    }
+  }
+
+  public Encoding encoding() {
+    return encoding;
+  }
+
+  @Override
+  public IndexSpec spec() {
+    return spec;
+  }
+
+  // ---- writes ----------------------------------------------------------------------------------
+
+  @Override
+  public void add(String id, float[] vector, Metadata metadata) {
+    VectorIndex.checkId(id);
+    VectorIndex.checkMetadata(metadata);
+    Row row = encode(spec.checkAndPrepare(vector, "vector"));
+    rw.writeLock().lock();
+    try {
+      checkOpen();
+      if (rowOf.containsKey(id)) {
+        throw new IllegalArgumentException("id '" + id + "' is already present; use update to replace it");
+      }
+      if (size == capacity) {
+        grow(Math.max(16, capacity + (capacity >> 1)));
+      }
+      int r = size++;
+      put(r, id, row, metadata);
+      rowOf.put(id, r);
+      heapBytes += estimate(id, metadata);
+      dirty = true;
+    } finally {
+      rw.writeLock().unlock();
+    }
+  }
+
+  @Override
+  public void update(String id, float[] vector, Metadata metadata) {
+    VectorIndex.checkId(id);
+    VectorIndex.checkMetadata(metadata);
+    Row row = encode(spec.checkAndPrepare(vector, "vector"));
+    rw.writeLock().lock();
+    try {
+      checkOpen();
+      Integer r = rowOf.get(id);
+      if (r == null) {
+        throw new IllegalArgumentException("no item with id '" + id + "' to update; use add");
+      }
+      heapBytes += estimate(id, metadata) - estimate(id, metas[r]);
+      put(r, id, row, metadata);
+      dirty = true;
+    } finally {
+      rw.writeLock().unlock();
+    }
+  }
+
+  @Override
+  public boolean delete(String id) {
+    VectorIndex.checkId(id);
+    rw.writeLock().lock();
+    try {
+      checkOpen();
+      Integer boxed = rowOf.remove(id);
+      if (boxed == null) {
+        return false;
+      }
+      int r = boxed, last = --size;
+      heapBytes -= estimate(id, metas[r]);
+      if (r != last) {
+        MemorySegment.copy(data, (long) last * rowBytes, data, (long) r * rowBytes, rowBytes);
+        ids[r] = ids[last];
+        metas[r] = metas[last];
+        norms2[r] = norms2[last];
+        scales[r] = scales[last];
+        rowOf.put(ids[r], r);
+      }
+      ids[last] = null;
+      metas[last] = null;
+      dirty = true;
+      return true;
+    } finally {
+      rw.writeLock().unlock();
+    }
+  }
+
+  /** An encoded row, prepared outside the lock. */
+  private record Row(MemorySegment bytes, float norm2, float scale) {}
+
+  private Row encode(float[] v) {
+    MemorySegment bytes = MemorySegment.ofArray(new byte[rowBytes]);
+    double norm2 = 0;
+    float scale = 1f;
+    switch (encoding) {
+      case F32 -> {
+        for (int i = 0; i < v.length; i++) {
+          bytes.set(F32, 4L * i, v[i]);
+          norm2 += (double) v[i] * v[i];
+        }
+      }
+      case F16 -> {
+        for (int i = 0; i < v.length; i++) {
+          if (Math.abs(v[i]) > 65504f) {
+            throw new IllegalArgumentException(
+                "vector component " + i + " is " + v[i] + ", outside the fp16 range of this index");
+          }
+          short h = Float.floatToFloat16(v[i]);
+          bytes.set(F16, 2L * i, h);
+          float x = Float.float16ToFloat(h);
+          norm2 += (double) x * x;
+        }
+      }
+      case I8 -> {
+        float max = 0;
+        for (float x : v) {
+          max = Math.max(max, Math.abs(x));
+        }
+        scale = max / 127f;
+        float inv = max == 0 ? 0 : 127f / max;
+        for (int i = 0; i < v.length; i++) {
+          int b = Math.clamp(Math.round(v[i] * inv), -127, 127);
+          bytes.set(ValueLayout.JAVA_BYTE, i, (byte) b);
+          float x = b * scale;
+          norm2 += (double) x * x;
+        }
+      }
+    }
+    return new Row(bytes, (float) norm2, scale);
+  }
+
+  private void put(int r, String id, Row row, Metadata metadata) {
+    MemorySegment.copy(row.bytes(), 0, data, (long) r * rowBytes, rowBytes);
+    ids[r] = id;
+    metas[r] = metadata;
+    norms2[r] = row.norm2();
+    scales[r] = row.scale();
+    freeKeys.addAll(metadata.fields().keySet());
+  }
+
+  private void allocate(int rows) {
+    arena = Arena.ofShared();
+    data = arena.allocate(Math.max(1, (long) rows * rowBytes), 64);
+    capacity = rows;
+    ids = new String[rows];
+    metas = new Metadata[rows];
+    norms2 = new float[rows];
+    scales = new float[rows];
+  }
+
+  private void grow(int rows) {
+    Arena oldArena = arena;
+    MemorySegment old = data;
+    String[] oldIds = ids;
+    Metadata[] oldMetas = metas;
+    float[] oldNorms = norms2, oldScales = scales;
+    allocate(rows);
+    MemorySegment.copy(old, 0, data, 0, (long) size * rowBytes);
+    System.arraycopy(oldIds, 0, ids, 0, size);
+    System.arraycopy(oldMetas, 0, metas, 0, size);
+    System.arraycopy(oldNorms, 0, norms2, 0, size);
+    System.arraycopy(oldScales, 0, scales, 0, size);
+    oldArena.close();
+  }
+
+  // ---- reads -----------------------------------------------------------------------------------
+
+  @Override
+  public Optional<Metadata> get(String id) {
+    VectorIndex.checkId(id);
+    rw.readLock().lock();
+    try {
+      checkOpen();
+      Integer r = rowOf.get(id);
+      return r == null ? Optional.empty() : Optional.of(metas[r]);
+    } finally {
+      rw.readLock().unlock();
+    }
+  }
+
+  @Override
+  public int size() {
+    rw.readLock().lock();
+    try {
+      return size;
+    } finally {
+      rw.readLock().unlock();
+    }
+  }
+
+  @Override
+  public Set<String> fieldNames() {
+    rw.readLock().lock();
+    try {
+      return Set.copyOf(freeKeys);
+    } finally {
+      rw.readLock().unlock();
+    }
+  }
+
+  @Override
+  public List<SearchHit> search(float[] query, int k, Filter filter) {
+    return searchBatch(List.of(query), k, filter).getFirst();
+  }
+
+  @Override
+  public List<List<SearchHit>> searchBatch(List<float[]> queries, int k, Filter filter) {
+    VectorIndex.checkK(k);
+    Filter f = filter == null ? Filter.ALL : filter;
+    float[][] qs = new float[queries.size()][];
+    for (int j = 0; j < qs.length; j++) {
+      qs[j] = spec.checkAndPrepare(queries.get(j), "query");
+    }
+    rw.readLock().lock();
+    try {
+      checkOpen();
+      f.validate(freeKeys);
+      List<List<SearchHit>> results = new ArrayList<>(qs.length);
+      // Four queries share a pass (the width of VectorOps.dotMany); more would spill registers.
+      for (int from = 0; from < qs.length; from += 4) {
+        float[][] group = Arrays.copyOfRange(qs, from, Math.min(qs.length, from + 4));
+        for (TopK top : scan(group, k, f.matchesAll() ? null : f)) {
+          results.add(hits(top));
+        }
+      }
+      return results;
+    } finally {
+      rw.readLock().unlock();
+    }
+  }
+
+  private List<SearchHit> hits(TopK top) {
+    float[] scores = new float[top.size()];
+    int[] rows = top.drain(scores);
+    List<SearchHit> hits = new ArrayList<>(rows.length);
+    for (int i = 0; i < rows.length; i++) {
+      hits.add(new SearchHit(ids[rows[i]], scores[i], metas[rows[i]]));
+    }
+    return hits;
+  }
+
+  /** Scans all rows for each query; caller holds the read lock. */
+  private TopK[] scan(float[][] queries, int k, Filter filter) {
+    int n = size;
+    int parts = (long) n * spec.dimension() < PARALLEL_MIN_COMPONENTS ? 1 : threads;
+    if (parts == 1) {
+      return scanRange(queries, k, filter, 0, n);
+    }
+    List<Future<TopK[]>> futures = new ArrayList<>(parts - 1);
+    for (int p = 1; p < parts; p++) {
+      int from = (int) ((long) n * p / parts), to = (int) ((long) n * (p + 1) / parts);
+      futures.add(pool.submit(() -> scanRange(queries, k, filter, from, to)));
+    }
+    TopK[] merged = scanRange(queries, k, filter, 0, (int) ((long) n / parts));
+    try {
+      for (Future<TopK[]> future : futures) {
+        TopK[] part = future.get();
+        for (int j = 0; j < merged.length; j++) {
+          merged[j].addAll(part[j]);
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("search interrupted", e);
+    } catch (ExecutionException e) {
+      throw new IllegalStateException("scan thread failed", e.getCause());
+    }
+    return merged;
+  }
+
+  private TopK[] scanRange(float[][] queries, int k, Filter filter, int from, int to) {
+    int count = queries.length;
+    TopK[] tops = new TopK[count];
+    float[] qn2 = new float[count];
+    for (int j = 0; j < count; j++) {
+      tops[j] = new TopK(k);
+      for (float x : queries[j]) {
+        qn2[j] += x * x;
+      }
+    }
+    Similarity sim = spec.similarity();
+    int enc = encoding.ordinal();
+    float[] dots = new float[count];
+    MemorySegment data = this.data;
+    for (int r = from; r < to; r++) {
+      if (filter != null && !filter.test(metas[r])) {
+        continue;
+      }
+      long offset = (long) r * rowBytes;
+      if (count == 1) {
+        dots[0] = switch (encoding) {
+          case F32 -> ops.dotF32(data, offset, queries[0]);
+          case F16 -> ops.dotF16(data, offset, queries[0]);
+          case I8 -> ops.dotI8(data, offset, queries[0]);
+        };
+      } else {
+        ops.dotMany(enc, data, offset, queries, count, dots);
+      }
+      float scale = scales[r], norm2 = norms2[r];
+      for (int j = 0; j < count; j++) {
+        float score = sim.scoreFromDot(dots[j] * scale, qn2[j], norm2);
+        if (score >= tops[j].threshold()) {
+          tops[j].offer(score, r);
+        }
+      }
+    }
+    return tops;
+  }
+
+  @Override
+  public long ramBytesUsed() {
+    rw.readLock().lock();
+    try {
+      return (long) capacity * (rowBytes + 4 + 4 + 8 + 8) + heapBytes + 48L * rowOf.size();
+    } finally {
+      rw.readLock().unlock();
+    }
+  }
+
+  private static long estimate(String id, Metadata m) {
+    long fields = 0;
+    for (var e : m.fields().entrySet()) {
+      fields += 80 + 2L * (e.getKey().length() + e.getValue().length());
+    }
+    return 160 + 2L * (id.length() + m.type().length() + m.path().length() + m.text().length()) + fields;
+  }
+
+  // ---- durability ------------------------------------------------------------------------------
+
+  @Override
+  public void commit() throws IOException {
+    if (dir == null) {
+      return;
+    }
+    commitLock.lock();
+    try {
+      rw.readLock().lock();
+      try {
+        checkOpen();
+        if (!dirty) {
+          return;
+        }
+        writeSnapshot();
+        dirty = false;
+      } finally {
+        rw.readLock().unlock();
+      }
+    } finally {
+      commitLock.unlock();
+    }
+  }
+
+  private void writeSnapshot() throws IOException {
+    Path tmp = dir.resolve(FILE + ".tmp");
+    byte[] meta = encodeMetadata();
+    long vectorBytes = (long) size * rowBytes;
+    var crc = new java.util.zip.CRC32C();
+    try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+      MemorySegment header = MemorySegment.ofArray(new byte[HEADER_BYTES]);
+      header.set(LONG_BE, 0, MAGIC);
+      header.set(INT_BE, 8, VERSION);
+      header.set(INT_BE, 12, 0);
+      header.set(LONG_BE, 16, meta.length);
+      header.set(LONG_BE, 24, vectorBytes);
+      write(ch, header, crc);
+      write(ch, MemorySegment.ofArray(meta), crc);
+      write(ch, data.asSlice(0, vectorBytes), crc);
+      if (encoding == Encoding.I8) {
+        MemorySegment s = MemorySegment.ofArray(new byte[4 * size]);
+        for (int r = 0; r < size; r++) {
+          s.set(F32, 4L * r, scales[r]);
+        }
+        write(ch, s, crc);
+      }
+      MemorySegment trailer = MemorySegment.ofArray(new byte[TRAILER_BYTES]);
+      trailer.set(LONG_BE, 0, crc.getValue());
+      trailer.set(LONG_BE, 8, END);
+      write(ch, trailer, null);
+      ch.force(true);
+    }
+    Files.move(tmp, dir.resolve(FILE), java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+      d.force(true);
+    }
+  }
+
+  private static void write(FileChannel ch, MemorySegment segment, java.util.zip.CRC32C crc) throws IOException {
+    for (long pos = 0; pos < segment.byteSize(); ) {
+      long n = Math.min(1 << 26, segment.byteSize() - pos);
+      var buffer = segment.asSlice(pos, n).asByteBuffer();
+      if (crc != null) {
+        crc.update(buffer.duplicate());
+      }
+      while (buffer.hasRemaining()) {
+        ch.write(buffer);
+      }
+      pos += n;
+    }
+  }
+
+  private byte[] encodeMetadata() throws IOException {
+    var bytes = new java.io.ByteArrayOutputStream(64 + size * 64);
+    var out = new java.io.DataOutputStream(bytes);
+    out.writeInt(spec.dimension());
+    out.writeUTF(spec.similarity().name());
+    out.writeUTF(encoding.name());
+    out.writeInt(size);
+    for (int r = 0; r < size; r++) {
+      Metadata m = metas[r];
+      writeString(out, ids[r]);
+      writeString(out, m.type());
+      writeString(out, m.path());
+      out.writeInt(m.page());
+      out.writeLong(m.timestamp());
+      writeString(out, m.text());
+      out.writeInt(m.fields().size());
+      for (var e : m.fields().entrySet()) {
+        writeString(out, e.getKey());
+        writeString(out, e.getValue());
+      }
+    }
+    out.flush();
+    return bytes.toByteArray();
+  }
+
+  private static void writeString(java.io.DataOutputStream out, String s) throws IOException {
+    byte[] b = s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    out.writeInt(b.length);
+    out.write(b);
+  }
+
+  private static String readString(java.io.DataInputStream in) throws IOException {
+    int n = in.readInt();
+    if (n < 0 || n > in.available()) {
+      throw new IOException("string length " + n + " runs past the metadata block");
+    }
+    return new String(in.readNBytes(n), java.nio.charset.StandardCharsets.UTF_8);
+  }
+
+  private void load(Path file) throws IOException {
+    try (Arena mapArena = Arena.ofConfined();
+        FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+      long fileSize = ch.size();
+      if (fileSize < HEADER_BYTES + TRAILER_BYTES) {
+        throw corrupt(file, "it is " + fileSize + " bytes, shorter than header and trailer");
+      }
+      MemorySegment seg = ch.map(FileChannel.MapMode.READ_ONLY, 0, fileSize, mapArena);
+      if (seg.get(LONG_BE, 0) != MAGIC) {
+        throw corrupt(file, "it does not start with the LOUPEFLT magic");
+      }
+      int version = seg.get(INT_BE, 8);
+      if (version != VERSION) {
+        throw corrupt(file, "format version " + version + " is not the supported " + VERSION);
+      }
+      long metaLength = seg.get(LONG_BE, 16), vectorBytes = seg.get(LONG_BE, 24);
+      long body = fileSize - TRAILER_BYTES;
+      if (metaLength < 0 || vectorBytes < 0 || HEADER_BYTES + metaLength + vectorBytes > body) {
+        throw corrupt(file, "block lengths " + metaLength + " + " + vectorBytes + " exceed the file");
+      }
+      if (seg.get(LONG_BE, body + 8) != END) {
+        throw corrupt(file, "the end marker is missing (truncated write?)");
+      }
+      var crc = new java.util.zip.CRC32C();
+      for (long pos = 0; pos < body; ) {
+        long n = Math.min(1 << 26, body - pos);
+        crc.update(seg.asSlice(pos, n).asByteBuffer());
+        pos += n;
+      }
+      long stored = seg.get(LONG_BE, body);
+      if (stored != crc.getValue()) {
+        throw corrupt(file, "checksum " + Long.toHexString(crc.getValue()) + " does not match the stored " + Long.toHexString(stored));
+      }
+      var in = new java.io.DataInputStream(new java.io.ByteArrayInputStream(seg.asSlice(HEADER_BYTES, metaLength).toArray(ValueLayout.JAVA_BYTE)));
+      int dim = in.readInt();
+      String sim = in.readUTF(), enc = in.readUTF();
+      if (dim != spec.dimension() || !sim.equals(spec.similarity().name()) || !enc.equals(encoding.name())) {
+        throw new IllegalArgumentException(
+            "index in " + dir + " has dimension " + dim + ", similarity " + sim + " and encoding " + enc
+                + "; it was opened with dimension " + spec.dimension() + ", similarity "
+                + spec.similarity() + " and encoding " + encoding);
+      }
+      int n = in.readInt();
+      if (n < 0 || (long) n * rowBytes != vectorBytes) {
+        throw corrupt(file, n + " items do not match " + vectorBytes + " vector bytes");
+      }
+      rw.writeLock().lock();
+      try {
+        if (n > capacity) {
+          arena.close();
+          allocate(n);
+        }
+        try {
+          for (int r = 0; r < n; r++) {
+            String id = readString(in);
+            Metadata m = new Metadata(readString(in), readString(in), in.readInt(), in.readLong(), readString(in), readFields(in));
+            ids[r] = id;
+            metas[r] = m;
+            rowOf.put(id, r);
+            freeKeys.addAll(m.fields().keySet());
+            heapBytes += estimate(id, m);
+          }
+        } catch (java.io.EOFException | IllegalArgumentException e) {
+          throw corrupt(file, "its metadata block is malformed (" + e.getMessage() + ")");
+        }
+        MemorySegment.copy(seg, HEADER_BYTES + metaLength, data, 0, vectorBytes);
+        long scalesAt = HEADER_BYTES + metaLength + vectorBytes;
+        for (int r = 0; r < n; r++) {
+          scales[r] = encoding == Encoding.I8 ? seg.get(F32, scalesAt + 4L * r) : 1f;
+        }
+        size = n;
+        for (int r = 0; r < n; r++) {
+          norms2[r] = decodedNorm2(r);
+        }
+      } finally {
+        rw.writeLock().unlock();
+      }
+    }
+  }
+
+  private static Map<String, String> readFields(java.io.DataInputStream in) throws IOException {
+    int n = in.readInt();
+    if (n < 0 || n > 10_000) {
+      throw new IOException("field count " + n + " is implausible");
+    }
+    Map<String, String> fields = new HashMap<>();
+    for (int i = 0; i < n; i++) {
+      fields.put(readString(in), readString(in));
+    }
+    return fields;
+  }
+
+  private float decodedNorm2(int r) {
+    long offset = (long) r * rowBytes;
+    double sum = 0;
+    for (int i = 0; i < spec.dimension(); i++) {
+      float x = switch (encoding) {
+        case F32 -> data.get(F32, offset + 4L * i);
+        case F16 -> Float.float16ToFloat(data.get(F16, offset + 2L * i));
+        case I8 -> data.get(ValueLayout.JAVA_BYTE, offset + i) * scales[r];
+      };
+      sum += (double) x * x;
+    }
+    return (float) sum;
+  }
+
+  private static IOException corrupt(Path file, String why) {
+    return new IOException("flat index file " + file + " is not a valid Loupe snapshot: " + why);
+  }
+
+  // ---- lifecycle -------------------------------------------------------------------------------
+
+  private void checkOpen() {
+    if (closed) {
+      throw new IllegalStateException("index " + (dir == null ? "(in memory)" : dir) + " is closed");
+    }
+  }
+
+  @Override
+  public void close() throws IOException {
+    if (closed) {
+      return;
+    }
+    try {
+      commit();
+    } finally {
+      rw.writeLock().lock();
+      try {
+        closed = true;
+      } finally {
+        rw.writeLock().unlock();
+      }
+      release();
+    }
+  }
+
+  private void release() throws IOException {
+    if (pool != null) {
+      pool.shutdownNow();
+    }
+    rw.writeLock().lock();
+    try {
+      closed = true;
+      if (arena != null) {
+        arena.close();
+        arena = null;
+      }
+    } finally {
+      rw.writeLock().unlock();
+    }
+    if (lock != null) {
+      lock.release();
+      lockChannel.close();
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "FlatVectorIndex(" + spec + ", " + encoding + ", " + (dir == null ? "in memory" : dir) + ")";
+  }
+
+}

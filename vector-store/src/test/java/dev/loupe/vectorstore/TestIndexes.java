@@ -1,0 +1,25 @@
+package dev.loupe.vectorstore;
+
+import dev.loupe.vectorstore.flat.Encoding;
+import dev.loupe.vectorstore.flat.FlatVectorIndex;
+import dev.loupe.vectorstore.lucene.LuceneVectorIndex;
+import java.io.IOException;
+import java.nio.file.Path;
+
+/** Opens an implementation by name, for tests that run an index in a child JVM. */
+public final class TestIndexes {
+  private TestIndexes() {}
+
+  public static VectorIndex open(String kind, Path dir, IndexSpec spec) throws IOException {
+    return switch (kind) {
+      case "flat-f32" -> FlatVectorIndex.open(dir, spec, Encoding.F32);
+      case "flat-f16" -> FlatVectorIndex.open(dir, spec, Encoding.F16);
+      case "flat-i8" -> FlatVectorIndex.open(dir, spec, Encoding.I8);
+      case "lucene" -> LuceneVectorIndex.open(dir, spec, LuceneVectorIndex.Options.defaults());
+      case "lucene-sq" ->
+          LuceneVectorIndex.open(
+              dir, spec, LuceneVectorIndex.Options.defaults().withScalarQuantized(true));
+      default -> throw new IllegalArgumentException("unknown index kind '" + kind + "'");
+    };
+  }
+}
