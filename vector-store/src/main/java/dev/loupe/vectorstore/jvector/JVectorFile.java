@@ -170,7 +170,8 @@ final class JVectorFile {
         throw new IOException("jvector index file " + file + " ends early", e);
       } catch (IllegalArgumentException e) {
         // Only reachable when a writer produced a well-checksummed but invalid file.
-        throw new IOException("jvector index file " + file + " holds invalid data: " + e.getMessage(), e);
+        throw new IOException(
+            "jvector index file " + file + " holds invalid data: " + e.getMessage(), e);
       }
     }
   }

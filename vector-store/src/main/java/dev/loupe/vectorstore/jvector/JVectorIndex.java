@@ -69,16 +69,18 @@ import org.slf4j.LoggerFactory;
  *       jvector's scores ({@code (1 + dot) / 2}, {@code 1 / (1 + d²)}) only rank; every returned
  *       score is recomputed exactly from the stored vector in the {@link Similarity} convention.
  *       jvector's graph heuristics assume scores in [0, 1], so {@code DOT_PRODUCT} is meant for
- *       normalized embeddings, as in Lucene.
+ *       normalized embeddings, as in Lucene: unnormalized vectors still get exact scores (also
+ *       below zero), but the graph finds their true top-k less reliably.
  *   <li>Once the index holds {@link Options#pqThreshold} items, a {@link ProductQuantization}
  *       is trained on them and every vector is encoded; searches then walk the graph with the
  *       approximate PQ scores and rerank the {@link Options#efSearch} best candidates exactly
  *       (jvector's two-phase search). The graph itself is always built with exact scores. PQ is
  *       trained once, when the threshold is crossed, and again whenever the graph is rebuilt.
- *   <li>Filters become a jvector {@link Bits} over ordinals. A filter that matches at most
- *       {@value #EXACT_SCAN_FACTOR} × {@code max(k, efSearch)} items is answered by an exact
- *       scan of those items instead, because a graph walk restricted to so few nodes visits
- *       mostly rejected ones and loses recall.
+ *   <li>Filters become a jvector {@link Bits} over ordinals, which also hides deleted items.
+ *       When at most {@value #EXACT_SCAN_FACTOR} × {@code max(k, efSearch)} items match (all
+ *       items, for an unfiltered search) they are scanned exactly instead: a graph walk
+ *       restricted to so few nodes visits mostly rejected ones and loses recall, and for a small
+ *       index the scan is as cheap as the walk.
  * </ul>
  *
  * <h2>Files and durability</h2>
@@ -94,7 +96,9 @@ import org.slf4j.LoggerFactory;
  * <h2>Thread safety</h2>
  *
  * Thread-safe. Searches run concurrently with each other and with writes (jvector's builder
- * allows searching during insertion). Writes are serialized among themselves. Repairing the graph
+ * allows searching during insertion). Writes are serialized among themselves, which keeps the
+ * id-to-ordinal map simple at the cost of parallel inserts; training PQ and rebuilding the graph
+ * happen under that writer lock, so they hold up writers but not searches. Repairing the graph
  * after deletes and swapping in a rebuilt graph briefly exclude searches.
  */
 public final class JVectorIndex implements VectorIndex {
@@ -113,7 +117,7 @@ public final class JVectorIndex implements VectorIndex {
   private static final int MIN_DEAD_ORDINALS_FOR_REBUILD = 1024;
 
   /**
-   * Graph and search parameters.
+   * Graph and search parameters. Immutable.
    *
    * @param maxDegree most neighbours per node (jvector's {@code M})
    * @param beamWidth candidates considered while inserting a node
@@ -866,7 +870,8 @@ public final class JVectorIndex implements VectorIndex {
       }
       VectorFloat<?> old = a[ord];
       a[ord] = vector;
-      bytes += (vector == null ? 0 : vector.ramBytesUsed()) - (old == null ? 0 : old.ramBytesUsed());
+      bytes += (vector == null ? 0 : vector.ramBytesUsed())
+          - (old == null ? 0 : old.ramBytesUsed());
       slots = a;
       size = Math.max(size, ord + 1);
     }

@@ -19,6 +19,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -212,11 +213,11 @@ class JVectorWritesTest {
   void searches_running_beside_writes_only_see_items_that_were_added() throws Exception {
     int dim = 16, initial = 1200;
     SyntheticVectors data = new SyntheticVectors(dim, 10, 0.8f, SEED + 5);
-    try (JVectorIndex index = JVectorIndex.open(dir, new IndexSpec(dim, Similarity.COSINE), Options.defaults().withPqThreshold(1500))) {
+    try (JVectorIndex index = JVectorIndex.open(dir, new IndexSpec(dim, Similarity.COSINE), Options.defaults().withPqThreshold(1000))) {
       for (int i = 0; i < initial; i++) {
         index.add("v" + i, data.vector(i), JVectorRecallTest.meta(i));
       }
-      Set<String> everAdded = java.util.concurrent.ConcurrentHashMap.newKeySet();
+      Set<String> everAdded = ConcurrentHashMap.newKeySet();
       for (int i = 0; i < initial; i++) {
         everAdded.add("v" + i);
       }
@@ -240,7 +241,8 @@ class JVectorWritesTest {
           return count;
         }));
       }
-      // Crosses the PQ threshold, repairs the graph after deletes and rebuilds it after updates.
+      // Searches use PQ throughout. The deletes make the graph repair itself every ~60 writes,
+      // and the dead ordinals of deletes and updates force a dense rebuild (retraining PQ).
       for (int w = 0; w < 1500; w++) {
         int i = initial + w;
         everAdded.add("v" + i);
@@ -256,7 +258,8 @@ class JVectorWritesTest {
       pool.shutdown();
       assertTrue(searches > 0);
       assertTrue(index.usesProductQuantization());
-      assertEquals(initial + 1500 - initial, index.size());
+      // Deletes of v0..v1199 succeed once each; the last 300 find nothing to delete.
+      assertEquals(1500, index.size());
     }
   }
 }
