@@ -2,6 +2,7 @@ package dev.loupe.vectorstore;
 
 import dev.loupe.vectorstore.flat.Encoding;
 import dev.loupe.vectorstore.flat.FlatVectorIndex;
+import dev.loupe.vectorstore.jvector.JVectorIndex;
 import dev.loupe.vectorstore.lucene.LuceneVectorIndex;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -19,6 +20,9 @@ public final class TestIndexes {
       case "lucene-sq" ->
           LuceneVectorIndex.open(
               dir, spec, LuceneVectorIndex.Options.defaults().withScalarQuantized(true));
+      case "jvector" -> JVectorIndex.open(dir, spec, JVectorIndex.Options.defaults());
+      case "jvector-pq" ->
+          JVectorIndex.open(dir, spec, JVectorIndex.Options.defaults().withPqThreshold(1000));
       default -> throw new IllegalArgumentException("unknown index kind '" + kind + "'");
     };
   }
