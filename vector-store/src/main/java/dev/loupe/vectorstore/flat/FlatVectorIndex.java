@@ -6,6 +6,9 @@ import dev.loupe.vectorstore.Metadata;
 import dev.loupe.vectorstore.SearchHit;
 import dev.loupe.vectorstore.Similarity;
 import dev.loupe.vectorstore.VectorIndex;
+import dev.loupe.vectorstore.durable.AtomicFile;
+import dev.loupe.vectorstore.durable.DirectoryLock;
+import dev.loupe.vectorstore.durable.MetadataCodec;
 import dev.loupe.vectorstore.vectorization.VectorOps;
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -13,8 +16,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -22,7 +23,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
@@ -86,8 +86,7 @@ public final class FlatVectorIndex implements VectorIndex {
   private final int threads;
   private final VectorOps ops = VectorOps.get();
   private final ExecutorService pool;
-  private final FileChannel lockChannel;
-  private final FileLock lock;
+  private final DirectoryLock lock;
   private final ReentrantReadWriteLock rw = new ReentrantReadWriteLock();
   private final ReentrantLock commitLock = new ReentrantLock();
 
@@ -114,13 +113,12 @@ public final class FlatVectorIndex implements VectorIndex {
   private boolean dirty;
   private boolean closed;
 
-  private FlatVectorIndex(Path dir, IndexSpec spec, Encoding encoding, int threads, FileChannel lockChannel, FileLock lock) {
+  private FlatVectorIndex(Path dir, IndexSpec spec, Encoding encoding, int threads, DirectoryLock lock) {
     this.dir = dir;
     this.spec = spec;
     this.encoding = encoding;
     this.rowBytes = spec.dimension() * encoding.bytes;
     this.threads = threads;
-    this.lockChannel = lockChannel;
     this.lock = lock;
     this.pool = threads > 1 ? Executors.newFixedThreadPool(threads - 1, r -> {
       Thread t = new Thread(r, "flat-scan");
@@ -140,26 +138,15 @@ public final class FlatVectorIndex implements VectorIndex {
    *
    * @throws IllegalArgumentException if the directory holds an index of another dimension,
    *     similarity or encoding
-   * @throws IllegalStateException if another process has the directory open
+   * @throws IOException if another index instance has the directory open
    * @throws IOException if the snapshot cannot be read or fails its checksum
    */
   public static FlatVectorIndex open(Path dir, IndexSpec spec, Encoding encoding, int threads) throws IOException {
     checkThreads(threads);
-    Files.createDirectories(dir);
-    FileChannel lockChannel = FileChannel.open(dir.resolve("write.lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-    FileLock lock;
+    DirectoryLock lock = DirectoryLock.acquire(dir);
+    FlatVectorIndex index = new FlatVectorIndex(dir, spec, encoding, threads, lock);
     try {
-      lock = lockChannel.tryLock();
-    } catch (OverlappingFileLockException e) {
-      lock = null;
-    }
-    if (lock == null) {
-      lockChannel.close();
-      throw new IllegalStateException("index directory " + dir + " is already open (write.lock is held)");
-    }
-    FlatVectorIndex index = new FlatVectorIndex(dir, spec, encoding, threads, lockChannel, lock);
-    try {
-      Files.deleteIfExists(dir.resolve(FILE + ".tmp"));
+      AtomicFile.deleteLeftovers(dir);
       Path file = dir.resolve(FILE);
       if (Files.exists(file)) {
         index.load(file);
@@ -174,7 +161,7 @@ public final class FlatVectorIndex implements VectorIndex {
   /** An index that lives in memory only; {@link #commit()} does nothing. For benchmarks and oracles. */
   public static FlatVectorIndex inMemory(IndexSpec spec, Encoding encoding, int threads) {
     checkThreads(threads);
-    return new FlatVectorIndex(null, spec, encoding, threads, null, null);
+    return new FlatVectorIndex(null, spec, encoding, threads, null);
   }
 
   private static void checkThreads(int threads) {
@@ -516,6 +503,16 @@ public final class FlatVectorIndex implements VectorIndex {
     }
     Similarity sim = spec.similarity();
     int enc = encoding.ordinal();
+    float[][] kernelQueries = queries;
+    if (encoding == Encoding.F16) {
+      kernelQueries = new float[count][];
+      for (int j = 0; j < count; j++) {
+        kernelQueries[j] = queries[j].clone();
+        for (int i = 0; i < kernelQueries[j].length; i++) {
+          kernelQueries[j][i] *= VectorOps.F16_QUERY_SCALE;
+        }
+      }
+    }
     float[] dots = new float[count];
     MemorySegment data = this.data;
     for (int r = from; r < to; r++) {
@@ -525,12 +522,12 @@ public final class FlatVectorIndex implements VectorIndex {
       long offset = (long) r * rowBytes;
       if (count == 1) {
         dots[0] = switch (encoding) {
-          case F32 -> ops.dotF32(data, offset, queries[0]);
-          case F16 -> ops.dotF16(data, offset, queries[0]);
-          case I8 -> ops.dotI8(data, offset, queries[0]);
+          case F32 -> ops.dotF32(data, offset, kernelQueries[0]);
+          case F16 -> ops.dotF16(data, offset, kernelQueries[0]);
+          case I8 -> ops.dotI8(data, offset, kernelQueries[0]);
         };
       } else {
-        ops.dotMany(enc, data, offset, queries, count, dots);
+        ops.dotMany(enc, data, offset, kernelQueries, count, dots);
       }
       float scale = scales[r], norm2 = norms2[r];
       for (int j = 0; j < count; j++) {
@@ -633,11 +630,10 @@ public final class FlatVectorIndex implements VectorIndex {
   }
 
   private void writeSnapshot() throws IOException {
-    Path tmp = dir.resolve(FILE + ".tmp");
     byte[] meta = encodeMetadata();
     long vectorBytes = (long) size * rowBytes;
     var crc = new java.util.zip.CRC32C();
-    try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+    AtomicFile.replace(dir.resolve(FILE), ch -> {
       MemorySegment header = MemorySegment.ofArray(new byte[HEADER_BYTES]);
       header.set(LONG_BE, 0, MAGIC);
       header.set(INT_BE, 8, VERSION);
@@ -673,12 +669,7 @@ public final class FlatVectorIndex implements VectorIndex {
       trailer.set(LONG_BE, 0, crc.getValue());
       trailer.set(LONG_BE, 8, END);
       write(ch, trailer, null);
-      ch.force(true);
-    }
-    Files.move(tmp, dir.resolve(FILE), java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-    try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-      d.force(true);
-    }
+    });
   }
 
   private static void write(FileChannel ch, MemorySegment segment, java.util.zip.CRC32C crc) throws IOException {
@@ -703,35 +694,11 @@ public final class FlatVectorIndex implements VectorIndex {
     out.writeUTF(encoding.name());
     out.writeInt(size);
     for (int r = 0; r < size; r++) {
-      Metadata m = metas[r];
-      writeString(out, ids[r]);
-      writeString(out, m.type());
-      writeString(out, m.path());
-      out.writeInt(m.page());
-      out.writeLong(m.timestamp());
-      writeString(out, m.text());
-      out.writeInt(m.fields().size());
-      for (var e : m.fields().entrySet()) {
-        writeString(out, e.getKey());
-        writeString(out, e.getValue());
-      }
+      MetadataCodec.writeString(out, ids[r]);
+      MetadataCodec.write(out, metas[r]);
     }
     out.flush();
     return bytes.toByteArray();
-  }
-
-  private static void writeString(java.io.DataOutputStream out, String s) throws IOException {
-    byte[] b = s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
-    out.writeInt(b.length);
-    out.write(b);
-  }
-
-  private static String readString(java.io.DataInputStream in) throws IOException {
-    int n = in.readInt();
-    if (n < 0 || n > in.available()) {
-      throw new IOException("string length " + n + " runs past the metadata block");
-    }
-    return new String(in.readNBytes(n), java.nio.charset.StandardCharsets.UTF_8);
   }
 
   private void load(Path file) throws IOException {
@@ -788,15 +755,15 @@ public final class FlatVectorIndex implements VectorIndex {
         }
         try {
           for (int r = 0; r < n; r++) {
-            String id = readString(in);
-            Metadata m = new Metadata(readString(in), readString(in), in.readInt(), in.readLong(), readString(in), readFields(in));
+            String id = MetadataCodec.readString(in, metaLength);
+            Metadata m = MetadataCodec.read(in, metaLength);
             ids[r] = id;
             metas[r] = m;
             rowOf.put(id, r);
             freeKeys.addAll(m.fields().keySet());
             heapBytes += estimate(id, m);
           }
-        } catch (java.io.EOFException | IllegalArgumentException e) {
+        } catch (IOException e) {
           throw corrupt(file, "its metadata block is malformed (" + e.getMessage() + ")");
         }
         MemorySegment.copy(seg, HEADER_BYTES + metaLength, data, 0, vectorBytes);
@@ -819,18 +786,6 @@ public final class FlatVectorIndex implements VectorIndex {
         rw.writeLock().unlock();
       }
     }
-  }
-
-  private static Map<String, String> readFields(java.io.DataInputStream in) throws IOException {
-    int n = in.readInt();
-    if (n < 0 || n > 10_000) {
-      throw new IOException("field count " + n + " is implausible");
-    }
-    Map<String, String> fields = new HashMap<>();
-    for (int i = 0; i < n; i++) {
-      fields.put(readString(in), readString(in));
-    }
-    return fields;
   }
 
   private float decodedNorm2(int r) {
@@ -896,8 +851,7 @@ public final class FlatVectorIndex implements VectorIndex {
       rw.writeLock().unlock();
     }
     if (lock != null) {
-      lock.release();
-      lockChannel.close();
+      lock.close();
     }
   }
 

@@ -3,6 +3,8 @@ package dev.loupe.vectorstore.jvector;
 import dev.loupe.vectorstore.IndexSpec;
 import dev.loupe.vectorstore.Metadata;
 import dev.loupe.vectorstore.Similarity;
+import dev.loupe.vectorstore.durable.AtomicFile;
+import dev.loupe.vectorstore.durable.MetadataCodec;
 import io.github.jbellis.jvector.vector.VectorizationProvider;
 import io.github.jbellis.jvector.vector.types.VectorFloat;
 import io.github.jbellis.jvector.vector.types.VectorTypeSupport;
@@ -18,12 +20,9 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.zip.CRC32C;
 import java.util.zip.CheckedOutputStream;
 
@@ -45,7 +44,6 @@ import java.util.zip.CheckedOutputStream;
  */
 final class JVectorFile {
   static final String NAME = "jvector.data";
-  static final String TEMP_SUFFIX = ".tmp";
   static final int MAGIC = 0x4C504A56; // "LPJV"
   static final int VERSION = 1;
 
@@ -69,16 +67,9 @@ final class JVectorFile {
 
   /** Replaces the data file in {@code dir} with {@code contents}, durably and atomically. */
   static void write(Path dir, Contents contents) throws IOException {
-    Path target = path(dir);
-    Path temp = dir.resolve(NAME + TEMP_SUFFIX);
     int dimension = contents.spec().dimension();
     CRC32C crc = new CRC32C();
-    try (FileChannel channel =
-        FileChannel.open(
-            temp,
-            StandardOpenOption.CREATE,
-            StandardOpenOption.TRUNCATE_EXISTING,
-            StandardOpenOption.WRITE)) {
+    AtomicFile.replace(path(dir), channel -> {
       // The stream is not closed itself: the try closes the channel once it is forced.
       DataOutputStream out =
           new DataOutputStream(
@@ -96,18 +87,8 @@ final class JVectorFile {
       byte[] vectorBytes = new byte[dimension * Float.BYTES];
       ByteBuffer vectorBuffer = ByteBuffer.wrap(vectorBytes);
       for (Entry e : contents.entries()) {
-        Metadata m = e.metadata();
         writeString(out, e.id());
-        writeString(out, m.type());
-        writeString(out, m.path());
-        out.writeInt(m.page());
-        out.writeLong(m.timestamp());
-        writeString(out, m.text());
-        out.writeInt(m.fields().size());
-        for (Map.Entry<String, String> f : m.fields().entrySet()) {
-          writeString(out, f.getKey());
-          writeString(out, f.getValue());
-        }
+        MetadataCodec.write(out, e.metadata());
         VectorFloat<?> v = e.vector();
         for (int j = 0; j < dimension; j++) {
           vectorBuffer.putFloat(j * Float.BYTES, v.get(j));
@@ -117,11 +98,7 @@ final class JVectorFile {
       out.flush();
       out.writeInt((int) crc.getValue());
       out.flush();
-      channel.force(true);
-    }
-    Files.move(
-        temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    fsyncDirectory(dir);
+    });
   }
 
   /**
@@ -200,15 +177,11 @@ final class JVectorFile {
     ByteBuffer vectorBuffer = ByteBuffer.wrap(vectorBytes);
     for (int i = 0; i < count; i++) {
       String id = readString(in, size, file);
-      String type = readString(in, size, file);
-      String path = readString(in, size, file);
-      int page = in.readInt();
-      long timestamp = in.readLong();
-      String text = readString(in, size, file);
-      int fieldCount = readCount(in, size, file);
-      Map<String, String> fields = new LinkedHashMap<>();
-      for (int f = 0; f < fieldCount; f++) {
-        fields.put(readString(in, size, file), readString(in, size, file));
+      Metadata metadata;
+      try {
+        metadata = MetadataCodec.read(in, size);
+      } catch (IOException e) {
+        throw new IOException("jvector index file " + file + ": " + e.getMessage(), e);
       }
       in.readFully(vectorBytes);
       float[] vector = new float[dimension];
@@ -219,7 +192,7 @@ final class JVectorFile {
           new Entry(
               id,
               VTS.createFloatVector(vector),
-              new Metadata(type, path, page, timestamp, text, fields)));
+              metadata));
     }
     return new Contents(spec, fieldNames, entries);
   }
@@ -267,9 +240,7 @@ final class JVectorFile {
   }
 
   private static void writeString(DataOutputStream out, String s) throws IOException {
-    byte[] bytes = s.getBytes(StandardCharsets.UTF_8);
-    out.writeInt(bytes.length);
-    out.write(bytes);
+    MetadataCodec.writeString(out, s);
   }
 
   private static String readString(DataInputStream in, long size, Path file) throws IOException {
@@ -288,10 +259,4 @@ final class JVectorFile {
     return n;
   }
 
-  /** Makes a rename durable. Directories cannot be opened for fsync on Windows; Linux needs it. */
-  private static void fsyncDirectory(Path dir) throws IOException {
-    try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-      d.force(true);
-    }
-  }
 }

@@ -6,6 +6,8 @@ import dev.loupe.vectorstore.Metadata;
 import dev.loupe.vectorstore.SearchHit;
 import dev.loupe.vectorstore.Similarity;
 import dev.loupe.vectorstore.VectorIndex;
+import dev.loupe.vectorstore.durable.AtomicFile;
+import dev.loupe.vectorstore.durable.DirectoryLock;
 import dev.loupe.vectorstore.jvector.JVectorFile.Contents;
 import dev.loupe.vectorstore.jvector.JVectorFile.Entry;
 import io.github.jbellis.jvector.graph.GraphIndexBuilder;
@@ -26,13 +28,8 @@ import io.github.jbellis.jvector.vector.types.VectorFloat;
 import io.github.jbellis.jvector.vector.types.VectorTypeSupport;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.BitSet;
@@ -106,7 +103,6 @@ public final class JVectorIndex implements VectorIndex {
   private static final VectorTypeSupport VTS =
       VectorizationProvider.getInstance().getVectorTypeSupport();
 
-  static final String LOCK_FILE = "write.lock";
   /** Filters matching at most this many times the candidate count are scanned exactly. */
   static final int EXACT_SCAN_FACTOR = 4;
   /** Centroids per PQ subspace: one byte per subspace code. */
@@ -205,8 +201,7 @@ public final class JVectorIndex implements VectorIndex {
   private final IndexSpec spec;
   private final Options options;
   private final VectorSimilarityFunction similarityFunction;
-  private final FileChannel lockChannel;
-  private final FileLock lock;
+  private final DirectoryLock lock;
 
   /** Serializes writes, graph maintenance and commit snapshots. */
   private final ReentrantLock writeLock = new ReentrantLock();
@@ -227,13 +222,11 @@ public final class JVectorIndex implements VectorIndex {
       Path dir,
       IndexSpec spec,
       Options options,
-      FileChannel lockChannel,
-      FileLock lock,
+      DirectoryLock lock,
       Contents contents) {
     this.dir = dir;
     this.spec = spec;
     this.options = options;
-    this.lockChannel = lockChannel;
     this.lock = lock;
     this.similarityFunction =
         switch (spec.similarity()) {
@@ -268,31 +261,13 @@ public final class JVectorIndex implements VectorIndex {
               + " exceeds the index dimension "
               + spec.dimension());
     }
-    Files.createDirectories(dir);
-    FileChannel channel =
-        FileChannel.open(
-            dir.resolve(LOCK_FILE), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-    FileLock lock;
-    try {
-      lock = channel.tryLock();
-    } catch (OverlappingFileLockException e) {
-      lock = null; // held by another index instance in this JVM
-    } catch (IOException e) {
-      channel.close();
-      throw e;
-    }
-    if (lock == null) {
-      channel.close();
-      throw new IOException(
-          "jvector index directory "
-              + dir
-              + " is already open in another process or index instance ("
-              + LOCK_FILE
-              + " is locked)");
-    }
+    DirectoryLock lock = DirectoryLock.acquire(dir);
     boolean opened = false;
     try {
-      deleteTempFiles(dir);
+      int leftovers = AtomicFile.deleteLeftovers(dir);
+      if (leftovers > 0) {
+        LOG.info("Deleted {} temporary file(s) left in {} by an interrupted commit", leftovers, dir);
+      }
       Path file = JVectorFile.path(dir);
       Contents contents = Files.exists(file) ? JVectorFile.read(file) : null;
       if (contents != null && !contents.spec().equals(spec)) {
@@ -308,13 +283,12 @@ public final class JVectorIndex implements VectorIndex {
                 + " and similarity "
                 + spec.similarity());
       }
-      JVectorIndex index = new JVectorIndex(dir, spec, options, channel, lock, contents);
+      JVectorIndex index = new JVectorIndex(dir, spec, options, lock, contents);
       opened = true;
       return index;
     } finally {
       if (!opened) {
-        lock.release();
-        channel.close();
+        lock.close();
       }
     }
   }
@@ -322,16 +296,6 @@ public final class JVectorIndex implements VectorIndex {
   /** Opens with {@link Options#defaults()}. */
   public static JVectorIndex open(Path dir, IndexSpec spec) throws IOException {
     return open(dir, spec, Options.defaults());
-  }
-
-  private static void deleteTempFiles(Path dir) throws IOException {
-    try (DirectoryStream<Path> temps =
-        Files.newDirectoryStream(dir, JVectorFile.NAME + "*" + JVectorFile.TEMP_SUFFIX)) {
-      for (Path temp : temps) {
-        LOG.info("Deleting {} left by an interrupted commit", temp);
-        Files.deleteIfExists(temp);
-      }
-    }
   }
 
   @Override
@@ -551,11 +515,7 @@ public final class JVectorIndex implements VectorIndex {
         } finally {
           graphLock.writeLock().unlock();
           writeLock.unlock();
-          try {
-            lock.release();
-          } finally {
-            lockChannel.close();
-          }
+          lock.close();
         }
       }
     } finally {

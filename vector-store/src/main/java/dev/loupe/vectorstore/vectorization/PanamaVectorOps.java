@@ -17,11 +17,10 @@ import jdk.incubator.vector.VectorSpecies;
  * registers and accumulates with FMA into several independent accumulators so the loop is
  * limited by memory, not by the FMA latency chain.
  *
- * <p>fp16 has no Vector API conversion in JDK 25, so it is decoded with integer operations:
- * {@code ((h & 0x7fff) << 13)} reinterpreted as fp32 and multiplied by 2^112 re-biases the
- * exponent (normals and subnormals alike), then the sign bit (bit 31 after sign extension) is
- * or-ed back. Infinities and NaN
- * are not decoded; indexes never store them.
+ * <p>fp16 has no Vector API conversion in JDK 25, so it is decoded with two integer operations
+ * into fp32 scaled by 2^-112, against queries scaled by 2^112 ({@link
+ * VectorOps#F16_QUERY_SCALE}): the fp16 scan does no more arithmetic per component than the
+ * int8 one. Infinities and NaN are not decoded; indexes never store them.
  */
 public final class PanamaVectorOps implements VectorOps {
   private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -80,7 +79,7 @@ public final class PanamaVectorOps implements VectorOps {
     }
     float sum = a0.add(a1).reduceLanes(VectorOperators.ADD);
     for (; i < dim; i++) {
-      sum = Math.fma(q[i], Float.float16ToFloat(data.get(ScalarVectorOps.F16, offset + 2L * i)), sum);
+      sum = Math.fma(q[i] * 0x1p-112f, Float.float16ToFloat(data.get(ScalarVectorOps.F16, offset + 2L * i)), sum);
     }
     return sum;
   }
@@ -188,7 +187,7 @@ public final class PanamaVectorOps implements VectorOps {
       float x =
           switch (encoding) {
             case 0 -> data.get(ScalarVectorOps.F32, offset + 4L * i);
-            case 1 -> Float.float16ToFloat(data.get(ScalarVectorOps.F16, offset + 2L * i));
+            case 1 -> Float.float16ToFloat(data.get(ScalarVectorOps.F16, offset + 2L * i)) * 0x1p-112f;
             default -> data.get(ValueLayout.JAVA_BYTE, offset + i);
           };
       s0 = Math.fma(q0[i], x, s0);
@@ -224,12 +223,12 @@ public final class PanamaVectorOps implements VectorOps {
     return FloatVector.fromMemorySegment(F, data, offset + 4L * i, LE);
   }
 
+  /** fp16 components {@code i..i+L} as fp32 times 2^-112 (see {@link VectorOps#F16_QUERY_SCALE}). */
   private static FloatVector row16(MemorySegment data, long offset, int i) {
+    // S2I sign-extends, so after the shift bits 31..28 all hold the sign: keep bit 31, clear
+    // 30..28, keep the exponent (27..23) and mantissa (22..13). Normals and subnormals alike.
     IntVector h = (IntVector) ShortVector.fromMemorySegment(S, data, offset + 2L * i, LE).convertShape(VectorOperators.S2I, I, 0);
-    // S2I sign-extends, so bit 31 already holds the sign.
-    IntVector sign = h.and(0x80000000);
-    FloatVector magnitude = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f);
-    return magnitude.reinterpretAsInts().or(sign).reinterpretAsFloats();
+    return h.lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000).reinterpretAsFloats();
   }
 
   private static FloatVector row8(MemorySegment data, long offset, int i) {

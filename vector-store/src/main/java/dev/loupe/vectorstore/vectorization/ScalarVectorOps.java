@@ -18,10 +18,11 @@ public final class ScalarVectorOps implements VectorOps {
   }
 
   @Override
-  public float dotF16(MemorySegment data, long offset, float[] q) {
+  public float dotF16(MemorySegment data, long offset, float[] scaledQ) {
     float sum = 0;
-    for (int i = 0; i < q.length; i++) {
-      sum = Math.fma(q[i], Float.float16ToFloat(data.get(F16, offset + 2L * i)), sum);
+    for (int i = 0; i < scaledQ.length; i++) {
+      // Undoing the query scale is exact: a power of two.
+      sum = Math.fma(scaledQ[i] * 0x1p-112f, Float.float16ToFloat(data.get(F16, offset + 2L * i)), sum);
     }
     return sum;
   }

@@ -18,15 +18,27 @@ public interface VectorOps {
   /** {@code Σ q[i]·row[i]} for an fp32 row at {@code offset}. */
   float dotF32(MemorySegment data, long offset, float[] q);
 
-  /** {@code Σ q[i]·row[i]} for an fp16 row at {@code offset}. */
-  float dotF16(MemorySegment data, long offset, float[] q);
+  /**
+   * Factor fp16 queries are multiplied by before {@link #dotF16}: 2^112, the exponent bias
+   * difference between fp16 and fp32. With it the vector kernels decode fp16 by moving bits
+   * alone ({@code (h << 13) & 0x8FFFE000} is the value times 2^-112 as fp32), no multiply per
+   * component; the power-of-two scaling is exact.
+   */
+  float F16_QUERY_SCALE = 0x1p112f;
+
+  /**
+   * {@code Σ q[i]·row[i]} for an fp16 row at {@code offset}, where {@code scaledQ} is the query
+   * multiplied by {@link #F16_QUERY_SCALE}.
+   */
+  float dotF16(MemorySegment data, long offset, float[] scaledQ);
 
   /** {@code Σ q[i]·row[i]} for an int8 row at {@code offset}, unscaled. */
   float dotI8(MemorySegment data, long offset, float[] q);
 
   /**
    * Batched form: {@code out[j] = dot(queries[j], row)} for {@code j < count}, reading the row once
-   * for several queries. {@code encoding} is 0 for fp32, 1 for fp16, 2 for int8 (unscaled).
+   * for several queries. {@code encoding} is 0 for fp32, 1 for fp16 (queries scaled by {@link
+   * #F16_QUERY_SCALE}), 2 for int8 (unscaled).
    */
   default void dotMany(int encoding, MemorySegment data, long offset, float[][] queries, int count, float[] out) {
     for (int j = 0; j < count; j++) {

@@ -184,7 +184,7 @@ class FlatVectorIndexTest {
     @Test
     void a_second_open_of_the_same_directory_is_refused() throws IOException {
       try (FlatVectorIndex index = FlatVectorIndex.open(dir, new IndexSpec(4, Similarity.COSINE), Encoding.F32)) {
-        var e = assertThrows(IllegalStateException.class, () -> FlatVectorIndex.open(dir, new IndexSpec(4, Similarity.COSINE), Encoding.F32));
+        var e = assertThrows(IOException.class, () -> FlatVectorIndex.open(dir, new IndexSpec(4, Similarity.COSINE), Encoding.F32));
         assertTrue(e.getMessage().contains(dir.toString()), e.getMessage());
       }
     }

@@ -180,7 +180,7 @@ class JVectorFilesTest {
   @Test
   void a_temp_file_left_by_an_interrupted_commit_is_deleted_and_ignored() throws IOException {
     createIndex(10);
-    Path temp = dir.resolve(JVectorFile.NAME + JVectorFile.TEMP_SUFFIX);
+    Path temp = dir.resolve(JVectorFile.NAME + dev.loupe.vectorstore.durable.AtomicFile.TEMP_SUFFIX);
     Files.write(temp, new byte[] {1, 2, 3});
     try (JVectorIndex index = JVectorIndex.open(dir, SPEC, Options.defaults())) {
       assertFalse(Files.exists(temp));

@@ -41,21 +41,35 @@ class VectorOpsDuelTest {
     }
     float tolerance = 1e-4f * dim;
     float[] out = new float[queries.length];
+    float[][] scaled = new float[queries.length][dim];
+    for (int j = 0; j < queries.length; j++) {
+      for (int i = 0; i < dim; i++) {
+        scaled[j][i] = queries[j][i] * VectorOps.F16_QUERY_SCALE;
+      }
+    }
     for (int r = 0; r < rows; r++) {
-      for (float[] q : queries) {
+      for (int j = 0; j < queries.length; j++) {
+        float[] q = queries[j];
         assertEquals(scalar.dotF32(f32, offset + 4L * dim * r, q), panama.dotF32(f32, offset + 4L * dim * r, q), tolerance, "f32 dim " + dim);
-        assertEquals(scalar.dotF16(f16, offset + 2L * dim * r, q), panama.dotF16(f16, offset + 2L * dim * r, q), tolerance, "f16 dim " + dim);
+        // fp16: against an independent decode with Float.float16ToFloat, then kernel against kernel.
+        double reference = 0;
+        for (int i = 0; i < dim; i++) {
+          reference += (double) q[i] * Float.float16ToFloat(f16.get(F16, offset + 2L * dim * r + 2L * i));
+        }
+        assertEquals(reference, scalar.dotF16(f16, offset + 2L * dim * r, scaled[j]), tolerance, "scalar f16 dim " + dim);
+        assertEquals(reference, panama.dotF16(f16, offset + 2L * dim * r, scaled[j]), tolerance, "panama f16 dim " + dim);
         assertEquals(scalar.dotI8(i8, offset + (long) dim * r, q), panama.dotI8(i8, offset + (long) dim * r, q), tolerance * 100, "i8 dim " + dim);
       }
       for (int enc = 0; enc < 3; enc++) {
         MemorySegment seg = enc == 0 ? f32 : enc == 1 ? f16 : i8;
         long rowOffset = offset + (long) dim * r * (enc == 0 ? 4 : enc == 1 ? 2 : 1);
-        panama.dotMany(enc, seg, rowOffset, queries, queries.length, out);
+        float[][] qs = enc == 1 ? scaled : queries;
+        panama.dotMany(enc, seg, rowOffset, qs, qs.length, out);
         for (int j = 0; j < queries.length; j++) {
           float expected = switch (enc) {
-            case 0 -> scalar.dotF32(seg, rowOffset, queries[j]);
-            case 1 -> scalar.dotF16(seg, rowOffset, queries[j]);
-            default -> scalar.dotI8(seg, rowOffset, queries[j]);
+            case 0 -> scalar.dotF32(seg, rowOffset, qs[j]);
+            case 1 -> scalar.dotF16(seg, rowOffset, qs[j]);
+            default -> scalar.dotI8(seg, rowOffset, qs[j]);
           };
           assertEquals(expected, out[j], tolerance * (enc == 2 ? 100 : 1), "dotMany enc " + enc + " dim " + dim);
         }
