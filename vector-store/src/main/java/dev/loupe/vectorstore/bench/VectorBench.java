@@ -44,13 +44,16 @@ public final class VectorBench {
   private static final String USAGE =
       "usage: loupe bench vectors [--n N] [--dim D] [--queries Q] [--k K]"
           + " [--index flat|hnsw|jvector|all] [--dtype f32|f16|i8|all] [--threads T]"
-          + " [--similarity cosine|dot|euclidean] [--seed S] [--dir DIR]";
+          + " [--similarity cosine|dot|euclidean] [--seed S] [--dir DIR] [--ef E1,E2,...]";
+
+  private static final Set<String> FLAGS = Set.of(
+      "--n", "--dim", "--queries", "--k", "--threads", "--index", "--dtype", "--similarity", "--seed", "--dir", "--ef");
 
   private VectorBench() {}
 
   /** Benchmark parameters; validated here so a bad flag fails before any work. */
   record Config(int n, int dim, int queries, int k, List<String> indexes, List<Encoding> dtypes,
-      int threads, Similarity similarity, long seed, Path dir) {
+      int threads, Similarity similarity, long seed, Path dir, List<Integer> efSweep) {
     Config {
       if (n < 1) throw new IllegalArgumentException("--n " + n + " must be at least 1");
       if (queries < 1) throw new IllegalArgumentException("--queries " + queries + " must be at least 1");
@@ -58,6 +61,11 @@ public final class VectorBench {
       VectorIndex.checkK(k);
       if (k > n) throw new IllegalArgumentException("--k " + k + " is larger than --n " + n);
       if (threads < 1) throw new IllegalArgumentException("--threads " + threads + " must be at least 1");
+      for (int ef : efSweep) {
+        if (ef < k || ef > VectorIndex.MAX_K) {
+          throw new IllegalArgumentException("--ef " + ef + " is outside [k=" + k + ", " + VectorIndex.MAX_K + "]");
+        }
+      }
     }
   }
 
@@ -91,10 +99,14 @@ public final class VectorBench {
     Similarity similarity = Similarity.COSINE;
     long seed = 42;
     Path dir = null;
+    List<Integer> efSweep = List.of();
     for (int i = 0; i < args.length; i++) {
       String flag = args[i];
       if (flag.equals("--help") || flag.equals("-h")) {
         throw new IllegalArgumentException("help");
+      }
+      if (!FLAGS.contains(flag)) {
+        throw new IllegalArgumentException("unknown flag " + flag);
       }
       if (i + 1 >= args.length) {
         throw new IllegalArgumentException("flag " + flag + " needs a value");
@@ -111,6 +123,13 @@ public final class VectorBench {
         case "--similarity" -> similarity = Similarity.parse(value);
         case "--seed" -> seed = Long.parseLong(value);
         case "--dir" -> dir = Path.of(value);
+        case "--ef" -> {
+          List<Integer> efs = new ArrayList<>();
+          for (String part : value.split(",")) {
+            efs.add(intValue(flag, part.trim()));
+          }
+          efSweep = List.copyOf(efs);
+        }
         default -> throw new IllegalArgumentException("unknown flag " + flag);
       }
     }
@@ -120,7 +139,7 @@ public final class VectorBench {
       default -> throw new IllegalArgumentException("--index '" + index + "' must be flat, hnsw, jvector or all");
     };
     List<Encoding> dtypes = dtype.equals("all") ? List.of(Encoding.values()) : List.of(Encoding.parse(dtype));
-    return new Config(n, dim, queries, k, indexes, dtypes, threads, similarity, seed, dir);
+    return new Config(n, dim, queries, k, indexes, dtypes, threads, similarity, seed, dir, efSweep);
   }
 
   private static int intValue(String flag, String value) {
@@ -164,9 +183,8 @@ public final class VectorBench {
         json.put("machine", machine);
         out.printf(Locale.ROOT, "machine: %s, %d cores, JDK %s, vector ops %s%n", machine.get("cpu"),
             machine.get("cores"), machine.get("jdk"), machine.get("vector_ops"));
-        double bandwidth = memoryBandwidth();
-        json.put("memory_bandwidth_gbps", round(bandwidth / 1e9));
-        out.printf(Locale.ROOT, "memory read bandwidth (streaming sum, %d threads): %.1f GB/s%n", c.threads(), bandwidth / 1e9);
+        double bandwidthBefore = memoryBandwidth();
+        out.printf(Locale.ROOT, "memory read bandwidth (streaming sum, %d threads): %.1f GB/s%n", c.threads(), bandwidthBefore / 1e9);
         out.printf(Locale.ROOT, "data: %,d x %d %s, %,d queries, k=%d, seed %d%n", c.n(), c.dim(), c.similarity(), c.queries(), c.k(), c.seed());
 
         long t0 = System.nanoTime();
@@ -188,9 +206,7 @@ public final class VectorBench {
               double bytesPerQuery = (double) c.n() * c.dim() * e.bytes;
               double achieved = bytesPerQuery / ((double) r.get("latency_mean_ms") / 1e3);
               r.put("scan_bandwidth_gbps", round(achieved / 1e9));
-              r.put("fraction_of_memory_bandwidth", round(achieved / bandwidth));
               flatQps.put(e, (Double) r.get("qps"));
-              out.printf(Locale.ROOT, "  scan reads %.1f GB/s = %.0f%% of the measured memory bandwidth%n", achieved / 1e9, 100 * achieved / bandwidth);
               if (e != Encoding.F32 && flatQps.containsKey(Encoding.F32)) {
                 double ratio = flatQps.get(e) / flatQps.get(Encoding.F32);
                 r.put("qps_vs_f32", round(ratio));
@@ -200,6 +216,19 @@ public final class VectorBench {
             }
           } else {
             results.add(measure(kind, dir -> Indexes.open(kind, dir, spec)));
+          }
+        }
+        // Measured again at the end, and the higher figure kept, so a disturbance during one
+        // measurement cannot flatter the scans.
+        double bandwidthAfter = memoryBandwidth();
+        double bandwidth = Math.max(bandwidthBefore, bandwidthAfter);
+        out.printf(Locale.ROOT, "memory read bandwidth again: %.1f GB/s; using %.1f GB/s%n", bandwidthAfter / 1e9, bandwidth / 1e9);
+        json.put("memory_bandwidth_gbps", round(bandwidth / 1e9));
+        json.put("memory_bandwidth_runs_gbps", List.of(round(bandwidthBefore / 1e9), round(bandwidthAfter / 1e9)));
+        for (Map<String, Object> r : results) {
+          if (r.get("scan_bandwidth_gbps") instanceof Double gbps) {
+            r.put("fraction_of_memory_bandwidth", round(gbps * 1e9 / bandwidth));
+            out.printf(Locale.ROOT, "%s: single-query scan reads %.1f GB/s = %.0f%% of the memory bandwidth%n", r.get("index"), gbps, 100 * gbps * 1e9 / bandwidth);
           }
         }
         json.put("results", results);
@@ -219,74 +248,102 @@ public final class VectorBench {
       r.put("index", name);
       out.printf(Locale.ROOT, "%s: building...%n", name);
       System.gc();
-      try (VectorIndex index = opener.open(dir)) {
-        long t0 = System.nanoTime();
-        addAll(index);
-        index.commit();
-        if (index instanceof LuceneVectorIndex lucene) {
-          // A bulk load ends with a merge to one segment (one graph to walk); it counts as build time.
-          lucene.forceMerge(1);
-        }
-        double build = (System.nanoTime() - t0) / 1e9;
-        r.put("build_s", round(build));
-        r.put("build_vectors_per_s", round(c.n() / build));
-        long ram = index.ramBytesUsed();
-        r.put("memory_bytes", ram);
-        r.put("memory_bytes_per_vector", round(ram / (double) c.n()));
-        r.put("disk_bytes", diskBytes(dir));
-
-        // Warm up the JIT and the caches with a first pass, then time every query on its own.
-        int warmup = Math.min(c.queries(), 200);
-        for (int q = 0; q < warmup; q++) {
-          index.search(queries.get(q), c.k());
-        }
-        long[] nanos = new long[c.queries()];
-        int found = 0;
-        long start = System.nanoTime();
-        for (int q = 0; q < c.queries(); q++) {
-          long s = System.nanoTime();
-          List<SearchHit> hits = index.search(queries.get(q), c.k());
-          nanos[q] = System.nanoTime() - s;
-          Set<String> expected = new HashSet<>(truth.get(q));
-          for (SearchHit h : hits) {
-            if (expected.contains(h.id())) found++;
+      try {
+        try (VectorIndex index = opener.open(dir)) {
+          long t0 = System.nanoTime();
+          addAll(index);
+          index.commit();
+          if (index instanceof LuceneVectorIndex lucene) {
+            // A bulk load ends with a merge to one segment (one graph to walk); it counts as build time.
+            lucene.forceMerge(1);
           }
+          double build = (System.nanoTime() - t0) / 1e9;
+          r.put("build_s", round(build));
+          r.put("build_vectors_per_s", round(c.n() / build));
+          long ram = index.ramBytesUsed();
+          r.put("memory_bytes", ram);
+          r.put("memory_bytes_per_vector", round(ram / (double) c.n()));
+          r.put("disk_bytes", diskBytes(dir));
+          r.putAll(timeQueries(index));
+          out.printf(Locale.ROOT,
+              "%s: build %.1f s (%,.0f vectors/s), recall@%d %.4f, p50 %.3f ms, p99 %.3f ms, %,.0f queries/s (one client), %,.0f queries/s (all cores), %.0f bytes/vector in memory%n",
+              name, build, c.n() / build, c.k(), (double) r.get("recall_at_k"), (double) r.get("latency_p50_ms"), (double) r.get("latency_p99_ms"),
+              (double) r.get("qps"), (double) r.get("throughput_qps_all_cores"), (double) r.get("memory_bytes_per_vector"));
         }
-        double total = (System.nanoTime() - start) / 1e9;
-        Arrays.sort(nanos);
-        double recall = found / (double) (c.queries() * c.k());
-        r.put("recall_at_k", round(recall));
-        r.put("latency_p50_ms", round(nanos[nanos.length / 2] / 1e6));
-        r.put("latency_p99_ms", round(nanos[Math.min(nanos.length - 1, (int) (nanos.length * 0.99))] / 1e6));
-        r.put("latency_mean_ms", round(Arrays.stream(nanos).average().orElseThrow() / 1e6));
-        r.put("qps", round(c.queries() / total));
-
-        // Throughput with every core busy: batched passes for the flat scan, concurrent clients otherwise.
-        long t1 = System.nanoTime();
-        if (index instanceof FlatVectorIndex) {
-          index.searchBatch(queries, c.k(), null);
-        } else {
-          AtomicInteger next = new AtomicInteger();
-          List<Future<?>> clients = new ArrayList<>();
-          for (int t = 0; t < c.threads(); t++) {
-            clients.add(pool.submit(() -> {
-              for (int q; (q = next.getAndIncrement()) < c.queries(); ) {
-                index.search(queries.get(q), c.k());
-              }
-            }));
-          }
-          for (Future<?> f : clients) f.get();
+        if (name.equals("hnsw") && !c.efSweep().isEmpty()) {
+          r.put("ef_sweep", efSweep(dir, name));
         }
-        r.put("throughput_qps_all_cores", round(c.queries() / ((System.nanoTime() - t1) / 1e9)));
-        out.printf(Locale.ROOT,
-            "%s: build %.1f s (%,.0f vectors/s), recall@%d %.4f, p50 %.3f ms, p99 %.3f ms, %,.0f queries/s (one client), %,.0f queries/s (all cores), %.0f bytes/vector in memory%n",
-            name, build, c.n() / build, c.k(), recall, (double) r.get("latency_p50_ms"), (double) r.get("latency_p99_ms"),
-            (double) r.get("qps"), (double) r.get("throughput_qps_all_cores"), (double) r.get("memory_bytes_per_vector"));
       } finally {
         if (c.dir() == null) {
           deleteTree(dir);
         }
       }
+      return r;
+    }
+
+    /** Search breadth is an option of the opened Lucene index: reopens the built files for each value. */
+    private List<Map<String, Object>> efSweep(Path dir, String name) throws Exception {
+      List<Map<String, Object>> sweep = new ArrayList<>();
+      for (int ef : c.efSweep()) {
+        try (LuceneVectorIndex index = LuceneVectorIndex.open(dir, spec, LuceneVectorIndex.Options.defaults().withEfSearch(ef))) {
+          Map<String, Object> t = new LinkedHashMap<>();
+          t.put("ef_search", ef);
+          t.putAll(timeQueries(index));
+          sweep.add(t);
+          out.printf(Locale.ROOT, "%s ef %d: recall@%d %.4f, p50 %.3f ms, p99 %.3f ms, %,.0f queries/s (one client), %,.0f queries/s (all cores)%n",
+              name, ef, c.k(), (double) t.get("recall_at_k"), (double) t.get("latency_p50_ms"), (double) t.get("latency_p99_ms"),
+              (double) t.get("qps"), (double) t.get("throughput_qps_all_cores"));
+        }
+      }
+      return sweep;
+    }
+
+    /** Recall, single-query latency and throughput of {@code index} over the query set. */
+    private Map<String, Object> timeQueries(VectorIndex index) throws Exception {
+      Map<String, Object> r = new LinkedHashMap<>();
+      // Warm up the JIT and the caches with a first pass, then time every query on its own.
+      int warmup = Math.min(c.queries(), 200);
+      for (int q = 0; q < warmup; q++) {
+        index.search(queries.get(q), c.k());
+      }
+      long[] nanos = new long[c.queries()];
+      int found = 0;
+      long start = System.nanoTime();
+      for (int q = 0; q < c.queries(); q++) {
+        long s = System.nanoTime();
+        List<SearchHit> hits = index.search(queries.get(q), c.k());
+        nanos[q] = System.nanoTime() - s;
+        Set<String> expected = new HashSet<>(truth.get(q));
+        for (SearchHit h : hits) {
+          if (expected.contains(h.id())) found++;
+        }
+      }
+      double total = (System.nanoTime() - start) / 1e9;
+      Arrays.sort(nanos);
+      double recall = found / (double) (c.queries() * c.k());
+      r.put("recall_at_k", round(recall));
+      r.put("latency_p50_ms", round(nanos[nanos.length / 2] / 1e6));
+      r.put("latency_p99_ms", round(nanos[Math.min(nanos.length - 1, (int) (nanos.length * 0.99))] / 1e6));
+      r.put("latency_mean_ms", round(Arrays.stream(nanos).average().orElseThrow() / 1e6));
+      r.put("qps", round(c.queries() / total));
+
+      // Throughput with every core busy: batched passes for the flat scan, concurrent clients otherwise.
+      long t1 = System.nanoTime();
+      if (index instanceof FlatVectorIndex) {
+        index.searchBatch(queries, c.k(), null);
+      } else {
+        AtomicInteger next = new AtomicInteger();
+        List<Future<?>> clients = new ArrayList<>();
+        for (int t = 0; t < c.threads(); t++) {
+          clients.add(pool.submit(() -> {
+            for (int q; (q = next.getAndIncrement()) < c.queries(); ) {
+              index.search(queries.get(q), c.k());
+            }
+          }));
+        }
+        for (Future<?> f : clients) f.get();
+      }
+      r.put("throughput_qps_all_cores", round(c.queries() / ((System.nanoTime() - t1) / 1e9)));
       return r;
     }
 

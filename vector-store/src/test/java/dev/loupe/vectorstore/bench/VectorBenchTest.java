@@ -1,0 +1,63 @@
+package dev.loupe.vectorstore.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/** The benchmark harness on a tiny data set: its figures are produced and consistent, not fast. */
+class VectorBenchTest {
+
+  private record Output(int code, String out, String err) {}
+
+  private static Output run(String... args) throws Exception {
+    var out = new ByteArrayOutputStream();
+    var err = new ByteArrayOutputStream();
+    int code = VectorBench.run(args, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+    return new Output(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void reports_every_index_with_a_json_line_last() throws Exception {
+    Output o = run("--n", "600", "--dim", "16", "--queries", "30", "--k", "5", "--threads", "2", "--ef", "10,40");
+    assertEquals(0, o.code(), o.err());
+    List<String> lines = o.out().lines().toList();
+    String json = lines.getLast();
+    assertTrue(json.startsWith("{\"benchmark\":\"vectors\""), json);
+    for (String index : List.of("flat-f32", "flat-f16", "flat-i8", "hnsw", "jvector")) {
+      assertTrue(json.contains("\"index\":\"" + index + "\""), index + " missing from " + json);
+    }
+    assertTrue(json.contains("\"ef_sweep\":[{\"ef_search\":10"), json);
+    // The exact scan is the oracle of the recall figures, so it must find everything.
+    Matcher flat = Pattern.compile("\"index\":\"flat-f32\".*?\"recall_at_k\":([0-9.]+)").matcher(json);
+    assertTrue(flat.find(), json);
+    assertEquals(1.0, Double.parseDouble(flat.group(1)));
+    Matcher bandwidth = Pattern.compile("\"memory_bandwidth_gbps\":([0-9.]+)").matcher(json);
+    assertTrue(bandwidth.find() && Double.parseDouble(bandwidth.group(1)) > 0, json);
+    assertTrue(json.contains("\"fraction_of_memory_bandwidth\""), json);
+  }
+
+  @Test
+  void rejects_bad_flags_naming_them() throws Exception {
+    for (String[] args : List.of(
+        new String[] {"--n", "ten"},
+        new String[] {"--bogus"},
+        new String[] {"--index", "faiss"},
+        new String[] {"--dtype", "f64"},
+        new String[] {"--n", "5", "--k", "10"},
+        new String[] {"--ef", "3"},
+        new String[] {"--n"})) {
+      Output o = run(args);
+      assertEquals(2, o.code(), String.join(" ", args));
+      assertTrue(o.err().contains("usage: loupe bench vectors"), o.err());
+      String offending = args.length > 1 ? args[args.length - 1] : args[0];
+      assertTrue(o.err().contains(offending), "'" + offending + "' not named in: " + o.err());
+    }
+  }
+}
