@@ -7,6 +7,7 @@ import dev.loupe.vectorstore.Similarity;
 import dev.loupe.vectorstore.VectorIndex;
 import dev.loupe.vectorstore.flat.Encoding;
 import dev.loupe.vectorstore.flat.FlatVectorIndex;
+import dev.loupe.vectorstore.jvector.JVectorIndex;
 import dev.loupe.vectorstore.lucene.LuceneVectorIndex;
 import dev.loupe.vectorstore.vectorization.VectorOps;
 import java.io.IOException;
@@ -44,16 +45,19 @@ public final class VectorBench {
   private static final String USAGE =
       "usage: loupe bench vectors [--n N] [--dim D] [--queries Q] [--k K]"
           + " [--index flat|hnsw|jvector|all] [--dtype f32|f16|i8|all] [--threads T]"
-          + " [--similarity cosine|dot|euclidean] [--seed S] [--dir DIR] [--ef E1,E2,...]";
+          + " [--similarity cosine|dot|euclidean] [--seed S] [--dir DIR] [--ef E1,E2,...]"
+          + " [--hnsw-m M] [--hnsw-beam B] [--hnsw-quantized true|false]";
 
   private static final Set<String> FLAGS = Set.of(
-      "--n", "--dim", "--queries", "--k", "--threads", "--index", "--dtype", "--similarity", "--seed", "--dir", "--ef");
+      "--n", "--dim", "--queries", "--k", "--threads", "--index", "--dtype", "--similarity", "--seed", "--dir", "--ef",
+      "--hnsw-m", "--hnsw-beam", "--hnsw-quantized");
 
   private VectorBench() {}
 
   /** Benchmark parameters; validated here so a bad flag fails before any work. */
   record Config(int n, int dim, int queries, int k, List<String> indexes, List<Encoding> dtypes,
-      int threads, Similarity similarity, long seed, Path dir, List<Integer> efSweep) {
+      int threads, Similarity similarity, long seed, Path dir, List<Integer> efSweep,
+      LuceneVectorIndex.Options hnsw) {
     Config {
       if (n < 1) throw new IllegalArgumentException("--n " + n + " must be at least 1");
       if (queries < 1) throw new IllegalArgumentException("--queries " + queries + " must be at least 1");
@@ -100,6 +104,7 @@ public final class VectorBench {
     long seed = 42;
     Path dir = null;
     List<Integer> efSweep = List.of();
+    LuceneVectorIndex.Options hnsw = LuceneVectorIndex.Options.defaults();
     for (int i = 0; i < args.length; i++) {
       String flag = args[i];
       if (flag.equals("--help") || flag.equals("-h")) {
@@ -123,6 +128,13 @@ public final class VectorBench {
         case "--similarity" -> similarity = Similarity.parse(value);
         case "--seed" -> seed = Long.parseLong(value);
         case "--dir" -> dir = Path.of(value);
+        case "--hnsw-m" -> hnsw = new LuceneVectorIndex.Options(intValue(flag, value), hnsw.beamWidth(), hnsw.scalarQuantized(), hnsw.efSearch(), hnsw.mergeWorkers());
+        case "--hnsw-beam" -> hnsw = new LuceneVectorIndex.Options(hnsw.maxConn(), intValue(flag, value), hnsw.scalarQuantized(), hnsw.efSearch(), hnsw.mergeWorkers());
+        case "--hnsw-quantized" -> hnsw = hnsw.withScalarQuantized(switch (value) {
+          case "true" -> true;
+          case "false" -> false;
+          default -> throw new IllegalArgumentException(flag + " '" + value + "' must be true or false");
+        });
         case "--ef" -> {
           List<Integer> efs = new ArrayList<>();
           for (String part : value.split(",")) {
@@ -139,7 +151,7 @@ public final class VectorBench {
       default -> throw new IllegalArgumentException("--index '" + index + "' must be flat, hnsw, jvector or all");
     };
     List<Encoding> dtypes = dtype.equals("all") ? List.of(Encoding.values()) : List.of(Encoding.parse(dtype));
-    return new Config(n, dim, queries, k, indexes, dtypes, threads, similarity, seed, dir, efSweep);
+    return new Config(n, dim, queries, k, indexes, dtypes, threads, similarity, seed, dir, efSweep, hnsw);
   }
 
   private static int intValue(String flag, String value) {
@@ -179,7 +191,9 @@ public final class VectorBench {
         Map<String, Object> machine = machine();
         json.put("benchmark", "vectors");
         json.put("config", Map.of("n", c.n(), "dim", c.dim(), "queries", c.queries(), "k", c.k(),
-            "threads", c.threads(), "similarity", c.similarity().name(), "seed", c.seed()));
+            "threads", c.threads(), "similarity", c.similarity().name(), "seed", c.seed(),
+            "hnsw", Map.of("m", c.hnsw().maxConn(), "beam_width", c.hnsw().beamWidth(),
+                "scalar_quantized", c.hnsw().scalarQuantized(), "ef_search", c.hnsw().efSearch())));
         json.put("machine", machine);
         out.printf(Locale.ROOT, "machine: %s, %d cores, JDK %s, vector ops %s%n", machine.get("cpu"),
             machine.get("cores"), machine.get("jdk"), machine.get("vector_ops"));
@@ -215,7 +229,11 @@ public final class VectorBench {
               results.add(r);
             }
           } else {
-            results.add(measure(kind, dir -> Indexes.open(kind, dir, spec)));
+            results.add(switch (kind) {
+              case "hnsw" -> measure(kind, dir -> LuceneVectorIndex.open(dir, spec, c.hnsw()));
+              case "jvector" -> measure(kind, dir -> JVectorIndex.open(dir, spec, JVectorIndex.Options.defaults()));
+              default -> throw new IllegalStateException("unknown index " + kind);
+            });
           }
         }
         // Measured again at the end, and the higher figure kept, so a disturbance during one
@@ -285,7 +303,7 @@ public final class VectorBench {
     private List<Map<String, Object>> efSweep(Path dir, String name) throws Exception {
       List<Map<String, Object>> sweep = new ArrayList<>();
       for (int ef : c.efSweep()) {
-        try (LuceneVectorIndex index = LuceneVectorIndex.open(dir, spec, LuceneVectorIndex.Options.defaults().withEfSearch(ef))) {
+        try (LuceneVectorIndex index = LuceneVectorIndex.open(dir, spec, c.hnsw().withEfSearch(ef))) {
           Map<String, Object> t = new LinkedHashMap<>();
           t.put("ef_search", ef);
           t.putAll(timeQueries(index));

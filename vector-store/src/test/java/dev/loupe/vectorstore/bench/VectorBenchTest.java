@@ -52,6 +52,8 @@ class VectorBenchTest {
         new String[] {"--dtype", "f64"},
         new String[] {"--n", "5", "--k", "10"},
         new String[] {"--ef", "3"},
+        new String[] {"--hnsw-quantized", "yes"},
+        new String[] {"--hnsw-m", "0"},
         new String[] {"--n"})) {
       Output o = run(args);
       assertEquals(2, o.code(), String.join(" ", args));
