@@ -57,7 +57,7 @@ final class LuceneQueries {
       case Filter.Range(var field, var min, var max) -> rangeQuery(field, min, max);
       case Filter.And(var clauses) -> {
         if (clauses.isEmpty()) {
-          yield new MatchAllDocsQuery();
+          yield MatchAllDocsQuery.INSTANCE;
         }
         BooleanQuery.Builder b = new BooleanQuery.Builder();
         for (Filter c : clauses) {

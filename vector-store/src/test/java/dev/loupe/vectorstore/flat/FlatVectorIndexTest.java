@@ -186,6 +186,7 @@ class FlatVectorIndexTest {
       try (FlatVectorIndex index = FlatVectorIndex.open(dir, new IndexSpec(4, Similarity.COSINE), Encoding.F32)) {
         var e = assertThrows(IOException.class, () -> FlatVectorIndex.open(dir, new IndexSpec(4, Similarity.COSINE), Encoding.F32));
         assertTrue(e.getMessage().contains(dir.toString()), e.getMessage());
+        assertEquals(0, index.size(), "the first instance still works");
       }
     }
 
