@@ -43,11 +43,13 @@ public abstract class VectorIndexContractTest {
 
   @TempDir protected Path dir;
 
-  /** Opens (creating or reopening) the implementation under test in {@code dir}. */
-  protected abstract VectorIndex open(Path dir, IndexSpec spec) throws IOException;
-
-  /** The name {@link TestIndexes#open} knows this implementation by, for the crash test. */
+  /** The name {@link TestIndexes#open} knows this implementation by; the crash test's child uses it too. */
   protected abstract String kind();
+
+  /** Opens (creating or reopening) the implementation under test in {@code dir}. */
+  protected VectorIndex open(Path dir, IndexSpec spec) throws IOException {
+    return TestIndexes.open(kind(), dir, spec);
+  }
 
   /** Smallest acceptable recall@10 against the exact oracle on clustered data. */
   protected double minRecall() {

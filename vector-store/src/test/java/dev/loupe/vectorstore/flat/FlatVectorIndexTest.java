@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.loupe.vectorstore.IndexSpec;
 import dev.loupe.vectorstore.SearchHit;
 import dev.loupe.vectorstore.Similarity;
-import dev.loupe.vectorstore.TestIndexes;
 import dev.loupe.vectorstore.VectorIndex;
 import dev.loupe.vectorstore.VectorIndexContractTest;
 import dev.loupe.vectorstore.bench.SyntheticVectors;
@@ -25,11 +24,6 @@ class FlatVectorIndexTest {
 
   @Nested
   class Fp32 extends VectorIndexContractTest {
-    @Override
-    protected VectorIndex open(Path dir, IndexSpec spec) throws IOException {
-      return TestIndexes.open(kind(), dir, spec);
-    }
-
     @Override
     protected String kind() {
       return "flat-f32";
@@ -65,11 +59,6 @@ class FlatVectorIndexTest {
   @Nested
   class Fp16 extends VectorIndexContractTest {
     @Override
-    protected VectorIndex open(Path dir, IndexSpec spec) throws IOException {
-      return TestIndexes.open(kind(), dir, spec);
-    }
-
-    @Override
     protected String kind() {
       return "flat-f16";
     }
@@ -87,11 +76,6 @@ class FlatVectorIndexTest {
 
   @Nested
   class Int8 extends VectorIndexContractTest {
-    @Override
-    protected VectorIndex open(Path dir, IndexSpec spec) throws IOException {
-      return TestIndexes.open(kind(), dir, spec);
-    }
-
     @Override
     protected String kind() {
       return "flat-i8";

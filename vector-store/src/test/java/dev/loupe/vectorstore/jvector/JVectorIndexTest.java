@@ -1,11 +1,6 @@
 package dev.loupe.vectorstore.jvector;
 
-import dev.loupe.vectorstore.IndexSpec;
-import dev.loupe.vectorstore.TestIndexes;
-import dev.loupe.vectorstore.VectorIndex;
 import dev.loupe.vectorstore.VectorIndexContractTest;
-import java.io.IOException;
-import java.nio.file.Path;
 import org.junit.jupiter.api.Nested;
 
 /**
@@ -19,11 +14,6 @@ class JVectorIndexTest {
   @Nested
   class Graph extends VectorIndexContractTest {
     @Override
-    protected VectorIndex open(Path dir, IndexSpec spec) throws IOException {
-      return TestIndexes.open(kind(), dir, spec);
-    }
-
-    @Override
     protected String kind() {
       return "jvector";
     }
@@ -36,11 +26,6 @@ class JVectorIndexTest {
 
   @Nested
   class ProductQuantized extends VectorIndexContractTest {
-    @Override
-    protected VectorIndex open(Path dir, IndexSpec spec) throws IOException {
-      return TestIndexes.open(kind(), dir, spec);
-    }
-
     @Override
     protected String kind() {
       return "jvector-pq";

@@ -9,7 +9,6 @@ import dev.loupe.vectorstore.IndexSpec;
 import dev.loupe.vectorstore.Metadata;
 import dev.loupe.vectorstore.SearchHit;
 import dev.loupe.vectorstore.Similarity;
-import dev.loupe.vectorstore.TestIndexes;
 import dev.loupe.vectorstore.VectorIndex;
 import dev.loupe.vectorstore.VectorIndexContractTest;
 import java.io.IOException;
@@ -43,11 +42,6 @@ class LuceneVectorIndexTest {
   @Nested
   class Hnsw extends VectorIndexContractTest {
     @Override
-    protected VectorIndex open(Path dir, IndexSpec spec) throws IOException {
-      return TestIndexes.open(kind(), dir, spec);
-    }
-
-    @Override
     protected String kind() {
       return "lucene";
     }
@@ -60,11 +54,6 @@ class LuceneVectorIndexTest {
 
   @Nested
   class ScalarQuantizedHnsw extends VectorIndexContractTest {
-    @Override
-    protected VectorIndex open(Path dir, IndexSpec spec) throws IOException {
-      return TestIndexes.open(kind(), dir, spec);
-    }
-
     @Override
     protected String kind() {
       return "lucene-sq";
