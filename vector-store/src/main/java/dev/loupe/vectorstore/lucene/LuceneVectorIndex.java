@@ -479,15 +479,7 @@ public final class LuceneVectorIndex implements HybridIndex {
     float[] q = spec.checkAndPrepare(query, "query");
     VectorIndex.checkK(k);
     Query filterQuery = filterQuery(filter);
-    return withSearcher(
-        searcher -> {
-          List<ScoredDoc> hits = vectorRanking(searcher, q, k, filterQuery);
-          List<SearchHit> result = new ArrayList<>(hits.size());
-          for (ScoredDoc h : hits) {
-            result.add(toHit(searcher, h.doc, h.score));
-          }
-          return result;
-        });
+    return withSearcher(searcher -> toHits(searcher, vectorRanking(searcher, q, k, filterQuery)));
   }
 
   @Override
@@ -495,15 +487,7 @@ public final class LuceneVectorIndex implements HybridIndex {
     checkText(text);
     VectorIndex.checkK(k);
     Query filterQuery = filterQuery(filter);
-    return withSearcher(
-        searcher -> {
-          List<ScoredDoc> hits = keywordRanking(searcher, text, k, filterQuery);
-          List<SearchHit> result = new ArrayList<>(hits.size());
-          for (ScoredDoc h : hits) {
-            result.add(toHit(searcher, h.doc, h.score));
-          }
-          return result;
-        });
+    return withSearcher(searcher -> toHits(searcher, keywordRanking(searcher, text, k, filterQuery)));
   }
 
   @Override
@@ -775,6 +759,14 @@ public final class LuceneVectorIndex implements HybridIndex {
               + MAX_TERM_BYTES);
     }
     return value;
+  }
+
+  private List<SearchHit> toHits(IndexSearcher searcher, List<ScoredDoc> ranking) throws IOException {
+    List<SearchHit> result = new ArrayList<>(ranking.size());
+    for (ScoredDoc h : ranking) {
+      result.add(toHit(searcher, h.doc, h.score));
+    }
+    return result;
   }
 
   private SearchHit toHit(IndexSearcher searcher, int doc, float score) throws IOException {
