@@ -46,19 +46,20 @@ public final class VectorBench {
       "usage: loupe bench vectors [--n N] [--dim D] [--queries Q] [--k K]"
           + " [--index flat|hnsw|jvector|all] [--dtype f32|f16|i8|all] [--threads T]"
           + " [--similarity cosine|dot|euclidean] [--seed S] [--dir DIR] [--ef E1,E2,...]"
-          + " [--hnsw-m M] [--hnsw-beam B] [--hnsw-quantized true|false]";
+          + " [--hnsw-m M] [--hnsw-beam B] [--hnsw-quantized true|false] [--reuse true|false]";
 
   private static final Set<String> FLAGS = Set.of(
       "--n", "--dim", "--queries", "--k", "--threads", "--index", "--dtype", "--similarity", "--seed", "--dir", "--ef",
-      "--hnsw-m", "--hnsw-beam", "--hnsw-quantized");
+      "--hnsw-m", "--hnsw-beam", "--hnsw-quantized", "--reuse");
 
   private VectorBench() {}
 
   /** Benchmark parameters; validated here so a bad flag fails before any work. */
   record Config(int n, int dim, int queries, int k, List<String> indexes, List<Encoding> dtypes,
       int threads, Similarity similarity, long seed, Path dir, List<Integer> efSweep,
-      LuceneVectorIndex.Options hnsw) {
+      LuceneVectorIndex.Options hnsw, boolean reuse) {
     Config {
+      if (reuse && dir == null) throw new IllegalArgumentException("--reuse true needs --dir, where the indexes were built before");
       if (n < 1) throw new IllegalArgumentException("--n " + n + " must be at least 1");
       if (queries < 1) throw new IllegalArgumentException("--queries " + queries + " must be at least 1");
       new IndexSpec(dim, similarity);
@@ -92,7 +93,13 @@ public final class VectorBench {
       err.println(USAGE);
       return 2;
     }
-    Map<String, Object> json = new VectorBench.Run(config, out).run();
+    Map<String, Object> json;
+    try {
+      json = new VectorBench.Run(config, out).run();
+    } catch (IllegalArgumentException e) {
+      err.println("loupe bench vectors: " + e.getMessage());
+      return 2;
+    }
     out.println(Json.write(json));
     return 0;
   }
@@ -105,6 +112,7 @@ public final class VectorBench {
     Path dir = null;
     List<Integer> efSweep = List.of();
     LuceneVectorIndex.Options hnsw = LuceneVectorIndex.Options.defaults();
+    boolean reuse = false;
     for (int i = 0; i < args.length; i++) {
       String flag = args[i];
       if (flag.equals("--help") || flag.equals("-h")) {
@@ -130,11 +138,8 @@ public final class VectorBench {
         case "--dir" -> dir = Path.of(value);
         case "--hnsw-m" -> hnsw = new LuceneVectorIndex.Options(intValue(flag, value), hnsw.beamWidth(), hnsw.scalarQuantized(), hnsw.efSearch(), hnsw.mergeWorkers());
         case "--hnsw-beam" -> hnsw = new LuceneVectorIndex.Options(hnsw.maxConn(), intValue(flag, value), hnsw.scalarQuantized(), hnsw.efSearch(), hnsw.mergeWorkers());
-        case "--hnsw-quantized" -> hnsw = hnsw.withScalarQuantized(switch (value) {
-          case "true" -> true;
-          case "false" -> false;
-          default -> throw new IllegalArgumentException(flag + " '" + value + "' must be true or false");
-        });
+        case "--hnsw-quantized" -> hnsw = hnsw.withScalarQuantized(booleanValue(flag, value));
+        case "--reuse" -> reuse = booleanValue(flag, value);
         case "--ef" -> {
           List<Integer> efs = new ArrayList<>();
           for (String part : value.split(",")) {
@@ -151,7 +156,15 @@ public final class VectorBench {
       default -> throw new IllegalArgumentException("--index '" + index + "' must be flat, hnsw, jvector or all");
     };
     List<Encoding> dtypes = dtype.equals("all") ? List.of(Encoding.values()) : List.of(Encoding.parse(dtype));
-    return new Config(n, dim, queries, k, indexes, dtypes, threads, similarity, seed, dir, efSweep, hnsw);
+    return new Config(n, dim, queries, k, indexes, dtypes, threads, similarity, seed, dir, efSweep, hnsw, reuse);
+  }
+
+  private static boolean booleanValue(String flag, String value) {
+    return switch (value) {
+      case "true" -> true;
+      case "false" -> false;
+      default -> throw new IllegalArgumentException(flag + " '" + value + "' must be true or false");
+    };
   }
 
   private static int intValue(String flag, String value) {
@@ -268,16 +281,27 @@ public final class VectorBench {
       System.gc();
       try {
         try (VectorIndex index = opener.open(dir)) {
-          long t0 = System.nanoTime();
-          addAll(index);
-          index.commit();
-          if (index instanceof LuceneVectorIndex lucene) {
-            // A bulk load ends with a merge to one segment (one graph to walk); it counts as build time.
-            lucene.forceMerge(1);
+          double build = Double.NaN;
+          if (c.reuse() && index.size() > 0) {
+            // Search figures only, on the index a previous run left under --dir, so a long build
+            // and the latency measurement need not share one quiet stretch of the machine.
+            if (index.size() != c.n()) {
+              throw new IllegalArgumentException("--reuse: " + dir + " holds " + index.size() + " vectors, not --n " + c.n());
+            }
+            r.put("reused", true);
+            out.printf(Locale.ROOT, "%s: reusing the %,d vectors already in %s%n", name, index.size(), dir);
+          } else {
+            long t0 = System.nanoTime();
+            addAll(index);
+            index.commit();
+            if (index instanceof LuceneVectorIndex lucene) {
+              // A bulk load ends with a merge to one segment (one graph to walk); it counts as build time.
+              lucene.forceMerge(1);
+            }
+            build = (System.nanoTime() - t0) / 1e9;
+            r.put("build_s", round(build));
+            r.put("build_vectors_per_s", round(c.n() / build));
           }
-          double build = (System.nanoTime() - t0) / 1e9;
-          r.put("build_s", round(build));
-          r.put("build_vectors_per_s", round(c.n() / build));
           long ram = index.ramBytesUsed();
           r.put("memory_bytes", ram);
           r.put("memory_bytes_per_vector", round(ram / (double) c.n()));

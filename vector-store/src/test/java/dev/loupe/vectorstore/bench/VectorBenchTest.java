@@ -1,15 +1,19 @@
 package dev.loupe.vectorstore.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The benchmark harness on a tiny data set: its figures are produced and consistent, not fast. */
 class VectorBenchTest {
@@ -44,6 +48,36 @@ class VectorBenchTest {
   }
 
   @Test
+  void reuse_searches_the_index_a_previous_run_built(@TempDir Path dir) throws Exception {
+    String[] common = {"--n", "500", "--dim", "16", "--queries", "20", "--k", "5", "--index", "hnsw", "--dir", dir.toString()};
+    Output built = run(common);
+    assertEquals(0, built.code(), built.err());
+    assertTrue(built.out().lines().toList().getLast().contains("\"build_s\""), built.out());
+
+    String[] again = Arrays.copyOf(common, common.length + 2);
+    again[common.length] = "--reuse";
+    again[common.length + 1] = "true";
+    Output reused = run(again);
+    assertEquals(0, reused.code(), reused.err());
+    String json = reused.out().lines().toList().getLast();
+    assertTrue(json.contains("\"reused\":true"), json);
+    assertFalse(json.contains("\"build_s\""), json);
+    assertEquals(recall(built.out().lines().toList().getLast()), recall(json));
+
+    // A different --n is a different data set: refused rather than measured against the wrong truth.
+    again[1] = "400";
+    Output wrong = run(again);
+    assertEquals(2, wrong.code());
+    assertTrue(wrong.err().contains("holds 500 vectors, not --n 400"), wrong.err());
+  }
+
+  private static double recall(String json) {
+    Matcher m = Pattern.compile("\"recall_at_k\":([0-9.]+)").matcher(json);
+    assertTrue(m.find(), json);
+    return Double.parseDouble(m.group(1));
+  }
+
+  @Test
   void rejects_bad_flags_naming_them() throws Exception {
     for (String[] args : List.of(
         new String[] {"--n", "ten"},
@@ -54,6 +88,7 @@ class VectorBenchTest {
         new String[] {"--ef", "3"},
         new String[] {"--hnsw-quantized", "yes"},
         new String[] {"--hnsw-m", "0"},
+        new String[] {"--reuse", "true"},
         new String[] {"--n"})) {
       Output o = run(args);
       assertEquals(2, o.code(), String.join(" ", args));
