@@ -20,6 +20,16 @@ sealed interface Command {
     }
   }
 
+  /**
+   * {@code loupe bench embed ARGS}: {@code args} go to the benchmark, with {@code --data} added
+   * (the default data folder) when absent, so {@code --model NAME} finds installed models.
+   */
+  record BenchEmbed(List<String> args) implements Command {
+    public BenchEmbed {
+      args = List.copyOf(args);
+    }
+  }
+
   /** {@code loupe version}. */
   record Version() implements Command {}
 
@@ -43,6 +53,9 @@ sealed interface Command {
                          in a later release.
         bench vectors [options]
             Benchmark the vector indexes on synthetic data.
+        bench embed [--model NAME] [--batch B] [--threads T] [options]
+            Benchmark an embedder (default: a generated model of CLIP ViT-B/32's
+            shape) against the machine's measured matrix-multiply rate.
         version
             Print the version.
         help
@@ -61,7 +74,7 @@ sealed interface Command {
     List<String> rest = args.subList(1, args.size());
     return switch (name) {
       case "serve" -> parseServe(rest, env);
-      case "bench" -> parseBench(rest);
+      case "bench" -> parseBench(rest, env);
       case "version", "--version" -> {
         requireNoArguments(name, rest);
         yield new Version();
@@ -122,16 +135,23 @@ sealed interface Command {
     return new Serve(new ServerConfig(host, port, data, watch));
   }
 
-  private static Command parseBench(List<String> args) {
+  private static Command parseBench(List<String> args, Map<String, String> env) {
     if (args.isEmpty()) {
-      throw new IllegalArgumentException("bench needs a target: loupe bench vectors");
+      throw new IllegalArgumentException("bench needs a target: loupe bench vectors|embed");
     }
     String target = args.getFirst();
-    if (!target.equals("vectors")) {
-      throw new IllegalArgumentException(
-          "unknown bench target '" + target + "'; expected vectors");
-    }
-    return new BenchVectors(args.subList(1, args.size()));
+    List<String> rest = args.subList(1, args.size());
+    return switch (target) {
+      case "vectors" -> new BenchVectors(rest);
+      case "embed" -> {
+        List<String> withData = new java.util.ArrayList<>(rest);
+        if (!rest.contains("--data")) {
+          withData.addAll(List.of("--data", defaultDataDir(env).toString()));
+        }
+        yield new BenchEmbed(withData);
+      }
+      default -> throw new IllegalArgumentException("unknown bench target '" + target + "'; expected vectors or embed");
+    };
   }
 
   private static int parsePort(String value) {

@@ -1,5 +1,6 @@
 package dev.loupe.http;
 
+import dev.loupe.embeddings.bench.EmbedBench;
 import dev.loupe.vectorstore.IndexSpec;
 import dev.loupe.vectorstore.Similarity;
 import dev.loupe.vectorstore.bench.VectorBench;
@@ -61,6 +62,8 @@ public final class Main {
       }
       case Command.BenchVectors(List<String> benchArgs) ->
           VectorBench.run(benchArgs.toArray(String[]::new));
+      case Command.BenchEmbed(List<String> benchArgs) ->
+          EmbedBench.run(benchArgs.toArray(String[]::new), out, err);
       case Command.Serve(ServerConfig config) -> serve(config, err);
     };
   }

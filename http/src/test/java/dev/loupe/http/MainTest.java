@@ -95,8 +95,8 @@ class MainTest {
 
   @Test
   void bench_needs_the_vectors_target() throws Exception {
-    assertUsageError(run("bench"), "loupe: bench needs a target: loupe bench vectors");
-    assertUsageError(run("bench", "graphs"), "loupe: unknown bench target 'graphs'; expected vectors");
+    assertUsageError(run("bench"), "loupe: bench needs a target: loupe bench vectors|embed");
+    assertUsageError(run("bench", "graphs"), "loupe: unknown bench target 'graphs'; expected vectors or embed");
   }
 
   @Test
@@ -159,5 +159,27 @@ class MainTest {
     assertEquals(
         new Command.BenchVectors(List.of("--n", "1000", "--bogus")),
         Command.parse(List.of("bench", "vectors", "--n", "1000", "--bogus"), ENV));
+  }
+
+  @Test
+  void bench_embed_adds_the_default_data_folder_unless_given() {
+    assertEquals(
+        new Command.BenchEmbed(List.of("--model", "clip-vit-b32", "--data", "/home/ada/.local/share/loupe")),
+        Command.parse(List.of("bench", "embed", "--model", "clip-vit-b32"), ENV));
+    assertEquals(
+        new Command.BenchEmbed(List.of("--data", "/x", "--batch", "4")),
+        Command.parse(List.of("bench", "embed", "--data", "/x", "--batch", "4"), ENV));
+  }
+
+  @Test
+  void bench_embed_names_a_bad_flag() throws Exception {
+    var out = new java.io.ByteArrayOutputStream();
+    var err = new java.io.ByteArrayOutputStream();
+    int code = Main.run(new String[] {"bench", "embed", "--batch", "zero"},
+        new java.io.PrintStream(out, true, java.nio.charset.StandardCharsets.UTF_8),
+        new java.io.PrintStream(err, true, java.nio.charset.StandardCharsets.UTF_8));
+    assertEquals(2, code);
+    String message = err.toString(java.nio.charset.StandardCharsets.UTF_8);
+    org.junit.jupiter.api.Assertions.assertTrue(message.contains("--batch 'zero' is not a whole number"), message);
   }
 }
