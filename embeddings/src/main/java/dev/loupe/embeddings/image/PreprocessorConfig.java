@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.Objects;
 
 /**
  * The image preprocessing of a vision encoder, as a Hugging Face {@code preprocessor_config.json}
@@ -54,12 +55,55 @@ public record PreprocessorConfig(
       throw new IllegalArgumentException("image_mean " + Arrays.toString(mean) + " and image_std " + Arrays.toString(std) + " need 3 values each");
     }
     for (double s : std) {
-      if (!(s > 0)) {
-        throw new IllegalArgumentException("image_std " + Arrays.toString(std) + " must be positive");
+      if (!(s > 0) || !Double.isFinite(s)) {
+        throw new IllegalArgumentException("image_std " + Arrays.toString(std) + " must be positive and finite");
       }
+    }
+    for (double m : mean) {
+      if (!Double.isFinite(m)) {
+        throw new IllegalArgumentException("image_mean " + Arrays.toString(mean) + " must be finite");
+      }
+    }
+    if (doRescale && (!(rescaleFactor > 0) || !Double.isFinite(rescaleFactor))) {
+      throw new IllegalArgumentException("rescale_factor " + rescaleFactor + " must be positive and finite");
     }
     mean = mean.clone();
     std = std.clone();
+  }
+
+  /** Per-channel mean (R, G, B); a copy. */
+  @Override
+  public double[] mean() {
+    return mean.clone();
+  }
+
+  /** Per-channel standard deviation (R, G, B); a copy. */
+  @Override
+  public double[] std() {
+    return std.clone();
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof PreprocessorConfig c
+        && doResize == c.doResize && shortestEdge == c.shortestEdge && resample == c.resample
+        && doCenterCrop == c.doCenterCrop && cropHeight == c.cropHeight && cropWidth == c.cropWidth
+        && doRescale == c.doRescale && Double.compare(rescaleFactor, c.rescaleFactor) == 0
+        && doNormalize == c.doNormalize && Arrays.equals(mean, c.mean) && Arrays.equals(std, c.std);
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(doResize, shortestEdge, resample, doCenterCrop, cropHeight, cropWidth, doRescale, rescaleFactor,
+        doNormalize, Arrays.hashCode(mean), Arrays.hashCode(std));
+  }
+
+  @Override
+  public String toString() {
+    return "PreprocessorConfig[resize=" + (doResize ? "shortest edge " + shortestEdge + (resample == BICUBIC ? " bicubic" : " bilinear") : "no")
+        + ", crop=" + (doCenterCrop ? cropWidth + "x" + cropHeight : "no")
+        + ", rescale=" + (doRescale ? rescaleFactor : "no")
+        + ", normalize=" + (doNormalize ? "mean " + Arrays.toString(mean) + " std " + Arrays.toString(std) : "no") + "]";
   }
 
   /** OpenAI CLIP's preprocessing: 224, bicubic, center crop 224, CLIP mean and std. */
@@ -96,10 +140,18 @@ public record PreprocessorConfig(
   static PreprocessorConfig fromJson(JsonNode n) {
     PreprocessorConfig d = clip();
     JsonNode size = n.path("size");
-    int shortest = size.isInt() ? size.asInt()
-        : size.has("shortest_edge") ? size.get("shortest_edge").asInt()
-        : size.has("height") ? Math.min(size.get("height").asInt(), size.path("width").asInt(size.get("height").asInt()))
-        : d.shortestEdge();
+    int shortest;
+    if (size.isMissingNode() || size.isNull()) {
+      shortest = d.shortestEdge();
+    } else if (size.isInt()) {
+      shortest = size.asInt(); // transformers' get_size_dict(int, default_to_square=False)
+    } else if (size.path("shortest_edge").isInt()) {
+      shortest = size.get("shortest_edge").asInt();
+    } else {
+      // {"height", "width"} means an exact resize without keeping the aspect ratio, and
+      // "longest_edge" a bound; neither is CLIP's preprocessing, so say so rather than guess.
+      throw new IllegalArgumentException("size " + size + " is not supported: only {\"shortest_edge\": n} or a number");
+    }
     JsonNode crop = n.path("crop_size");
     int cropH = crop.isInt() ? crop.asInt() : crop.path("height").asInt(d.cropHeight());
     int cropW = crop.isInt() ? crop.asInt() : crop.path("width").asInt(d.cropWidth());
