@@ -1,6 +1,7 @@
 package dev.loupe.http;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -16,6 +17,16 @@ sealed interface Command {
   /** {@code loupe bench vectors ARGS}: {@code args} go to the benchmark untouched. */
   record BenchVectors(List<String> args) implements Command {
     public BenchVectors {
+      args = List.copyOf(args);
+    }
+  }
+
+  /**
+   * {@code loupe models ARGS}: {@code args} go to {@code ModelCommand}, with {@code --data} and
+   * the resolved default data folder put first when the command line has no {@code --data}.
+   */
+  record Models(List<String> args) implements Command {
+    public Models {
       args = List.copyOf(args);
     }
   }
@@ -41,6 +52,11 @@ sealed interface Command {
             --host H     loopback address to listen on, default 127.0.0.1 (also ::1,
                          localhost). Other hosts are refused until API keys arrive
                          in a later release.
+        models list | pull NAME | import DIR | verify NAME | remove NAME [--data DIR]
+            Manage embedding models in DIR/models (same default data folder as
+            serve). pull downloads, resumes and checks a model; import installs
+            files copied by hand, for machines without internet. loupe models help
+            has the details.
         bench vectors [options]
             Benchmark the vector indexes on synthetic data.
         version
@@ -62,6 +78,7 @@ sealed interface Command {
     return switch (name) {
       case "serve" -> parseServe(rest, env);
       case "bench" -> parseBench(rest);
+      case "models" -> parseModels(rest, env);
       case "version", "--version" -> {
         requireNoArguments(name, rest);
         yield new Version();
@@ -132,6 +149,16 @@ sealed interface Command {
           "unknown bench target '" + target + "'; expected vectors");
     }
     return new BenchVectors(args.subList(1, args.size()));
+  }
+
+  private static Command parseModels(List<String> args, Map<String, String> env) {
+    boolean hasData = args.stream().anyMatch(a -> a.equals("--data") || a.startsWith("--data="));
+    if (hasData) {
+      return new Models(args);
+    }
+    List<String> withData = new ArrayList<>(List.of("--data", defaultDataDir(env).toString()));
+    withData.addAll(args);
+    return new Models(withData);
   }
 
   private static int parsePort(String value) {

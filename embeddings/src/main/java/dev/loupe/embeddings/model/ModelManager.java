@@ -379,62 +379,81 @@ public final class ModelManager {
       }
       Path staging = partialDir(name);
       prepareStaging(staging, target, tofu);
-      String revision = target.source().revision();
-      boolean pinRevision = tofu && !COMMIT.matcher(revision).matches();
-      long modelTotal = target.totalBytes();
-      List<ModelFile> arrived = new ArrayList<>();
-      long before = 0;
-      try (Downloader downloader = new Downloader(options)) {
-        for (ModelFile f : target.files()) {
-          Path dest = staging.resolve(f.path());
-          Files.createDirectories(dest.getParent());
-          URI uri = URI.create(target.source().withRevision(revision).urlOf(f));
-          long base = before;
-          Downloader.Result r;
-          try {
-            r = downloader.fetch(uri, dest, f.bytes(), new Downloader.Listener() {
-              @Override
-              public void transferred(long done, long total) {
-                progress.update(f.path(), done, total, base + done, modelTotal);
-              }
-
-              @Override
-              public void retrying(String message) {
-                progress.note(f.path() + ": " + message);
-              }
-            });
-          } catch (Downloader.UnreachableException e) {
-            throw new IOException(offlineMessage(target, e), e);
-          }
-          if (f.pinned() && (r.size() != f.bytes() || !r.sha256().equals(f.sha256()))) {
-            Files.deleteIfExists(dest);
-            throw new IOException(
-                "checksum mismatch for " + f.path() + " of " + name + " from " + uri + ": got "
-                    + r.size() + " bytes with sha256 " + r.sha256() + ", expected " + f.bytes()
-                    + " bytes with sha256 " + f.sha256() + ". The file was deleted and nothing was"
-                    + " installed. Run " + COMMAND + " pull " + name + " to try again; if it fails"
-                    + " the same way, the source no longer serves the pinned file: get the files"
-                    + " another way and run " + COMMAND + " import DIR");
-          }
-          if (!f.pinned()) {
-            progress.note("trusting on first use: " + f.path() + " " + r.size() + " bytes, sha256 " + r.sha256());
-          }
-          if (pinRevision && r.commit() != null) {
-            revision = r.commit();
-            pinRevision = false;
-            progress.note(uri.getHost() + " served commit " + revision + "; the rest comes from that commit");
-          }
-          arrived.add(new ModelFile(f.path(), r.size(), r.sha256()));
-          before += r.size();
+      ModelManifest arrived;
+      try {
+        arrived = download(target, staging, progress);
+      } catch (IOException | RuntimeException | InterruptedException e) {
+        // A try that got nothing (offline, say) leaves no "incomplete download" behind.
+        if (stagedBytes(staging) == 0) {
+          deleteTree(staging);
         }
+        throw e;
       }
-      if (pinRevision) {
-        progress.note("the source did not say which commit it served; recorded revision " + revision);
-      }
-      ModelManifest installed =
-          target.withFiles(arrived).withSource(target.source().withRevision(revision));
-      return install(name, staging, installed);
+      return install(name, staging, arrived);
     }
+  }
+
+  /**
+   * Downloads every file of {@code target} into {@code staging} and checks the pinned ones.
+   * Returns the manifest to install: every file pinned as it arrived, and the source pinned to
+   * the commit the source reported when the catalog named a branch.
+   */
+  private ModelManifest download(ModelManifest target, Path staging, Progress progress)
+      throws IOException, InterruptedException {
+    String name = target.name();
+    String revision = target.source().revision();
+    boolean pinRevision = !target.pinned() && !COMMIT.matcher(revision).matches();
+    long modelTotal = target.totalBytes();
+    List<ModelFile> arrived = new ArrayList<>();
+    long before = 0;
+    try (Downloader downloader = new Downloader(options)) {
+      for (ModelFile f : target.files()) {
+        Path dest = staging.resolve(f.path());
+        Files.createDirectories(dest.getParent());
+        URI uri = URI.create(target.source().withRevision(revision).urlOf(f));
+        long base = before;
+        Downloader.Result r;
+        try {
+          r = downloader.fetch(uri, dest, f.bytes(), new Downloader.Listener() {
+            @Override
+            public void transferred(long done, long total) {
+              progress.update(f.path(), done, total, base + done, modelTotal);
+            }
+
+            @Override
+            public void retrying(String message) {
+              progress.note(f.path() + ": " + message);
+            }
+          });
+        } catch (Downloader.UnreachableException e) {
+          throw new IOException(offlineMessage(target, e), e);
+        }
+        if (f.pinned() && (r.size() != f.bytes() || !r.sha256().equals(f.sha256()))) {
+          Files.deleteIfExists(dest);
+          throw new IOException(
+              "checksum mismatch for " + f.path() + " of " + name + " from " + uri + ": got "
+                  + r.size() + " bytes with sha256 " + r.sha256() + ", expected " + f.bytes()
+                  + " bytes with sha256 " + f.sha256() + ". The file was deleted and nothing was"
+                  + " installed. Run " + COMMAND + " pull " + name + " to try again; if it fails"
+                  + " the same way, the source no longer serves the pinned file: get the files"
+                  + " another way and run " + COMMAND + " import DIR");
+        }
+        if (!f.pinned()) {
+          progress.note("trusting on first use: " + f.path() + " " + r.size() + " bytes, sha256 " + r.sha256());
+        }
+        if (pinRevision && r.commit() != null) {
+          revision = r.commit();
+          pinRevision = false;
+          progress.note(uri.getHost() + " served commit " + revision + "; the rest comes from that commit");
+        }
+        arrived.add(new ModelFile(f.path(), r.size(), r.sha256()));
+        before += r.size();
+      }
+    }
+    if (pinRevision) {
+      progress.note("the source did not say which commit it served; recorded revision " + revision);
+    }
+    return target.withFiles(arrived).withSource(target.source().withRevision(revision));
   }
 
   private String unpinnedRefusal(ModelManifest target) {
@@ -612,15 +631,18 @@ public final class ModelManager {
     List<ModelManifest> byLayout = new ArrayList<>();
     List<ModelManifest> bySize = new ArrayList<>();
     ModelManifest closest = null;
-    int closestFound = -1;
+    double closestScore = 0;
     for (ModelManifest m : catalog.all()) {
       int present = 0;
+      int sized = 0;
       boolean sizesMatch = true;
       for (ModelFile f : m.files()) {
         Path real = resolveInside(source, root, f.path());
         if (real != null) {
           present++;
-          sizesMatch &= !f.pinned() || Files.size(real) == f.bytes();
+          boolean sizeMatches = f.pinned() && Files.size(real) == f.bytes();
+          sized += sizeMatches ? 1 : 0;
+          sizesMatch &= !f.pinned() || sizeMatches;
         }
       }
       if (present == m.files().size()) {
@@ -628,9 +650,12 @@ public final class ModelManager {
         if (m.pinned() && sizesMatch) {
           bySize.add(m);
         }
-      } else if (present > closestFound) {
+      }
+      // For the hint: the share of a model's files that are here, a file of the pinned size counting double.
+      double score = (present + sized) / (2.0 * m.files().size());
+      if (score > closestScore) {
         closest = m;
-        closestFound = present;
+        closestScore = score;
       }
     }
     if (bySize.size() == 1) {

@@ -210,6 +210,21 @@ class ModelImportTest {
   }
 
   @Test
+  void the_hint_names_the_model_with_the_largest_share_of_its_files_present() throws Exception {
+    Map<String, byte[]> big = new LinkedHashMap<>(files);
+    big.put("a.bin", new byte[1]);
+    big.put("b.bin", new byte[1]);
+    big.put("c.bin", new byte[1]);
+    ModelManager manager = manager(Fixtures.manifest("wide", NOWHERE, big), Fixtures.manifest("tiny", NOWHERE, files));
+    Fixtures.writeFiles(copied, Map.of(TOKENIZER, files.get(TOKENIZER)));
+
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> manager.importFrom(copied, null, false, ModelManager.Progress.NONE));
+
+    assertTrue(e.getMessage().contains("The closest, tiny, needs"), e.getMessage());
+  }
+
+  @Test
   void files_without_a_pinned_digest_are_imported_only_on_trust_which_records_their_digests() throws Exception {
     ModelManager manager = manager(Fixtures.manifest("loose", NOWHERE, files, false, "main"));
     Fixtures.writeFiles(copied, files);

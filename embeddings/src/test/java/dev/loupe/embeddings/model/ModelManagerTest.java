@@ -167,6 +167,7 @@ class ModelManagerTest {
     assertTrue(m.contains("on a machine without internet, copy the files by hand (onnx/model.onnx, tokenizer.json"), m);
     assertTrue(m.endsWith("run ./loupe models import DIR"), m);
     assertNothingInstalled("tiny");
+    assertEquals(new Status.NotInstalled(), manager.status("tiny"), "a pull that got nothing leaves nothing behind");
   }
 
   @Test
