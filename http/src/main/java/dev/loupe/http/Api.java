@@ -1,10 +1,13 @@
 package dev.loupe.http;
 
+import dev.loupe.embeddings.model.ModelCatalog;
+import dev.loupe.embeddings.model.ModelManager;
 import dev.loupe.vectorstore.IndexSpec;
 import dev.loupe.vectorstore.Similarity;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
+import java.io.IOException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -16,20 +19,32 @@ final class Api {
   private static final Logger log = LoggerFactory.getLogger(Api.class);
 
   /** {@code GET /api/health}. */
-  record Health(String status, String version, StoreStatus store, String data, String watch) {}
+  record Health(
+      String status, String version, StoreStatus store, String data, String watch, ModelsStatus models) {}
 
   /** The store part of {@link Health}. */
   record StoreStatus(String kind, int items, int dimension, Similarity similarity) {}
+
+  /** The models part of {@link Health}: where models live and whether the default CLIP model is usable. */
+  record ModelsStatus(String dir, ModelStatus clip) {}
+
+  /**
+   * One model's part of {@link Health}. When it is not installed, {@code fix} is the command that
+   * installs it and {@code message} says, for people (and the page), what works meanwhile.
+   */
+  record ModelStatus(String name, boolean installed, String status, String fix, String message) {}
 
   /** Every error response: a message for people and the HTTP status repeated for scripts. */
   record ErrorBody(String error, int status) {}
 
   private final ServerConfig config;
   private final Store store;
+  private final ModelManager models;
 
-  Api(ServerConfig config, Store store) {
+  Api(ServerConfig config, Store store, ModelManager models) {
     this.config = config;
     this.store = store;
+    this.models = models;
   }
 
   /** Declares every route. */
@@ -49,7 +64,39 @@ final class Api {
             Version.NUMBER,
             new StoreStatus(store.kind(), store.index().size(), spec.dimension(), spec.similarity()),
             config.dataDir().toString(),
-            config.watchDir().toString()));
+            config.watchDir().toString(),
+            new ModelsStatus(models.modelsDir().toString(), clipStatus())));
+  }
+
+  /**
+   * Whether the default CLIP model is installed and its files check out (sha256 results are
+   * cached by size and time, so this is a few stat calls once the model has been verified).
+   */
+  ModelStatus clipStatus() {
+    String name = ModelCatalog.DEFAULT_MODEL;
+    ModelManager.Status status;
+    try {
+      status = models.status(name);
+    } catch (IOException e) {
+      log.warn("cannot check model {} in {}", name, models.modelsDir(), e);
+      return new ModelStatus(name, false, "cannot be checked: " + e.getMessage(), models.fixCommand(name),
+          "Image search is off: the CLIP model " + name + " cannot be checked (" + e.getMessage() + ").");
+    }
+    if (status instanceof ModelManager.Status.Installed) {
+      return new ModelStatus(name, true, status.describe(), null, null);
+    }
+    String fix = models.fixCommand(name);
+    String state =
+        switch (status) {
+          case ModelManager.Status.Corrupt(String file, String problem) -> "is damaged (" + file + " " + problem + ")";
+          case ModelManager.Status.Incomplete _ -> "is not installed: " + status.describe();
+          default -> "is not installed";
+        };
+    return new ModelStatus(name, false, status.describe(), fix,
+        "Image search is off: the CLIP model " + name + " " + state
+            + ". Document search works meanwhile, with BM25. Install the model with " + fix
+            + ", or on a machine without internet copy its files by hand and run "
+            + ModelManager.COMMAND + " import DIR.");
   }
 
   /** The one place exceptions become status codes; unknown routes arrive here as 404s. */

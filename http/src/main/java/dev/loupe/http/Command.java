@@ -1,6 +1,7 @@
 package dev.loupe.http;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -30,6 +31,16 @@ sealed interface Command {
     }
   }
 
+  /**
+   * {@code loupe models ARGS}: {@code args} go to {@code ModelCommand}, with {@code --data} and
+   * the resolved default data folder put first when the command line has no {@code --data}.
+   */
+  record Models(List<String> args) implements Command {
+    public Models {
+      args = List.copyOf(args);
+    }
+  }
+
   /** {@code loupe version}. */
   record Version() implements Command {}
 
@@ -51,6 +62,11 @@ sealed interface Command {
             --host H     loopback address to listen on, default 127.0.0.1 (also ::1,
                          localhost). Other hosts are refused until API keys arrive
                          in a later release.
+        models list | pull NAME | import DIR | verify NAME | remove NAME [--data DIR]
+            Manage embedding models in DIR/models (same default data folder as
+            serve). pull downloads, resumes and checks a model; import installs
+            files copied by hand, for machines without internet. loupe models help
+            has the details.
         bench vectors [options]
             Benchmark the vector indexes on synthetic data.
         bench embed [--model NAME] [--batch B] [--threads T] [options]
@@ -75,6 +91,7 @@ sealed interface Command {
     return switch (name) {
       case "serve" -> parseServe(rest, env);
       case "bench" -> parseBench(rest, env);
+      case "models" -> parseModels(rest, env);
       case "version", "--version" -> {
         requireNoArguments(name, rest);
         yield new Version();
@@ -144,7 +161,7 @@ sealed interface Command {
     return switch (target) {
       case "vectors" -> new BenchVectors(rest);
       case "embed" -> {
-        List<String> withData = new java.util.ArrayList<>(rest);
+        List<String> withData = new ArrayList<>(rest);
         if (!rest.contains("--data")) {
           withData.addAll(List.of("--data", defaultDataDir(env).toString()));
         }
@@ -152,6 +169,16 @@ sealed interface Command {
       }
       default -> throw new IllegalArgumentException("unknown bench target '" + target + "'; expected vectors or embed");
     };
+  }
+
+  private static Command parseModels(List<String> args, Map<String, String> env) {
+    boolean hasData = args.stream().anyMatch(a -> a.equals("--data") || a.startsWith("--data="));
+    if (hasData) {
+      return new Models(args);
+    }
+    List<String> withData = new ArrayList<>(List.of("--data", defaultDataDir(env).toString()));
+    withData.addAll(args);
+    return new Models(withData);
   }
 
   private static int parsePort(String value) {

@@ -1,6 +1,7 @@
 package dev.loupe.http;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.loupe.embeddings.model.ModelManager;
 import io.javalin.Javalin;
 import io.javalin.json.JavalinJackson;
 import io.javalin.util.JavalinBindException;
@@ -45,7 +46,7 @@ public final class LoupeServer implements Closeable {
    * @throws BindException if the port is taken
    */
   public static LoupeServer start(ServerConfig config, Store store) throws IOException {
-    Api api = new Api(config, store);
+    Api api = new Api(config, store, new ModelManager(ModelManager.modelsDir(config.dataDir())));
     Javalin app =
         Javalin.create(
             c -> {
@@ -75,6 +76,12 @@ public final class LoupeServer implements Closeable {
         store.index().size(),
         config.dataDir(),
         config.watchDir());
+    Api.ModelStatus clip = api.clipStatus();
+    if (clip.installed()) {
+      log.info("CLIP model {} installed and verified", clip.name());
+    } else {
+      log.warn(clip.message());
+    }
     return server;
   }
 

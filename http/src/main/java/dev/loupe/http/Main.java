@@ -1,6 +1,7 @@
 package dev.loupe.http;
 
 import dev.loupe.embeddings.bench.EmbedBench;
+import dev.loupe.embeddings.model.ModelCommand;
 import dev.loupe.vectorstore.IndexSpec;
 import dev.loupe.vectorstore.Similarity;
 import dev.loupe.vectorstore.bench.VectorBench;
@@ -36,7 +37,8 @@ public final class Main {
 
   /**
    * Runs one command line and returns the exit code: 0 on success, 2 for a bad command line
-   * (after one line naming the problem and the usage on {@code err}), 1 when serving fails.
+   * (after one line naming the problem and the usage on {@code err}), 1 when serving or a
+   * {@code models} command fails.
    * {@code serve} returns only once the server has been closed.
    */
   public static int run(String[] args, PrintStream out, PrintStream err) throws Exception {
@@ -64,6 +66,8 @@ public final class Main {
           VectorBench.run(benchArgs.toArray(String[]::new));
       case Command.BenchEmbed(List<String> benchArgs) ->
           EmbedBench.run(benchArgs.toArray(String[]::new), out, err);
+      case Command.Models(List<String> modelArgs) ->
+          ModelCommand.run(modelArgs.toArray(String[]::new), out, err);
       case Command.Serve(ServerConfig config) -> serve(config, err);
     };
   }

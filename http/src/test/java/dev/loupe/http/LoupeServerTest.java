@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.loupe.embeddings.model.ModelCatalog;
 import dev.loupe.vectorstore.IndexSpec;
 import dev.loupe.vectorstore.Similarity;
 import java.io.IOException;
@@ -15,6 +16,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -56,6 +58,41 @@ class LoupeServerTest {
       assertEquals("DOT_PRODUCT", body.at("/store/similarity").asText());
       assertEquals(data.toAbsolutePath().toString(), body.get("data").asText());
       assertEquals(data.resolve("inbox").toAbsolutePath().toString(), body.get("watch").asText());
+    }
+  }
+
+  @Test
+  void health_reports_a_missing_clip_model_with_the_command_that_installs_it() throws Exception {
+    try (LoupeServer server = LoupeServer.start(config(0), new Store("fixed", index))) {
+      JsonNode body = JSON.readTree(get(server, "/api/health").body());
+
+      assertEquals(data.resolve("models").toAbsolutePath().toString(), body.at("/models/dir").asText());
+      assertEquals("clip-vit-b32", body.at("/models/clip/name").asText());
+      assertFalse(body.at("/models/clip/installed").asBoolean(true));
+      assertEquals("not installed", body.at("/models/clip/status").asText());
+      assertEquals("./loupe models pull clip-vit-b32", body.at("/models/clip/fix").asText());
+      String message = body.at("/models/clip/message").asText();
+      assertTrue(message.startsWith("Image search is off: the CLIP model clip-vit-b32 is not installed."), message);
+      assertTrue(message.contains("Document search works meanwhile, with BM25"), message);
+      assertTrue(message.contains("./loupe models import DIR"), message);
+    }
+  }
+
+  @Test
+  void health_names_the_file_of_a_damaged_clip_model() throws Exception {
+    Path model = data.resolve("models/clip-vit-b32");
+    Files.createDirectories(model);
+    Files.writeString(model.resolve("model.json"), ModelCatalog.builtIn().get("clip-vit-b32").toJson());
+
+    try (LoupeServer server = LoupeServer.start(config(0), new Store("fixed", index))) {
+      JsonNode body = JSON.readTree(get(server, "/api/health").body());
+
+      assertFalse(body.at("/models/clip/installed").asBoolean(true));
+      assertEquals("corrupt: onnx/text_model_quantized.onnx is missing", body.at("/models/clip/status").asText());
+      assertTrue(body.at("/models/clip/message").asText().startsWith(
+          "Image search is off: the CLIP model clip-vit-b32 is damaged (onnx/text_model_quantized.onnx is missing)."),
+          body.at("/models/clip/message").asText());
+      assertEquals("./loupe models pull clip-vit-b32", body.at("/models/clip/fix").asText());
     }
   }
 

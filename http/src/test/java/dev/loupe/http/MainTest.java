@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The {@code loupe} command line: parsing, defaults, and exit code 2 with a clear line. */
 class MainTest {
@@ -152,6 +153,49 @@ class MainTest {
   @Test
   void the_watch_folder_follows_an_explicit_data_folder() {
     assertEquals(Path.of("/d/inbox"), parseServe(ENV, "serve", "--data", "/d").watchDir());
+  }
+
+  @Test
+  void models_gets_the_default_data_folder_unless_the_command_line_names_one() {
+    assertEquals(
+        new Command.Models(List.of("--data", "/home/ada/.local/share/loupe", "pull", "clip-vit-b32")),
+        Command.parse(List.of("models", "pull", "clip-vit-b32"), ENV));
+    assertEquals(
+        new Command.Models(List.of("list", "--data=/d")),
+        Command.parse(List.of("models", "list", "--data=/d"), ENV));
+    assertEquals(
+        new Command.Models(List.of("--data", "/srv/loupe", "list")),
+        Command.parse(List.of("models", "list"), Map.of("LOUPE_DATA", "/srv/loupe")));
+  }
+
+  @Test
+  void a_bad_models_command_line_exits_2_with_the_models_usage() throws Exception {
+    Result r = run("models", "fetch");
+
+    assertEquals(2, r.code(), r.err());
+    assertEquals("loupe models: unknown command 'fetch'", r.firstErrLine());
+    assertTrue(r.err().contains("Usage: loupe models <command>"), r.err());
+  }
+
+  @Test
+  void models_list_reads_the_models_folder_of_the_data_folder(@TempDir Path data) throws Exception {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int code;
+    try (PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8);
+        PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8)) {
+      code = Main.run(new String[] {"models", "list"}, Map.of("LOUPE_DATA", data.toString()), o, e);
+    }
+
+    assertEquals(0, code, err.toString(StandardCharsets.UTF_8));
+    String listing = out.toString(StandardCharsets.UTF_8);
+    assertTrue(listing.lines().anyMatch(l -> l.matches("clip-vit-b32\\s+clip\\s+512\\s+.*not installed")), listing);
+    assertTrue(listing.contains("models folder: " + data.resolve("models")), listing);
+  }
+
+  @Test
+  void help_lists_the_models_command() throws Exception {
+    assertTrue(run("help").out().contains("models list | pull NAME | import DIR"), Command.USAGE);
   }
 
   @Test

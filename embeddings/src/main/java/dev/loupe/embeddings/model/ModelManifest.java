@@ -1,5 +1,7 @@
 package dev.loupe.embeddings.model;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -28,8 +30,10 @@ import java.util.regex.Pattern;
  * @param description one line for {@code loupe models list}
  * @param dimension length of the output vectors
  * @param licence the licence of the weights
- * @param source where {@code loupe models pull} downloads the files from
- * @param files every file of the model, each verified by size and digest before use
+ * @param source where {@code loupe models pull} downloads the files from; null for a model that
+ *     is installed only with {@code loupe models import}
+ * @param files every file of the model, each verified by size and digest before use (a catalog
+ *     entry may leave files unpinned: see {@link ModelFile})
  * @param text the text encoder, or null when the model takes no text
  * @param vision the image encoder, or null when the model takes no images
  */
@@ -119,6 +123,11 @@ public record ModelManifest(
       }
     }
 
+    /** This source at another revision. */
+    public Source withRevision(String revision) {
+      return new Source(url, revision);
+    }
+
     /** The download address of {@code file}. */
     public String urlOf(ModelFile file) {
       String base = url.replace("{revision}", revision);
@@ -129,19 +138,46 @@ public record ModelManifest(
   /**
    * One file of a model.
    *
+   * <p>A file is <em>pinned</em> when its size and digest are known, so a download or a copy
+   * can be checked. Every installed model has only pinned files. A catalog entry may leave a
+   * file unpinned (no {@code sha256}, and {@code bytes} absent in JSON or {@link #UNKNOWN_SIZE})
+   * when this release does not know its digest; such a model is installed only on the user's
+   * explicit trust, which records the digests it computed.
+   *
    * @param path relative path inside the model folder, with forward slashes
-   * @param bytes exact size
-   * @param sha256 lower-case hex digest of the content
+   * @param bytes exact size, or {@link #UNKNOWN_SIZE} for an unpinned file whose size is unknown
+   * @param sha256 lower-case hex digest of the content, or null when the file is unpinned
    */
   public record ModelFile(String path, long bytes, String sha256) {
+
+    /** {@link #bytes} of an unpinned file whose size is not known. */
+    public static final long UNKNOWN_SIZE = -1;
+
     public ModelFile {
       checkRelative(path);
-      if (bytes < 0) {
+      if (bytes < UNKNOWN_SIZE) {
         throw new IllegalArgumentException("file " + path + ": size " + bytes + " is negative");
       }
-      if (sha256 == null || !SHA256.matcher(sha256).matches()) {
+      if (sha256 != null && !SHA256.matcher(sha256).matches()) {
         throw new IllegalArgumentException("file " + path + ": sha256 '" + sha256 + "' is not 64 lower-case hex digits");
       }
+      if (sha256 != null && bytes == UNKNOWN_SIZE) {
+        throw new IllegalArgumentException("file " + path + " has a sha256 but no size; a pinned file needs both");
+      }
+    }
+
+    /** Reads {@code bytes} as optional: JSON without it describes a file of unknown size. */
+    @JsonCreator
+    static ModelFile fromJson(
+        @JsonProperty("path") String path,
+        @JsonProperty("bytes") Long bytes,
+        @JsonProperty("sha256") String sha256) {
+      return new ModelFile(path, bytes == null ? UNKNOWN_SIZE : bytes, sha256);
+    }
+
+    /** Whether the size and digest are known, so the content can be checked. */
+    public boolean pinned() {
+      return sha256 != null;
     }
   }
 
@@ -198,9 +234,7 @@ public record ModelManifest(
   }
 
   public ModelManifest {
-    if (name == null || !NAME.matcher(name).matches()) {
-      throw new IllegalArgumentException("model name '" + name + "' must be 1-64 of a-z 0-9 . _ - starting with a letter or digit");
-    }
+    checkName(name);
     Objects.requireNonNull(family, "family");
     if (dimension < 1 || dimension > 65536) {
       throw new IllegalArgumentException("model " + name + ": dimension " + dimension + " is outside [1, 65536]");
@@ -236,9 +270,27 @@ public record ModelManifest(
         .orElseThrow(() -> new IllegalArgumentException("model " + name + " has no file " + path));
   }
 
-  /** Total size of the files in bytes. */
+  /** Total size of the files in bytes, or {@link ModelFile#UNKNOWN_SIZE} if a file's size is unknown. */
   public long totalBytes() {
+    if (files.stream().anyMatch(f -> f.bytes() == ModelFile.UNKNOWN_SIZE)) {
+      return ModelFile.UNKNOWN_SIZE;
+    }
     return files.stream().mapToLong(ModelFile::bytes).sum();
+  }
+
+  /** Whether every file is pinned by size and digest; only such a manifest is ever installed. */
+  public boolean pinned() {
+    return files.stream().allMatch(ModelFile::pinned);
+  }
+
+  /** This manifest with {@code files} in place of its own, the encoders unchanged. */
+  public ModelManifest withFiles(List<ModelFile> files) {
+    return new ModelManifest(name, family, description, dimension, licence, source, files, text, vision);
+  }
+
+  /** This manifest with another source, for example one pinned to the commit a download came from. */
+  public ModelManifest withSource(Source source) {
+    return new ModelManifest(name, family, description, dimension, licence, source, files, text, vision);
   }
 
   /** Reads and validates a manifest; the message of any error names the file. */
@@ -272,6 +324,14 @@ public record ModelManifest(
     if (!paths.contains(path)) {
       throw new IllegalArgumentException("model " + name + " uses " + path + " but does not list it under files");
     }
+  }
+
+  /** A model name: 1-64 of a-z 0-9 . _ - starting with a letter or digit, so it is also a safe folder name. */
+  static String checkName(String name) {
+    if (name == null || !NAME.matcher(name).matches()) {
+      throw new IllegalArgumentException("model name '" + name + "' must be 1-64 of a-z 0-9 . _ - starting with a letter or digit");
+    }
+    return name;
   }
 
   /** A relative path that stays inside the model folder: no absolute paths, no {@code ..}, no backslashes. */

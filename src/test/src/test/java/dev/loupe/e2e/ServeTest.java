@@ -1,6 +1,7 @@
 package dev.loupe.e2e;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -61,6 +62,19 @@ class ServeTest {
       assertEquals("COSINE", body.at("/store/similarity").asText());
       assertEquals(data.toAbsolutePath().toString(), body.get("data").asText());
       assertEquals(data.resolve("inbox").toAbsolutePath().toString(), body.get("watch").asText());
+    }
+  }
+
+  @Test
+  void serve_starts_without_the_clip_model_and_health_says_how_to_install_it() throws Exception {
+    try (LoupeServer server = start()) {
+      JsonNode body = JSON.readTree(get(server, "/api/health").body());
+
+      assertEquals(data.resolve("models").toAbsolutePath().toString(), body.at("/models/dir").asText());
+      assertEquals("clip-vit-b32", body.at("/models/clip/name").asText());
+      assertFalse(body.at("/models/clip/installed").asBoolean(true));
+      assertEquals("./loupe models pull clip-vit-b32", body.at("/models/clip/fix").asText());
+      assertFalse(Files.exists(data.resolve("models")), "checking for a model creates nothing");
     }
   }
 
