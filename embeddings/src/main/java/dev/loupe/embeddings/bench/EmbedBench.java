@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.loupe.embeddings.Embedder;
 import dev.loupe.embeddings.Media;
 import dev.loupe.embeddings.image.RgbImage;
+import dev.loupe.embeddings.model.Digests;
 import dev.loupe.embeddings.model.ModelManifest;
 import dev.loupe.embeddings.onnx.OnnxEmbedder;
 import java.io.IOException;
@@ -15,11 +16,8 @@ import java.io.PrintStream;
 import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -279,7 +277,7 @@ public final class EmbedBench {
       List<Map<String, Object>> files = new ArrayList<>();
       for (String f : List.of("onnx/text_model.onnx", "onnx/vision_model.onnx", "tokenizer.json", "preprocessor_config.json")) {
         Path p = dir.resolve(f);
-        files.add(Map.of("path", f, "bytes", Files.size(p), "sha256", sha256(p)));
+        files.add(Map.of("path", f, "bytes", Files.size(p), "sha256", Digests.of(p)));
       }
       Map<String, Object> manifest = new LinkedHashMap<>();
       manifest.put("name", "generated-" + c.shape());
@@ -364,19 +362,6 @@ public final class EmbedBench {
       return lines.filter(l -> l.startsWith("model name")).map(l -> l.substring(l.indexOf(':') + 1).trim()).findFirst().orElse("unknown");
     } catch (IOException | RuntimeException e) {
       return "unknown";
-    }
-  }
-
-  private static String sha256(Path file) throws IOException {
-    try (var in = Files.newInputStream(file)) {
-      MessageDigest md = MessageDigest.getInstance("SHA-256");
-      byte[] buf = new byte[1 << 16];
-      for (int r; (r = in.read(buf)) > 0; ) {
-        md.update(buf, 0, r);
-      }
-      return HexFormat.of().formatHex(md.digest());
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
     }
   }
 

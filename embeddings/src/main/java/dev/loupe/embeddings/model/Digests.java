@@ -9,7 +9,7 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 
 /** SHA-256 over files, in lower-case hex as manifests write it. */
-final class Digests {
+public final class Digests {
   private Digests() {}
 
   static MessageDigest sha256() {
@@ -31,7 +31,7 @@ final class Digests {
   }
 
   /** The sha256 of {@code file}. */
-  static String of(Path file) throws IOException {
+  public static String of(Path file) throws IOException {
     MessageDigest md = sha256();
     update(md, file);
     return hex(md);
