@@ -834,24 +834,43 @@ public final class FolderWatcher implements AutoCloseable {
           continue;
         }
         for (Candidate c : batch) {
-          Observation o = observe(c.path);
-          long at = System.nanoTime();
           List<Emission> out;
-          lock.lock();
           try {
-            if (closed) return;
-            out = settle(c, o, at);
-          } finally {
-            lock.unlock();
+            Observation o = observe(c.path);
+            long at = System.nanoTime();
+            lock.lock();
+            try {
+              if (closed) return;
+              out = settle(c, o, at);
+            } finally {
+              lock.unlock();
+            }
+          } catch (RuntimeException e) {
+            // A bug, not a file problem: drop the path (the next full scan finds it again) rather than stop reporting.
+            LOG.log(System.Logger.Level.ERROR, "checking " + c.path + " failed; it is dropped until the next full scan", e);
+            drop(c);
+            continue;
           }
           for (Emission e : out) deliver(e);
         }
       }
     } catch (InterruptedException e) {
       // Closing.
-    } catch (RuntimeException | Error e) {
+    } catch (Error e) {
       LOG.log(System.Logger.Level.ERROR, "the report thread of the watcher of " + roots.list() + " failed; no more events are reported", e);
       throw e;
+    }
+  }
+
+  private void drop(Candidate c) {
+    lock.lock();
+    try {
+      if (pending.remove(c.path, c)) {
+        untag(c);
+        room.signal();
+      }
+    } finally {
+      lock.unlock();
     }
   }
 
@@ -862,6 +881,7 @@ public final class FolderWatcher implements AutoCloseable {
    */
   private List<Emission> settle(Candidate c, Observation o, long at) {
     assert lock.isHeldByCurrentThread();
+    if (pending.get(c.path) != c) return List.of(); // dropped
     boolean stable = c.last != null && !c.touched && c.last.sameAs(o) && at - c.observedAt >= settleNanos;
     if (!stable) {
       if (c.last == null || c.touched || !c.last.sameAs(o)) {

@@ -64,26 +64,32 @@ public record WatchOptions(
     return of(List.of(roots));
   }
 
+  /** These options with another settle time. */
   public WatchOptions withSettleTime(Duration d) {
     return new WatchOptions(roots, d, rescanInterval, skipRules, useWatchService, maxPending, excluded);
   }
 
+  /** These options with another time between full scans. */
   public WatchOptions withRescanInterval(Duration d) {
     return new WatchOptions(roots, settleTime, d, skipRules, useWatchService, maxPending, excluded);
   }
 
+  /** These options with other skip rules. */
   public WatchOptions withSkipRules(SkipRules rules) {
     return new WatchOptions(roots, settleTime, rescanInterval, rules, useWatchService, maxPending, excluded);
   }
 
+  /** These options with the watch service on or off (off: scans only). */
   public WatchOptions withWatchService(boolean use) {
     return new WatchOptions(roots, settleTime, rescanInterval, skipRules, use, maxPending, excluded);
   }
 
+  /** These options with another bound on files waiting to settle. */
   public WatchOptions withMaxPending(int n) {
     return new WatchOptions(roots, settleTime, rescanInterval, skipRules, useWatchService, n, excluded);
   }
 
+  /** These options with other excluded folders. */
   public WatchOptions withExcluded(List<Path> folders) {
     return new WatchOptions(roots, settleTime, rescanInterval, skipRules, useWatchService, maxPending, folders);
   }

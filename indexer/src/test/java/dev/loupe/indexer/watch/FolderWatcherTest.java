@@ -24,6 +24,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
@@ -561,6 +562,30 @@ class FolderWatcherTest {
     assertTrue(w.status().peakPending() <= maxPending, "pending files bounded by " + maxPending + ": " + w.status());
     assertEquals(files, w.status().tracked());
     assertEquals(0, w.status().pending());
+  }
+
+  @Test
+  void a_blocked_listener_holds_the_scan_back_instead_of_growing_memory() throws Exception {
+    int files = 1000;
+    int maxPending = 100;
+    for (int i = 0; i < files; i++) put(root.resolve("batch" + i % 10).resolve("f" + i + ".txt"), "file " + i);
+    CountDownLatch release = new CountDownLatch(1);
+    Recorder r = new Recorder();
+    FolderWatcher w = started(options(root).withMaxPending(maxPending), Map.of(), event -> {
+      release.await(); // the pipeline is paused
+      r.onEvent(event);
+    });
+
+    r.await("the pending files to reach the bound", es -> w.status().pending() == maxPending ? true : null);
+    assertEquals(List.of(), r.events(), "nothing delivered while the listener is blocked");
+    assertTrue(w.status().peakPending() <= maxPending, w.status().toString());
+    release.countDown();
+    ScanStats stats = r.awaitScan(1);
+
+    assertEquals(files, stats.files());
+    assertEquals(files, r.all(FileEvent.Changed.class).size());
+    assertEquals(files, r.state().size());
+    assertTrue(w.status().peakPending() <= maxPending, w.status().toString());
   }
 
   // ------------------------------------------------------------------ roots
