@@ -333,13 +333,10 @@ final class VideoDecoder implements AutoCloseable {
       }
       if (ret != AVERROR_EAGAIN()) {
         decodeError(ret);
-        if (endOfInput) { // nothing more will come out of a decoder that fails while draining
-          drained = true;
-          break;
-        }
       }
-      if (endOfInput) {
-        continue;
+      if (endOfInput) { // a draining decoder that neither gives a frame nor says EOF has no more
+        drained = true;
+        break;
       }
       if (readVideoPacket()) {
         ret = avcodec_send_packet(decoder, packet);
