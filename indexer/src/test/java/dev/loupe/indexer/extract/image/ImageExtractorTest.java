@@ -112,6 +112,36 @@ class ImageExtractorTest {
   }
 
   @Test
+  void decodes_a_cmyk_jpeg() throws Exception {
+    // Flat red as Adobe writes CMYK (inverted samples): c = 0, m = y = 255, k = 0 stored as 255, 0, 0, 255.
+    java.awt.image.WritableRaster raster = java.awt.image.Raster.createInterleavedRaster(
+        java.awt.image.DataBuffer.TYPE_BYTE, 16, 16, 4, null);
+    for (int y = 0; y < 16; y++) {
+      for (int x = 0; x < 16; x++) {
+        raster.setPixel(x, y, new int[] {255, 0, 0, 255});
+      }
+    }
+    javax.imageio.ImageWriter writer = ImageIO.getImageWritersByFormatName("jpeg").next();
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    try (javax.imageio.stream.ImageOutputStream ios = ImageIO.createImageOutputStream(out)) {
+      writer.setOutput(ios);
+      writer.write(null, new javax.imageio.IIOImage(raster, null, null), null);
+    } finally {
+      writer.dispose();
+    }
+    byte[] adobe = {(byte) 0xff, (byte) 0xee, 0, 14, 'A', 'd', 'o', 'b', 'e', 0, 100, 0, 0, 0, 0, 0}; // APP14, transform 0
+    Path file = write("cmyk.jpg", ExifFixtures.insertAt(out.toByteArray(), 2, adobe));
+
+    Visual v = single(file);
+
+    assertEquals(16, v.pixels().width());
+    for (int c = 0; c < 3; c++) {
+      assertEquals(c == 0 ? 255 : 0, v.pixels().sample(8, 8, c), 8, "channel " + c);
+    }
+    assertTrue(images.accepts(MediaTypes.detect(file)));
+  }
+
+  @Test
   void decodes_a_webp_through_the_twelvemonkeys_plugin_and_keeps_its_exif_date() throws Exception {
     // bands-12x8.webp: 130 bytes, lossless, made with Pillow 9.4 (/usr/bin/python3): four 3-pixel
     // vertical bands red, green, blue, yellow, and EXIF DateTime 2001:02:03 04:05:06.

@@ -131,6 +131,38 @@ class TikaExtractorTest {
   }
 
   @Test
+  void reads_an_opendocument_text() throws Exception {
+    // The smallest ODT: the mimetype entry first, then the content.
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    try (ZipOutputStream zip = new ZipOutputStream(bytes)) {
+      byte[] mimetype = "application/vnd.oasis.opendocument.text".getBytes(StandardCharsets.US_ASCII);
+      ZipEntry first = new ZipEntry("mimetype");
+      first.setMethod(ZipEntry.STORED);
+      first.setSize(mimetype.length);
+      java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+      crc.update(mimetype);
+      first.setCrc(crc.getValue());
+      zip.putNextEntry(first);
+      zip.write(mimetype);
+      zip.putNextEntry(new ZipEntry("content.xml"));
+      zip.write("""
+          <?xml version="1.0" encoding="UTF-8"?>
+          <office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+              xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">
+            <office:body><office:text>
+              <text:h text:outline-level="1">Minutes</text:h>
+              <text:p>The meeting opened at nine.</text:p>
+            </office:text></office:body>
+          </office:document-content>
+          """.strip().getBytes(StandardCharsets.UTF_8));
+    }
+    Path file = write("minutes.odt", bytes.toByteArray());
+
+    assertEquals("Minutes\n\nThe meeting opened at nine.", allText(extract(tika, file)));
+    assertEquals("application/vnd.oasis.opendocument.text", dev.loupe.indexer.extract.MediaTypes.detect(file));
+  }
+
+  @Test
   void reads_html_as_paragraphs_collapsing_white_space_except_in_pre() throws Exception {
     Path file = write("page.html", """
         <html><head><title>Harbour guide</title><style>p { color: red }</style></head>
