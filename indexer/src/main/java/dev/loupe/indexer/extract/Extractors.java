@@ -3,6 +3,7 @@ package dev.loupe.indexer.extract;
 import dev.loupe.indexer.extract.image.ImageExtractor;
 import dev.loupe.indexer.extract.pdf.PdfExtractor;
 import dev.loupe.indexer.extract.tika.TikaExtractor;
+import dev.loupe.indexer.extract.video.VideoExtractor;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -51,18 +52,12 @@ public final class Extractors {
     return new Extractors(standardList());
   }
 
-  /**
-   * The standard extractors in the order they are asked.
-   *
-   * <p>INTEGRATION POINT for video: {@code new dev.loupe.indexer.extract.video.VideoExtractor()}
-   * (name {@code video}, accepting {@code video/*}) is to be added to this list where marked below.
-   * Until it is, video files fail as {@code UNSUPPORTED} with a message naming their type.
-   */
+  /** The standard extractors in the order they are asked: pdf, image, video, tika. */
   public static List<Extractor> standardList() {
     List<Extractor> list = new ArrayList<>();
     list.add(new PdfExtractor());
     list.add(new ImageExtractor());
-    // INTEGRATOR: list.add(new dev.loupe.indexer.extract.video.VideoExtractor());
+    list.add(new VideoExtractor());
     list.add(new TikaExtractor());
     return list;
   }
@@ -133,8 +128,7 @@ public final class Extractors {
   }
 
   private String unsupported(Path file, String type) {
-    String what = type.startsWith("video/") ? " (no video extractor is installed)"
-        : type.equals(MediaTypes.OCTET_STREAM) ? " (its content and name match no known format)" : "";
+    String what = type.equals(MediaTypes.OCTET_STREAM) ? " (its content and name match no known format)" : "";
     StringBuilder names = new StringBuilder();
     for (Extractor e : extractors) {
       names.append(names.isEmpty() ? "" : ", ").append(e.name());

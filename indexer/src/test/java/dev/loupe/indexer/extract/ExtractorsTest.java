@@ -95,7 +95,7 @@ class ExtractorsTest {
       Extractors.Choice choice = extractors.choose(e.getKey(), ExtractionLimits.defaults());
       assertEquals(e.getValue(), choice.extractor().name(), e.getKey() + " of type " + choice.mediaType());
     }
-    assertEquals(List.of("pdf", "image", "tika"), extractors.extractors().stream().map(Extractor::name).toList());
+    assertEquals(List.of("pdf", "image", "video", "tika"), extractors.extractors().stream().map(Extractor::name).toList());
   }
 
   @Test
@@ -110,17 +110,9 @@ class ExtractorsTest {
   }
 
   @Test
-  void videos_are_unsupported_until_a_video_extractor_is_installed() throws Exception {
-    ExtractionException e = assertThrows(ExtractionException.class, () -> extractors.choose(mp4, ExtractionLimits.defaults()));
-    assertEquals(ExtractionException.Reason.UNSUPPORTED, e.reason());
-    assertTrue(e.getMessage().contains("video/mp4") && e.getMessage().contains("no video extractor"), e.getMessage());
-
-    // The slot the integrator fills: an extractor named "video" that takes video/*.
-    List<Extractor> list = new ArrayList<>(Extractors.standardList());
-    list.add(new NamedExtractor("video", "video/"));
-    Extractors withVideo = new Extractors(list);
-    assertEquals("video", withVideo.choose(mp4, ExtractionLimits.defaults()).extractor().name());
-    assertEquals("pdf", withVideo.choose(pdf, ExtractionLimits.defaults()).extractor().name());
+  void videos_go_to_the_video_extractor() throws Exception {
+    assertEquals("video", extractors.choose(mp4, ExtractionLimits.defaults()).extractor().name());
+    assertEquals("pdf", extractors.choose(pdf, ExtractionLimits.defaults()).extractor().name());
   }
 
   @Test
