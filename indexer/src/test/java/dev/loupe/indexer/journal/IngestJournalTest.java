@@ -149,6 +149,43 @@ class IngestJournalTest {
   }
 
   @Test
+  void a_move_onto_a_path_that_had_other_content_orphans_that_content() throws IOException {
+    Path a = file("a.pdf"), b = file("b.pdf");
+    ingest(a, A, 1);
+    ingest(b, B, 2);
+    assertEquals(new Decision(Action.LINKED, A, List.of(B)), journal.moved(a, b));
+    assertEquals(List.of(b.toString()), journal.content(A).orElseThrow().paths());
+    assertEquals(List.of(new Work.Delete(B, 2)), journal.collectOrphans());
+    assertEquals(Decision.of(Action.HASH, null), journal.moved(file("unknown.pdf"), a));
+  }
+
+  @Test
+  void an_abandoned_ingest_deletes_what_it_wrote_and_is_asked_again_if_a_path_still_has_it() throws IOException {
+    Path a = file("a.pdf");
+    journal.hashed(a, A, 1, 1);
+    journal.reserve(A, 8);
+    assertEquals(new Work.Delete(A, 8), journal.abandon(A));
+    assertEquals(ContentState.DELETING, journal.content(A).orElseThrow().state());
+    assertEquals(Optional.of(Decision.of(Action.INGEST, A)), journal.purged(A), "a.pdf still has it");
+    journal.removed(a);
+    assertEquals(new Work.Delete(A, 0), journal.abandon(A));
+    assertEquals(Optional.empty(), journal.purged(A));
+    assertEquals(Optional.empty(), journal.content(A));
+  }
+
+  @Test
+  void an_unreadable_file_is_hashed_again_once_it_changes() throws IOException {
+    Path a = file("a.pdf");
+    ingest(a, A, 1);
+    Decision d = journal.unreadable(a, 100, 1000, "io", "a.pdf: permission denied");
+    assertEquals(List.of(A), d.orphaned(), "its old content lost its only path");
+    assertEquals(Action.UNCHANGED, journal.observe(a, 100, 1000));
+    assertEquals(Action.HASH, journal.observe(a, 100, 1001));
+    assertEquals(Action.LINKED, journal.hashed(a, A, 100, 1001).action(), "readable again, same bytes: items kept");
+    assertEquals(List.of(), journal.failures());
+  }
+
+  @Test
   void identical_files_are_stored_once_and_listed_under_both_paths() throws IOException {
     Path a = file("a.pdf"), copy = file("copy of a.pdf");
     ingest(a, A, 2);
