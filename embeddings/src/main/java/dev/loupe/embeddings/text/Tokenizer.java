@@ -184,6 +184,49 @@ public final class Tokenizer implements AutoCloseable {
   }
 
   /**
+   * The number of tokens {@code text} makes, special tokens excluded and without truncation at
+   * the context length: what a chunker measures passages with. Empty or blank text makes 0.
+   */
+  public int count(String text) {
+    Objects.requireNonNull(text, "text");
+    if (closed) {
+      throw new IllegalStateException("tokenizer " + file + " is closed");
+    }
+    return count(tokenizer.encode(text, false, true));
+  }
+
+  /** {@link #count(String)} of each text, in one call to the native library. */
+  public int[] count(List<String> texts) {
+    if (texts.isEmpty()) {
+      return new int[0];
+    }
+    for (int i = 0; i < texts.size(); i++) {
+      Objects.requireNonNull(texts.get(i), "text " + i);
+    }
+    if (closed) {
+      throw new IllegalStateException("tokenizer " + file + " is closed");
+    }
+    Encoding[] encodings = tokenizer.batchEncode(texts, false, true);
+    int[] counts = new int[encodings.length];
+    for (int i = 0; i < counts.length; i++) {
+      counts[i] = count(encodings[i]);
+    }
+    return counts;
+  }
+
+  /** Tokens of an encoding and of the pieces truncation cut off it (stride 0: they do not overlap). */
+  private static int count(Encoding e) {
+    int n = e.getIds().length;
+    Encoding[] overflowing = e.getOverflowing();
+    if (overflowing != null) {
+      for (Encoding o : overflowing) {
+        n += o.getIds().length;
+      }
+    }
+    return n;
+  }
+
+  /**
    * Throws when {@code text} is null, empty or only whitespace, naming it as input {@code position};
    * callers check a whole request with it before any work starts.
    */

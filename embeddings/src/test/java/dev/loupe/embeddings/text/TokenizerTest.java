@@ -192,4 +192,32 @@ class TokenizerTest {
     var closed = assertThrows(IllegalStateException.class, () -> t.encode(List.of("late")));
     assertTrue(closed.getMessage().contains("closed"), closed.getMessage());
   }
+
+  @Test
+  void count_gives_the_tokens_without_special_ones_and_without_truncation() throws Exception {
+    try (Tokenizer t = miniLm(16); Tokenizer c = clip()) {
+      assertEquals(5, t.count("a photo of a cat"));
+      assertEquals(5, c.count("a photo of a cat"));
+      assertEquals(0, t.count(""));
+      assertEquals(0, t.count(" \n\t"));
+      // Far past the context of 16: WordPiece splits on whitespace, so words count apart.
+      String[] words = "Internationalization of the tokenizer's vocabulary, naïvely: 今天天气很好 🙂 supercalifragilistic".split(" ");
+      StringBuilder text = new StringBuilder();
+      int sum = 0;
+      for (int i = 0; i < 60; i++) {
+        String w = words[i % words.length];
+        text.append(w).append(' ');
+        sum += t.count(w);
+      }
+      assertEquals(sum, t.count(text.toString()));
+      assertTrue(sum > 16 * 4, sum + " tokens");
+      assertEquals(t.encode(List.of("a photo of a cat")).tokenCounts()[0] - 2, t.count("a photo of a cat"));
+      int[] each = t.count(List.of("a photo of a cat", "", text.toString()));
+      assertArrayEquals(new int[] {5, 0, sum}, each);
+      assertArrayEquals(new int[0], t.count(List.of()));
+      t.close();
+      var closed = assertThrows(IllegalStateException.class, () -> t.count("late"));
+      assertTrue(closed.getMessage().contains("closed"), closed.getMessage());
+    }
+  }
 }
