@@ -307,9 +307,10 @@ public final class VectorBench {
           r.put("memory_bytes_per_vector", round(ram / (double) c.n()));
           r.put("disk_bytes", diskBytes(dir));
           r.putAll(timeQueries(index));
+          String built = Double.isNaN(build) ? "reused" : String.format(Locale.ROOT, "build %.1f s (%,.0f vectors/s)", build, c.n() / build);
           out.printf(Locale.ROOT,
-              "%s: build %.1f s (%,.0f vectors/s), recall@%d %.4f, p50 %.3f ms, p99 %.3f ms, %,.0f queries/s (one client), %,.0f queries/s (all cores), %.0f bytes/vector in memory%n",
-              name, build, c.n() / build, c.k(), (double) r.get("recall_at_k"), (double) r.get("latency_p50_ms"), (double) r.get("latency_p99_ms"),
+              "%s: %s, recall@%d %.4f, p50 %.3f ms, p99 %.3f ms, %,.0f queries/s (one client), %,.0f queries/s (all cores), %.0f bytes/vector in memory%n",
+              name, built, c.k(), (double) r.get("recall_at_k"), (double) r.get("latency_p50_ms"), (double) r.get("latency_p99_ms"),
               (double) r.get("qps"), (double) r.get("throughput_qps_all_cores"), (double) r.get("memory_bytes_per_vector"));
         }
         if (name.equals("hnsw") && !c.efSweep().isEmpty()) {

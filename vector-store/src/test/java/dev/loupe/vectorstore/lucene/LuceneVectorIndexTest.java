@@ -224,7 +224,8 @@ class LuceneVectorIndexTest {
     assertThrows(IllegalArgumentException.class, () -> new LuceneVectorIndex.Options(16, 100, false, VectorIndex.MAX_K + 1, 1));
     assertThrows(IllegalArgumentException.class, () -> new LuceneVectorIndex.Options(16, 100, false, 100, 0));
     LuceneVectorIndex.Options defaults = LuceneVectorIndex.Options.defaults();
-    assertEquals(16, defaults.maxConn());
+    assertEquals(32, defaults.maxConn());
+    assertEquals(200, defaults.beamWidth());
     assertEquals(Runtime.getRuntime().availableProcessors(), defaults.mergeWorkers());
   }
 
