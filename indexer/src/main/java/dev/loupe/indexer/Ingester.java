@@ -732,7 +732,12 @@ public final class Ingester implements AutoCloseable {
       lock.unlock();
     }
     Job j = urgent.poll();
-    return j != null ? j : jobs.poll(100, TimeUnit.MILLISECONDS);
+    if (j == null) j = jobs.poll(100, TimeUnit.MILLISECONDS);
+    if (j != null && paused) {
+      urgent.add(j); // paused while this worker waited for the queue: the job waits too
+      return null;
+    }
+    return j;
   }
 
   private void workLoop() {
