@@ -166,8 +166,11 @@ public final class Ingester implements AutoCloseable {
   private final LinkedBlockingQueue<Job> jobs;
   /** Jobs the writer starts (a purged content taken back by a path); never blocks the writer. */
   private final ConcurrentLinkedQueue<Job> urgent = new ConcurrentLinkedQueue<>();
+  /** Extracted files whose vectors are on their way, in order. */
+  private final LinkedBlockingQueue<FileWork> assembling;
   private final LinkedBlockingQueue<Write> writes;
   private final List<Thread> workers = new ArrayList<>();
+  private Thread assembler;
   private Thread writer;
 
   private final ReentrantLock lock = new ReentrantLock();
@@ -222,6 +225,7 @@ public final class Ingester implements AutoCloseable {
     check(visualEmbedder, Modality.IMAGE, visualIndex, "visual");
     this.visualIndex = visualIndex;
     this.jobs = new LinkedBlockingQueue<>(config.queueCapacity());
+    this.assembling = new LinkedBlockingQueue<>(config.queueCapacity());
     this.writes = new LinkedBlockingQueue<>(config.queueCapacity());
     this.text = textEmbedder == null ? null : new BatchEmbedder(textEmbedder, config.embedBatch(), "text");
     this.visual = visualEmbedder == null ? null : new BatchEmbedder(visualEmbedder, config.embedBatch(), "visual");
@@ -267,6 +271,7 @@ public final class Ingester implements AutoCloseable {
       lock.unlock();
     }
     writer = Thread.ofPlatform().daemon().name("loupe-ingest-writer").start(this::writeLoop);
+    assembler = Thread.ofPlatform().daemon().name("loupe-ingest-assembler").start(this::assembleLoop);
     for (int i = 0; i < config.workers(); i++) {
       workers.add(Thread.ofPlatform().daemon().name("loupe-ingest-worker-" + i).start(this::workLoop));
     }
@@ -382,7 +387,7 @@ public final class Ingester implements AutoCloseable {
       try {
         scanner.start();
         while (!scanner.awaitScan(1, Duration.ofSeconds(1))) {
-          checkFatal();
+          checkRunning();
         }
       } finally {
         scanner.close();
@@ -390,7 +395,7 @@ public final class Ingester implements AutoCloseable {
     }
     collectOrphans();
     while (!awaitIdle(Duration.ofSeconds(1))) {
-      checkFatal();
+      checkRunning();
     }
     List<Path> roots = new ArrayList<>(dirs);
     roots.addAll(files);
@@ -485,6 +490,10 @@ public final class Ingester implements AutoCloseable {
     workers.forEach(Thread::interrupt);
     for (Thread t : workers) {
       join(t);
+    }
+    if (assembler != null) {
+      assembler.interrupt();
+      join(assembler);
     }
     if (text != null) text.close();
     if (visual != null) visual.close();
@@ -715,6 +724,11 @@ public final class Ingester implements AutoCloseable {
     checkFatal();
   }
 
+  private void checkRunning() {
+    if (closed) throw new IllegalStateException("the ingester was closed before the ingest finished");
+    checkFatal();
+  }
+
   private void checkFatal() {
     Throwable f = fatal;
     if (f != null) throw new IllegalStateException("the ingester stopped: " + f, f);
@@ -751,9 +765,14 @@ public final class Ingester implements AutoCloseable {
       }
       if (job == null) continue;
       try {
-        Write result = process(job);
+        Object result = extract(job);
         if (result == null) return; // closing: the content stays pending for the next start
-        writes.put(result);
+        if (result instanceof FileWork w) {
+          embedding.incrementAndGet();
+          assembling.put(w);
+        } else {
+          writes.put((Write) result);
+        }
       } catch (InterruptedException e) {
         return;
       } catch (Throwable t) {
@@ -764,11 +783,13 @@ public final class Ingester implements AutoCloseable {
     }
   }
 
-  /** Extracts, embeds and assembles one content's items; null when the ingester is closing. */
-  private Write process(Job job) throws InterruptedException, IOException {
+  /**
+   * Extracts one content, handing its inputs to the embedders: the file's work, whose vectors
+   * are on their way; a {@link Failed}; or null when the ingester is closing.
+   */
+  private Object extract(Job job) throws IOException {
     FileWork work = new FileWork(job);
     extracting.incrementAndGet();
-    boolean inEmbedding = false;
     try {
       thumbnails.delete(job.sha()); // left by an earlier attempt
       Extractors.Choice choice = extractors.choose(job.path(), config.limits());
@@ -776,10 +797,7 @@ public final class Ingester implements AutoCloseable {
       work.extractor = choice.extractor().name();
       choice.extractor().extract(job.path(), config.limits(), work::accept);
       work.chunkText();
-      extracting.decrementAndGet();
-      embedding.incrementAndGet();
-      inEmbedding = true;
-      return new Items(job, work.extractorLabel(), work.items());
+      return work;
     } catch (ExtractionException e) {
       return failed(work, e.reason().name().toLowerCase(Locale.ROOT), e.getMessage());
     } catch (UncheckedIOException e) {
@@ -787,20 +805,66 @@ public final class Ingester implements AutoCloseable {
     } catch (IOException e) {
       if (closed) return null;
       return failed(work, "io", job.path() + " cannot be read: " + e.getMessage());
-    } catch (ExecutionException e) {
-      if (closed) return null;
-      return failed(work, "embedding", job.path() + ": embedding failed: " + e.getCause());
+    } catch (InterruptedException e) {
+      return null; // only close() interrupts a worker
     } catch (CancellationException e) {
       if (closed || Thread.currentThread().isInterrupted()) return null;
       return failed(work, "error", job.path() + ": " + e);
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | StackOverflowError e) {
       if (closed) return null;
       LOG.log(Level.DEBUG, "ingest: " + job.path() + " failed with an unexpected exception", e);
       return failed(work, "error", job.path() + " could not be extracted: " + e);
     } finally {
-      if (inEmbedding) embedding.decrementAndGet();
-      else extracting.decrementAndGet();
+      extracting.decrementAndGet();
     }
+  }
+
+  /**
+   * Takes extracted files in order, waits for their vectors and hands their items to the writer.
+   * On a thread of its own, so that the workers go on extracting while the embedders fill their
+   * batches with the inputs of many files.
+   */
+  private void assembleLoop() {
+    while (true) {
+      FileWork work;
+      try {
+        work = assembling.poll(100, TimeUnit.MILLISECONDS);
+      } catch (InterruptedException e) {
+        return;
+      }
+      if (work == null) {
+        if (closed && !anyAlive(workers)) return;
+        continue;
+      }
+      try {
+        Write result;
+        try {
+          result = new Items(work.job, work.extractorLabel(), work.items());
+        } catch (ExecutionException | IllegalArgumentException e) {
+          if (closed) return;
+          Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
+          result = failed(work, "embedding", work.job.path() + ": embedding failed: " + cause);
+        } catch (CancellationException e) {
+          return; // the embedders were closed
+        } finally {
+          embedding.decrementAndGet();
+        }
+        writes.put(result);
+      } catch (InterruptedException e) {
+        return;
+      } catch (Throwable t) {
+        LOG.log(Level.ERROR, "ingest: assembling the items of " + work.job.path() + " failed", t);
+        fatal = t;
+        return;
+      }
+    }
+  }
+
+  private static boolean anyAlive(List<Thread> threads) {
+    for (Thread t : threads) {
+      if (t.isAlive()) return true;
+    }
+    return false;
   }
 
   private Write failed(FileWork work, String reason, String message) throws IOException {
@@ -885,7 +949,7 @@ public final class Ingester implements AutoCloseable {
       String path = job.path().toString();
       String name = job.path().getFileName() == null ? path : job.path().getFileName().toString();
       for (Pending p : pending) {
-        float[] vector = p.vector().get();
+        float[] vector = checked(p.vector().get(), p.visual() ? visualIndex : textIndex);
         Map<String, String> fields = new TreeMap<>();
         fields.put("sha", job.sha());
         fields.put("mime", mime);
@@ -912,6 +976,22 @@ public final class Ingester implements AutoCloseable {
       }
       pending.clear();
       return items;
+    }
+
+    /** The vector if an index can take it; else an exception that fails this file alone, not the writer. */
+    private float[] checked(float[] v, VectorIndex index) {
+      int dimension = index.spec().dimension();
+      if (v == null || v.length != dimension) {
+        throw new IllegalArgumentException("the embedder returned a vector of " + (v == null ? "no" : v.length)
+            + " dimensions for an index of " + dimension);
+      }
+      double norm = 0;
+      for (float f : v) {
+        if (!Float.isFinite(f)) throw new IllegalArgumentException("the embedder returned a vector with a non-finite component " + f);
+        norm += f * f;
+      }
+      if (norm == 0) throw new IllegalArgumentException("the embedder returned a zero vector");
+      return v;
     }
 
     void discard() {
@@ -979,10 +1059,7 @@ public final class Ingester implements AutoCloseable {
   }
 
   private boolean workersDone() {
-    for (Thread t : workers) {
-      if (t.isAlive()) return false;
-    }
-    return writes.isEmpty() && overflow.isEmpty();
+    return !anyAlive(workers) && (assembler == null || !assembler.isAlive()) && writes.isEmpty() && overflow.isEmpty();
   }
 
   private void maybeCollectOrphans() {
