@@ -12,6 +12,12 @@ public final class IngestChild {
   public static void main(String[] args) throws Exception {
     Path folder = Path.of(args[0]), data = Path.of(args[1]);
     int[] commits = {0};
+    int unfinished;
+    try (var journal = dev.loupe.indexer.journal.IngestJournal.open(data.resolve("journal"))) {
+      var status = journal.status();
+      unfinished = status.pending() + status.deleting();
+    }
+    System.out.println("RECOVERED " + unfinished);
     IngestRig rig = new IngestRig(data, IngestRig.config(data).withCommitItems(8).withQueueCapacity(4), 
         dev.loupe.indexer.extract.Extractors.standardList(), true);
     rig.ingester.afterCommit(() -> {

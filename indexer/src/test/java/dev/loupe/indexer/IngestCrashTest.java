@@ -9,6 +9,8 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.io.TempDir;
@@ -49,9 +51,11 @@ class IngestCrashTest {
     boolean finished = false;
     for (int run = 0; run < 12 && !finished; run++) {
       boolean kill = run < 3;
-      finished = runChild(folder, data, kill ? 1 + random.nextInt(6) : -1, random);
+      finished = runChild(folder, data, kill ? 1 + random.nextInt(6) : -1, random, seed, run);
       if (!finished) kills++;
-      System.out.println("IngestCrashTest seed " + seed + ": run " + run + (finished ? " finished" : " killed"));
+      if (run == 0) {
+        change(folder, random); // between crashes: modified, deleted, moved and copied files
+      }
     }
     assertTrue(finished, "seed " + seed + ": a run finished");
     assertTrue(kills > 0, "seed " + seed + ": at least one run was killed");
@@ -65,7 +69,21 @@ class IngestCrashTest {
   }
 
   /** Runs the child; kills it after commit {@code killAfter} (never when negative). True when it finished. */
-  private static boolean runChild(Path folder, Path data, int killAfter, SplittableRandom random) throws IOException, InterruptedException {
+  /** Modifies two text files, deletes an image, moves a PDF and copies a text file. */
+  private static void change(Path folder, SplittableRandom random) throws IOException {
+    for (String name : List.of("t/1.txt", "t/2.txt")) {
+      Path p = folder.resolve(name);
+      FileTime before = Files.getLastModifiedTime(p);
+      Files.writeString(p, IngestFiles.words(random.nextLong(), 30 + random.nextInt(200)));
+      Files.setLastModifiedTime(p, FileTime.fromMillis(before.toMillis() + 2_000));
+    }
+    Files.delete(folder.resolve("i/1.png"));
+    Files.move(folder.resolve("p/0.pdf"), folder.resolve("moved.pdf"));
+    Files.copy(folder.resolve("t/3.txt"), folder.resolve("copy-of-3.txt"));
+  }
+
+  private static boolean runChild(Path folder, Path data, int killAfter, SplittableRandom random, long seed, int run)
+      throws IOException, InterruptedException {
     Process child = new ProcessBuilder(
             ProcessHandle.current().info().command().orElseThrow(),
             "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
@@ -75,9 +93,13 @@ class IngestCrashTest {
         .redirectError(ProcessBuilder.Redirect.DISCARD)
         .start();
     boolean finished = false;
+    String recovered = "?";
     try (var out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
       String line;
       while ((line = out.readLine()) != null) {
+        if (line.startsWith("RECOVERED ")) {
+          recovered = line.substring(10);
+        }
         if (line.startsWith("END")) {
           finished = true;
           break;
@@ -93,6 +115,8 @@ class IngestCrashTest {
       child.destroyForcibly(); // SIGKILL on Linux
       child.waitFor(60, TimeUnit.SECONDS);
     }
+    System.out.println("IngestCrashTest seed " + seed + ": run " + run + " found " + recovered + " unfinished content(s) at start and "
+        + (finished ? "finished" : "was killed after commit " + killAfter));
     return finished;
   }
 }
