@@ -10,6 +10,7 @@ import java.util.Objects;
  *
  * @param state running, paused or stopped
  * @param seen files the journal knows (every file seen in the watched folders and not deleted since)
+ * @param hashing files being hashed (one at a time, on the watcher's thread)
  * @param queued files waiting for an extraction worker
  * @param extracting files being extracted
  * @param embedding files extracted and waiting for their embeddings
@@ -29,6 +30,7 @@ import java.util.Objects;
 public record IngestStatus(
     State state,
     int seen,
+    int hashing,
     int queued,
     int extracting,
     int embedding,
@@ -55,8 +57,8 @@ public record IngestStatus(
   public IngestStatus {
     Objects.requireNonNull(state, "state");
     failedByReason = Map.copyOf(failedByReason);
-    if (seen < 0 || queued < 0 || extracting < 0 || embedding < 0 || writing < 0 || pending < 0 || done < 0 || failed < 0 || items < 0) {
-      throw new IllegalArgumentException("negative count in ingest status: seen " + seen + ", queued " + queued + ", extracting "
+    if (seen < 0 || hashing < 0 || queued < 0 || extracting < 0 || embedding < 0 || writing < 0 || pending < 0 || done < 0 || failed < 0 || items < 0) {
+      throw new IllegalArgumentException("negative count in ingest status: seen " + seen + ", hashing " + hashing + ", queued " + queued + ", extracting "
           + extracting + ", embedding " + embedding + ", writing " + writing + ", pending " + pending + ", done " + done
           + ", failed " + failed + ", items " + items);
     }
@@ -64,6 +66,6 @@ public record IngestStatus(
 
   /** Whether every file seen is done or failed. */
   public boolean idle() {
-    return pending == 0 && queued == 0 && extracting == 0 && embedding == 0 && writing == 0;
+    return pending == 0 && hashing == 0 && queued == 0 && extracting == 0 && embedding == 0 && writing == 0;
   }
 }

@@ -181,6 +181,7 @@ public final class Ingester implements AutoCloseable {
   private volatile boolean paused;
   private volatile boolean closed;
   private volatile Throwable fatal;
+  private final AtomicInteger hashing = new AtomicInteger();
   private final AtomicInteger extracting = new AtomicInteger();
   private final AtomicInteger embedding = new AtomicInteger();
   private final AtomicLong filesFinished = new AtomicLong();
@@ -535,7 +536,7 @@ public final class Ingester implements AutoCloseable {
     int queued = jobs.size() + urgent.size();
     int pending = js.pending();
     Duration eta = pending == 0 || fps <= 0 ? null : Duration.ofMillis((long) Math.ceil(pending / fps * 1000));
-    return new IngestStatus(state, js.files(), queued, extracting.get(), embedding.get(), writes.size(), pending,
+    return new IngestStatus(state, js.files(), hashing.get(), queued, extracting.get(), embedding.get(), writes.size(), pending,
         js.done(), js.failed(), js.failedByReason(), js.items(), fps, ips, eta);
   }
 
@@ -640,6 +641,7 @@ public final class Ingester implements AutoCloseable {
       return;
     }
     String sha;
+    hashing.incrementAndGet();
     try {
       sha = sha256(path);
     } catch (NoSuchFileException e) {
@@ -648,6 +650,8 @@ public final class Ingester implements AutoCloseable {
       Decision d = journal.unreadable(path, size, mtime, "io", path + " cannot be read: " + e.getMessage());
       retireNow(d);
       return;
+    } finally {
+      hashing.decrementAndGet();
     }
     Decision d = journal.hashed(path, sha, size, mtime);
     List<Work.Delete> retired = retire(d.orphaned());
