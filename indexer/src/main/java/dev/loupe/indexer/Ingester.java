@@ -110,10 +110,12 @@ import java.util.regex.Pattern;
  *
  * <h2>A missing model</h2>
  *
- * Either embedder may be absent (null): the items of that space are then not made, and the
- * content is recorded done with the extractor name suffixed {@code +notext} or {@code +novisual},
- * so a later version can find and re-ingest those contents when the model arrives. Thumbnails are
- * not written for visuals that are not indexed.
+ * Either embedder may be absent (null). Without the text embedder, chunks are still indexed, for
+ * keyword search alone ({@link HybridIndex#addKeywordOnly}: BM25 finds them, vector search never
+ * returns them), so document search works without any model. Without the visual embedder (and
+ * index), visuals are skipped: no item, no thumbnail. Either way the content is recorded done with
+ * the extractor name suffixed {@code +notext} or {@code +novisual}, so the contents to complete
+ * when the model arrives can be found in the journal ({@link ContentInfo#extractor()}).
  *
  * <h2>Failures</h2>
  *
@@ -139,7 +141,7 @@ public final class Ingester implements AutoCloseable {
   /** One content to extract from one file. */
   record Job(String sha, Path path, int cleanBound, List<Work.Delete> deletes) {}
 
-  /** One index item, ready to write. */
+  /** One index item, ready to write; a text chunk without a vector is indexed for keyword search alone. */
   record Item(int ordinal, boolean visual, float[] vector, Metadata metadata) {}
 
   /** What the writer does. */
@@ -200,7 +202,8 @@ public final class Ingester implements AutoCloseable {
    * @param journal the open journal, not yet {@linkplain IngestJournal#recover() recovered}
    * @param extractors the extractors to use, e.g. {@link Extractors#standard()}
    * @param chunker cuts extracted text into passages, best with the text embedder's tokenizer
-   * @param textEmbedder embeds passages; null when no text model is installed
+   * @param textEmbedder embeds passages; null when no text model is installed (chunks are then
+   *     indexed for keyword search alone)
    * @param textIndex where passages go, with BM25 over their text; its dimension is the text
    *     embedder's
    * @param visualEmbedder embeds images (CLIP); null when no image model is installed
@@ -904,10 +907,7 @@ public final class Ingester implements AutoCloseable {
     /** The extractor's sink, on the extractor's thread. */
     void accept(Extracted piece) {
       switch (piece) {
-        case Extracted.Text t -> {
-          if (text == null) skippedText = true;
-          else texts.add(t);
-        }
+        case Extracted.Text t -> texts.add(t);
         case Extracted.Metadata m -> documentFields.putAll(m.fields());
         case Extracted.Visual v -> {
           if (visual == null) {
@@ -939,7 +939,10 @@ public final class Ingester implements AutoCloseable {
 
     void chunkText() throws InterruptedException {
       for (Chunk c : chunker.chunk(texts)) {
-        pending.add(new Pending(next++, text.submit(new Media.Text(c.text())), null, c.page(), -1, Map.of(), c));
+        // Without a text model a chunk is kept for BM25 alone: a vector-less item.
+        CompletableFuture<float[]> vector = text == null ? CompletableFuture.completedFuture(null) : text.submit(new Media.Text(c.text()));
+        skippedText |= text == null;
+        pending.add(new Pending(next++, vector, null, c.page(), -1, Map.of(), c));
       }
       texts.clear();
     }
@@ -953,7 +956,7 @@ public final class Ingester implements AutoCloseable {
       String path = job.path().toString();
       String name = job.path().getFileName() == null ? path : job.path().getFileName().toString();
       for (Pending p : pending) {
-        float[] vector = checked(p.vector().get(), p.visual() ? visualIndex : textIndex);
+        float[] vector = p.visual() || text != null ? checked(p.vector().get(), p.visual() ? visualIndex : textIndex) : null;
         Map<String, String> fields = new TreeMap<>();
         fields.put("sha", job.sha());
         fields.put("mime", mime);
@@ -1084,8 +1087,14 @@ public final class Ingester implements AutoCloseable {
         if (n > 0) journal.reserve(sha, n);
         int writes = deleteItems(sha, i.job().cleanBound()) + deleteAll(i.job().deletes(), after);
         for (Item item : i.items()) {
-          VectorIndex index = item.visual() ? visualIndex : textIndex;
-          index.add(IngestJournal.itemId(sha, item.ordinal()), item.vector(), item.metadata());
+          String id = IngestJournal.itemId(sha, item.ordinal());
+          if (item.visual()) {
+            visualIndex.add(id, item.vector(), item.metadata());
+          } else if (item.vector() == null) {
+            textIndex.addKeywordOnly(id, item.metadata());
+          } else {
+            textIndex.add(id, item.vector(), item.metadata());
+          }
         }
         after.add(new MarkDone(sha, n, i.extractor()));
         return writes + n;

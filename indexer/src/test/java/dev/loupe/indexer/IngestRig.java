@@ -39,7 +39,7 @@ final class IngestRig implements AutoCloseable {
   final IngestJournal journal;
   final LuceneVectorIndex textIndex;
   final LuceneVectorIndex visualIndex;
-  final HashEmbedder textEmbedder = HashEmbedder.text(TEXT_DIM);
+  final HashEmbedder textEmbedder;
   final HashEmbedder visualEmbedder;
   final Ingester ingester;
 
@@ -49,7 +49,13 @@ final class IngestRig implements AutoCloseable {
 
   IngestRig(Path data, IngestConfig config, List<Extractor> extractors, boolean withVisualModel)
       throws IOException, InterruptedException {
+    this(data, config, extractors, true, withVisualModel);
+  }
+
+  IngestRig(Path data, IngestConfig config, List<Extractor> extractors, boolean withTextModel, boolean withVisualModel)
+      throws IOException, InterruptedException {
     this.data = data;
+    this.textEmbedder = withTextModel ? HashEmbedder.text(TEXT_DIM) : null;
     this.config = config;
     this.journal = IngestJournal.open(data.resolve("journal"));
     this.textIndex = LuceneVectorIndex.open(data.resolve("text-index"), new IndexSpec(TEXT_DIM, Similarity.COSINE),
@@ -74,7 +80,7 @@ final class IngestRig implements AutoCloseable {
   }
 
   long embedded() {
-    return textEmbedder.inputs.get() + (visualEmbedder == null ? 0 : visualEmbedder.inputs.get());
+    return (textEmbedder == null ? 0 : textEmbedder.inputs.get()) + (visualEmbedder == null ? 0 : visualEmbedder.inputs.get());
   }
 
   /** The item's metadata from whichever index holds it. */

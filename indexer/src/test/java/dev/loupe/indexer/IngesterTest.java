@@ -346,6 +346,28 @@ class IngesterTest {
   }
 
   @Test
+  void without_a_text_model_chunks_are_indexed_for_keyword_search_alone() throws Exception {
+    Path txt = IngestFiles.text(folder.resolve("notes.txt"), "The pangolin report.\n\n" + IngestFiles.words(8, 400));
+    Path png = IngestFiles.image(folder.resolve("photo.png"), "png", 40, 30, 8);
+    try (IngestRig rig = new IngestRig(data, IngestRig.config(data), Extractors.standardList(), false, true)) {
+      IngestSummary summary = rig.ingest(folder);
+
+      assertEquals(2, summary.done(), summary.failures().toString());
+      ContentInfo c = rig.journal.content(sha(txt)).orElseThrow();
+      assertEquals("tika+notext", c.extractor(), "recorded, to embed when the model arrives");
+      assertTrue(c.bound() > 1, "the text is chunked: " + c.bound());
+      assertEquals(c.bound(), rig.textIndex.size());
+      List<SearchHit> hits = rig.textIndex.keywordSearch("pangolin", 5, Filter.ALL);
+      assertEquals(List.of(IngestJournal.itemId(sha(txt), 0)), hits.stream().map(SearchHit::id).toList());
+      float[] any = new float[IngestRig.TEXT_DIM];
+      java.util.Arrays.fill(any, 1f);
+      assertTrue(rig.textIndex.search(any, 10).isEmpty(), "vector search returns no keyword-only chunk");
+      assertEquals("image", rig.journal.content(sha(png)).orElseThrow().extractor(), "the image model is there");
+      rig.checkExactlyOnce(folder);
+    }
+  }
+
+  @Test
   void a_restart_resumes_nothing_when_everything_was_committed() throws Exception {
     IngestFiles.text(folder.resolve("a.txt"), IngestFiles.words(40, 30));
     IngestFiles.image(folder.resolve("b.png"), "png", 32, 32, 41);
