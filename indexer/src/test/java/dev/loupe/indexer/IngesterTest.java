@@ -230,6 +230,48 @@ class IngesterTest {
   }
 
   @Test
+  void a_file_over_a_limit_fails_as_over_limit_and_a_large_image_gets_a_small_thumbnail() throws Exception {
+    Path photo = IngestFiles.image(folder.resolve("wide.png"), "png", 600, 400, 51);
+    Path big = IngestFiles.text(folder.resolve("big.txt"), IngestFiles.words(50, 100).repeat((int) (Files.size(photo) / 500 + 2)));
+    ExtractionLimits limits = ExtractionLimits.defaults();
+    limits = new ExtractionLimits(Files.size(photo) + 1, limits.maxPixels(), limits.maxPdfPages(), limits.maxVideoDuration(),
+        limits.maxTimePerFile(), limits.minEmbeddedImagePixels(), limits.renderDpi(), limits.keyframeInterval(), limits.sceneThreshold());
+    assertTrue(Files.size(big) > limits.maxFileBytes(), "the text file is the larger one");
+    try (IngestRig rig = new IngestRig(data, IngestRig.config(data).withLimits(limits), Extractors.standardList(), true)) {
+      IngestSummary summary = rig.ingest(folder);
+
+      assertEquals(1, summary.failed());
+      assertEquals("over_limit", summary.failures().getFirst().failure().reason());
+      assertTrue(summary.failures().getFirst().failure().message().contains("maxFileBytes"), summary.failures().toString());
+      Path thumb = rig.config.dataDir().resolve(rig.item(IngestJournal.itemId(sha(photo), 0)).orElseThrow().fields().get("thumbnail"));
+      java.awt.image.BufferedImage t = javax.imageio.ImageIO.read(thumb.toFile());
+      assertEquals(256, t.getWidth());
+      assertEquals(171, t.getHeight());
+    }
+  }
+
+  @Test
+  void a_file_modified_into_a_corrupt_one_loses_its_old_items_and_fails() throws Exception {
+    Path file = IngestFiles.image(folder.resolve("picture.png"), "png", 48, 48, 60);
+    try (IngestRig rig = new IngestRig(data)) {
+      rig.ingest(folder);
+      String before = sha(file);
+      assertTrue(rig.visualIndex.contains(IngestJournal.itemId(before, 0)));
+      FileTime time = Files.getLastModifiedTime(file);
+      Files.write(file, java.util.Arrays.copyOf(Files.readAllBytes(file), 50));
+      Files.setLastModifiedTime(file, FileTime.fromMillis(time.toMillis() + 2_000));
+
+      IngestSummary summary = rig.ingest(folder);
+
+      assertEquals(1, summary.failed(), summary.toString());
+      assertFalse(rig.visualIndex.contains(IngestJournal.itemId(before, 0)), "the old picture is gone from search");
+      assertFalse(Files.exists(rig.config.thumbnailDir().resolve(before)));
+      assertEquals(0, rig.indexSize());
+      assertTrue(rig.journal.content(before).isEmpty());
+    }
+  }
+
+  @Test
   void a_file_that_grows_after_it_was_indexed_ends_up_indexed_once_and_complete() throws Exception {
     Path file = IngestFiles.text(folder.resolve("log.txt"), "first half about the albatross.\n\n");
     try (IngestRig rig = new IngestRig(data)) {
