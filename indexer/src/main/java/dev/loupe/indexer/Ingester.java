@@ -153,6 +153,9 @@ public final class Ingester implements AutoCloseable {
 
   record Deletes(List<Work.Delete> deletes) implements Write {}
 
+  /** The job's file vanished before it was read: give the ingest up, and take it up again from another file if one has the content. */
+  record Abandoned(Job job) implements Write {}
+
   record CollectOrphans() implements Write {}
 
   private final IngestConfig config;
@@ -809,6 +812,12 @@ public final class Ingester implements AutoCloseable {
       return failed(work, e.reason().name().toLowerCase(Locale.ROOT), e.getMessage());
     } catch (UncheckedIOException e) {
       return failed(work, "io", job.path() + " could not be ingested: " + e.getCause().getMessage());
+    } catch (NoSuchFileException e) {
+      if (closed) return null;
+      // Moved or deleted since it was hashed: not a failure of the content, which another file may have.
+      work.discard();
+      thumbnails.delete(job.sha());
+      return new Abandoned(job);
     } catch (IOException e) {
       if (closed) return null;
       return failed(work, "io", job.path() + " cannot be read: " + e.getMessage());
@@ -1110,6 +1119,24 @@ public final class Ingester implements AutoCloseable {
       case CollectOrphans c -> {
         return deleteAll(journal.collectOrphans(), after);
       }
+      case Abandoned a -> {
+        forgetMissing(a.job().sha());
+        return deleteAll(List.of(journal.abandon(a.job().sha())), after) + deleteAll(a.job().deletes(), after);
+      }
+    }
+  }
+
+  /**
+   * Removes from the journal the files of content {@code sha} that no longer exist (the watcher
+   * reports their deletion later, and a removal of an unknown path is then a no-op), so that a
+   * content is never ingested from a file that is gone.
+   */
+  private void forgetMissing(String sha) {
+    for (String p : journal.content(sha).map(ContentInfo::paths).orElse(List.of())) {
+      Path path = Path.of(p);
+      if (!Files.isRegularFile(path)) {
+        journal.removed(path);
+      }
     }
   }
 
@@ -1138,6 +1165,7 @@ public final class Ingester implements AutoCloseable {
     afterCommit.run();
     long files = 0;
     List<Job> again = new ArrayList<>();
+    List<Work.Delete> nowhere = new ArrayList<>();
     for (AfterCommit a : after) {
       switch (a) {
         case MarkDone d -> {
@@ -1153,10 +1181,15 @@ public final class Ingester implements AutoCloseable {
           thumbnails.delete(p.sha());
           Optional<Decision> d = journal.purged(p.sha());
           if (d.isPresent()) {
-            ContentInfo c = journal.content(p.sha()).orElseThrow();
-            Path from = c.paths().stream().map(Path::of).filter(Files::isRegularFile).findFirst()
-                .orElse(Path.of(c.paths().getFirst()));
-            again.add(new Job(p.sha(), from, 0, List.of()));
+            // A file took the content back meanwhile: ingest it from a file that is still there.
+            forgetMissing(p.sha());
+            Optional<Path> from = journal.content(p.sha()).orElseThrow().paths().stream().map(Path::of)
+                .filter(Files::isRegularFile).findFirst();
+            if (from.isPresent()) {
+              again.add(new Job(p.sha(), from.get(), 0, List.of()));
+            } else {
+              nowhere.add(journal.abandon(p.sha())); // no file has it any more: forgotten at the next purge
+            }
           }
         }
       }
@@ -1164,6 +1197,9 @@ public final class Ingester implements AutoCloseable {
     for (Job j : again) {
       begin();
       urgent.add(j);
+    }
+    if (!nowhere.isEmpty()) {
+      send(new Deletes(nowhere));
     }
     after.clear();
     int n = tasks[0];

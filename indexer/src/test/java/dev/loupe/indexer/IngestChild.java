@@ -18,7 +18,7 @@ public final class IngestChild {
       unfinished = status.pending() + status.deleting();
     }
     System.out.println("RECOVERED " + unfinished);
-    IngestRig rig = new IngestRig(data, IngestRig.config(data).withCommitItems(8).withQueueCapacity(4), 
+    IngestRig rig = new IngestRig(data, IngestRig.config(data).withCommitItems(4).withQueueCapacity(4),
         dev.loupe.indexer.extract.Extractors.standardList(), true);
     rig.ingester.afterCommit(() -> {
       System.out.println("COMMIT " + ++commits[0]);

@@ -51,7 +51,7 @@ class IngestCrashTest {
     boolean finished = false;
     for (int run = 0; run < 12 && !finished; run++) {
       boolean kill = run < 3;
-      finished = runChild(folder, data, kill ? 1 + random.nextInt(6) : -1, random, seed, run);
+      finished = runChild(folder, data, kill ? 1 + random.nextInt(5) : -1, random, seed, run);
       if (!finished) kills++;
       if (run == 0) {
         change(folder, random); // between crashes: modified, deleted, moved and copied files

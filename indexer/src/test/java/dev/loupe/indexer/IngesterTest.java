@@ -410,6 +410,26 @@ class IngesterTest {
   }
 
   @Test
+  void a_file_moved_while_its_ingest_was_interrupted_is_ingested_from_where_it_is_now() throws Exception {
+    Path before = IngestFiles.pdf(folder.resolve("p/report.pdf"), IngestFiles.words(70, 60), IngestFiles.words(71, 60), 70);
+    String sha = sha(before);
+    try (IngestJournal previous = IngestJournal.open(data.resolve("journal"))) { // a run killed mid-ingest
+      var a = Files.readAttributes(before, java.nio.file.attribute.BasicFileAttributes.class);
+      assertEquals(Action.INGEST, previous.hashed(before, sha, a.size(), a.lastModifiedTime().toMillis()).action());
+      previous.reserve(sha, 8);
+      previous.sync();
+    }
+    Path after = Files.move(before, folder.resolve("moved.pdf"));
+    try (IngestRig rig = new IngestRig(data)) {
+      IngestSummary summary = rig.ingest(folder);
+
+      assertEquals(1, summary.done(), summary.toString());
+      assertEquals(List.of(real(after)), rig.journal.content(sha).orElseThrow().paths());
+      rig.checkExactlyOnce(folder);
+    }
+  }
+
+  @Test
   void a_restart_resumes_nothing_when_everything_was_committed() throws Exception {
     IngestFiles.text(folder.resolve("a.txt"), IngestFiles.words(40, 30));
     IngestFiles.image(folder.resolve("b.png"), "png", 32, 32, 41);
