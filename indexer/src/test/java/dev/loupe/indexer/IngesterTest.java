@@ -24,7 +24,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -475,9 +474,5 @@ class IngesterTest {
       assertEquals(1, rig.textIndex.keywordSearch("walrus", 5, Filter.ALL).size());
       rig.checkExactlyOnce(folder);
     }
-  }
-
-  static Set<String> ids(List<SearchHit> hits) {
-    return hits.stream().map(SearchHit::id).collect(Collectors.toCollection(HashSet::new));
   }
 }
