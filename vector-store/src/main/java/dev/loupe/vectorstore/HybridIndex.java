@@ -8,6 +8,15 @@ import java.util.List;
  */
 public interface HybridIndex extends VectorIndex {
 
+  /**
+   * Adds an item without a vector: keyword search (and the keyword side of {@link #hybridSearch})
+   * finds it, vector search never returns it. For text indexed while its embedding model is not
+   * installed; {@link #update} gives it a vector later. Otherwise like {@link #add}.
+   *
+   * @throws IllegalArgumentException if {@code id} is already present
+   */
+  void addKeywordOnly(String id, Metadata metadata);
+
   /** The {@code k} best BM25 matches for {@code text} that match {@code filter}. */
   List<SearchHit> keywordSearch(String text, int k, Filter filter);
 

@@ -326,7 +326,17 @@ public final class LuceneVectorIndex implements HybridIndex {
   public void add(String id, float[] vector, Metadata metadata) {
     VectorIndex.checkId(id);
     float[] v = spec.checkAndPrepare(vector, "vector");
-    Document doc = toDocument(id, v, VectorIndex.checkMetadata(metadata));
+    addDocument(id, toDocument(id, v, VectorIndex.checkMetadata(metadata)));
+  }
+
+  /** A document without the vector field: BM25 matches it, the vector queries never do. */
+  @Override
+  public void addKeywordOnly(String id, Metadata metadata) {
+    VectorIndex.checkId(id);
+    addDocument(id, toDocument(id, null, VectorIndex.checkMetadata(metadata)));
+  }
+
+  private void addDocument(String id, Document doc) {
     ReentrantLock lock = stripe(id);
     lock.lock();
     try {
@@ -739,7 +749,9 @@ public final class LuceneVectorIndex implements HybridIndex {
   private Document toDocument(String id, float[] vector, Metadata m) {
     Document doc = new Document();
     doc.add(new StringField(ID, id, Field.Store.YES));
-    doc.add(new KnnFloatVectorField(VECTOR, vector, luceneSimilarity));
+    if (vector != null) {
+      doc.add(new KnnFloatVectorField(VECTOR, vector, luceneSimilarity));
+    }
     doc.add(new StringField("type", m.type(), Field.Store.YES));
     doc.add(new StringField("path", checkTermLength("path", m.path()), Field.Store.YES));
     doc.add(new IntPoint("page", m.page()));

@@ -42,6 +42,29 @@ class LuceneHybridSearchTest {
   }
 
   @Test
+  void a_keyword_only_item_is_found_by_keywords_never_by_vector_and_survives_a_reopen() throws IOException {
+    try (LuceneVectorIndex index = open(dir, 2)) {
+      index.addKeywordOnly("plain", meta("chunk", "the okapi lives in the forest"));
+      index.add("vec", at(0), meta("chunk", "a lion on the plain"));
+      assertThrows(IllegalArgumentException.class, () -> index.addKeywordOnly("vec", meta("chunk", "again")));
+      index.commit();
+    }
+    try (LuceneVectorIndex index = open(dir, 2)) {
+      assertEquals(2, index.size());
+      assertTrue(index.contains("plain"));
+      assertEquals("the okapi lives in the forest", index.get("plain").orElseThrow().text());
+      assertEquals(List.of("plain"), ids(index.keywordSearch("okapi", 5, Filter.ALL)));
+      assertEquals(List.of("vec"), ids(index.search(at(0), 5)), "vector search never returns a keyword-only item");
+      assertEquals(List.of("plain"), ids(index.hybridSearch("okapi", at(0), 5, Filter.ALL, Fusion.DEFAULT)).subList(0, 1));
+
+      index.update("plain", at(90), meta("chunk", "the okapi lives in the forest"));
+      assertEquals(List.of("vec", "plain"), ids(index.search(at(0), 5)), "a vector given later makes it a vector item");
+      assertTrue(index.delete("plain"));
+      assertEquals(1, index.size());
+    }
+  }
+
+  @Test
   void a_keyword_only_match_ranks_first_when_the_vector_weight_is_zero() throws IOException {
     try (LuceneVectorIndex index = open(dir, 2)) {
       index.add("zebra", at(179), meta("text", "zebra stripes on the savanna"));
