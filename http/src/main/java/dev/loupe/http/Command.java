@@ -41,6 +41,16 @@ sealed interface Command {
     }
   }
 
+  /** {@code loupe ingest [--data DIR] PATH...}: index files and folders once and exit. */
+  record Ingest(Path dataDir, List<Path> paths) implements Command {
+    public Ingest {
+      paths = List.copyOf(paths);
+    }
+  }
+
+  /** {@code loupe status [--data DIR]}: the ingest journal's counts and failures. */
+  record Status(Path dataDir) implements Command {}
+
   /** {@code loupe version}. */
   record Version() implements Command {}
 
@@ -67,6 +77,11 @@ sealed interface Command {
             serve). pull downloads, resumes and checks a model; import installs
             files copied by hand, for machines without internet. loupe models help
             has the details.
+        ingest [--data DIR] PATH...
+            Index files and folders once (PDFs, office documents, images, videos),
+            with progress on stderr; exits 1 if a file failed, listing why.
+        status [--data DIR]
+            What has been ingested: files done, pending and failed with reasons.
         bench vectors [options]
             Benchmark the vector indexes on synthetic data.
         bench embed [--model NAME] [--batch B] [--threads T] [options]
@@ -91,6 +106,16 @@ sealed interface Command {
     return switch (name) {
       case "serve" -> parseServe(rest, env);
       case "bench" -> parseBench(rest, env);
+      case "ingest" -> parseIngest(rest, env);
+      case "status" -> {
+        Path data = defaultDataDir(env);
+        if (rest.size() == 2 && rest.get(0).equals("--data")) {
+          data = Path.of(rest.get(1));
+        } else if (!rest.isEmpty()) {
+          throw new IllegalArgumentException("status takes only --data DIR, not '" + rest.getFirst() + "'");
+        }
+        yield new Status(data);
+      }
       case "models" -> parseModels(rest, env);
       case "version", "--version" -> {
         requireNoArguments(name, rest);
@@ -169,6 +194,28 @@ sealed interface Command {
       }
       default -> throw new IllegalArgumentException("unknown bench target '" + target + "'; expected vectors or embed");
     };
+  }
+
+  private static Command parseIngest(List<String> args, Map<String, String> env) {
+    Path data = defaultDataDir(env);
+    List<Path> paths = new ArrayList<>();
+    for (int i = 0; i < args.size(); i++) {
+      String a = args.get(i);
+      if (a.equals("--data")) {
+        if (i + 1 >= args.size()) {
+          throw new IllegalArgumentException("--data needs a folder");
+        }
+        data = Path.of(args.get(++i));
+      } else if (a.startsWith("-")) {
+        throw new IllegalArgumentException("unknown ingest option '" + a + "'");
+      } else {
+        paths.add(Path.of(a).toAbsolutePath().normalize());
+      }
+    }
+    if (paths.isEmpty()) {
+      throw new IllegalArgumentException("ingest needs at least one file or folder: loupe ingest PATH...");
+    }
+    return new Ingest(data, paths);
   }
 
   private static Command parseModels(List<String> args, Map<String, String> env) {

@@ -66,6 +66,8 @@ public final class Main {
           VectorBench.run(benchArgs.toArray(String[]::new));
       case Command.BenchEmbed(List<String> benchArgs) ->
           EmbedBench.run(benchArgs.toArray(String[]::new), out, err);
+      case Command.Ingest(Path dataDir, List<Path> paths) -> IngestCommand.ingest(dataDir, paths, out, err);
+      case Command.Status(Path dataDir) -> IngestCommand.status(dataDir, out, err);
       case Command.Models(List<String> modelArgs) ->
           ModelCommand.run(modelArgs.toArray(String[]::new), out, err);
       case Command.Serve(ServerConfig config) -> serve(config, err);

@@ -1,0 +1,70 @@
+package dev.loupe.http;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code loupe ingest} and {@code loupe status} through Main, on a data folder without models. */
+class IngestCommandTest {
+
+  private record Output(int code, String out, String err) {}
+
+  private static Output run(String... args) throws Exception {
+    var out = new ByteArrayOutputStream();
+    var err = new ByteArrayOutputStream();
+    int code = Main.run(args, Map.of("HOME", "/nonexistent"), new PrintStream(out, true, StandardCharsets.UTF_8),
+        new PrintStream(err, true, StandardCharsets.UTF_8));
+    return new Output(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void ingests_a_folder_once_reports_failures_and_keeps_count(@TempDir Path tmp) throws Exception {
+    Path data = tmp.resolve("data");
+    Path inbox = Files.createDirectories(tmp.resolve("inbox"));
+    Files.writeString(inbox.resolve("notes.txt"), "Loupe indexes the quarterly revenue report.\n\nA second paragraph.");
+    Files.writeString(inbox.resolve("readme.md"), "# Title\n\nMarkdown body about lighthouses.");
+    ImageIO.write(new BufferedImage(80, 60, BufferedImage.TYPE_INT_RGB), "png", inbox.resolve("picture.png").toFile());
+    Files.write(inbox.resolve("broken.pdf"), "%PDF-1.7\nnot really a pdf".getBytes(StandardCharsets.US_ASCII));
+
+    Output first = run("ingest", "--data", data.toString(), inbox.toString());
+
+    assertEquals(1, first.code(), first.out() + first.err());
+    assertTrue(first.out().contains("4 files: 3 done, 1 failed"), first.out());
+    assertTrue(first.out().contains("broken.pdf"), first.out());
+    // Without models: passages keyword-only, images skipped; each said once with the command that fixes it.
+    assertTrue(first.err().contains("./loupe models pull all-minilm-l6-v2"), first.err());
+    assertTrue(first.err().contains("./loupe models pull clip-vit-b32"), first.err());
+
+    Output again = run("ingest", "--data", data.toString(), inbox.toString());
+    assertEquals(first.out(), again.out(), "a second ingest of the same files changes nothing");
+
+    Output status = run("status", "--data", data.toString());
+    assertEquals(0, status.code(), status.err());
+    assertTrue(status.out().contains("4 files: 3 done, 0 pending, 1 failed"), status.out());
+    assertTrue(status.out().contains("broken.pdf"), status.out());
+  }
+
+  @Test
+  void names_a_path_that_does_not_exist(@TempDir Path tmp) throws Exception {
+    Output o = run("ingest", "--data", tmp.resolve("data").toString(), tmp.resolve("missing").toString());
+    assertEquals(2, o.code());
+    assertTrue(o.err().contains("missing does not exist"), o.err());
+  }
+
+  @Test
+  void status_of_a_fresh_data_folder_says_nothing_was_ingested(@TempDir Path tmp) throws Exception {
+    Output o = run("status", "--data", tmp.toString());
+    assertEquals(0, o.code(), o.err());
+    assertTrue(o.out().contains("nothing ingested yet"), o.out());
+  }
+}
