@@ -128,9 +128,13 @@ public final class Main {
     }
   }
 
-  /** The store {@code loupe serve} answers from: the Lucene hybrid index in {@code <dataDir>/index}. */
+  /**
+   * The store {@code loupe serve} answers from: the Lucene hybrid index of images, pages and frames
+   * in {@code <dataDir>/index/visual}, where {@code loupe ingest} writes them (passages go to
+   * {@code index/text}; the search API that reads both arrives with the HTTP issue).
+   */
   static Store openDefaultStore(Path dataDir) throws IOException {
-    Path dir = dataDir.resolve("index");
+    Path dir = dataDir.resolve("index").resolve("visual");
     return new Store("lucene", LuceneVectorIndex.open(dir, DEFAULT_SPEC, LuceneVectorIndex.Options.defaults()));
   }
 

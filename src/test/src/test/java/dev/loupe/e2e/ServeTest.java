@@ -84,7 +84,7 @@ class ServeTest {
     assertTrue(Files.isDirectory(data.resolve("inbox")));
     server.close();
 
-    assertTrue(Files.isDirectory(data.resolve("index")), "the store lives in <data>/index");
+    assertTrue(Files.isDirectory(data.resolve("index/visual")), "the store lives in <data>/index/visual");
   }
 
   @Test
