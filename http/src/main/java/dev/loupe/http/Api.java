@@ -1,5 +1,7 @@
 package dev.loupe.http;
 
+import dev.loupe.indexer.IngestStatus;
+import java.util.function.Supplier;
 import dev.loupe.embeddings.model.ModelCatalog;
 import dev.loupe.embeddings.model.ModelManager;
 import dev.loupe.vectorstore.IndexSpec;
@@ -34,26 +36,49 @@ final class Api {
    */
   record ModelStatus(String name, boolean installed, String status, String fix, String message) {}
 
+  /**
+   * {@code GET /api/ingest/status}: the ingest pipeline's counts (see {@link IngestStatus});
+   * {@code etaSeconds} is null while no rate is known.
+   */
+  record IngestView(String state, int seen, int pending, int done, int failed, java.util.Map<String, Integer> failedByReason,
+      long items, double filesPerSecond, double itemsPerSecond, Long etaSeconds) {
+    static IngestView of(IngestStatus s) {
+      return new IngestView(s.state().name().toLowerCase(java.util.Locale.ROOT), s.seen(), s.pending(), s.done(), s.failed(),
+          s.failedByReason(), s.items(), s.filesPerSecond(), s.itemsPerSecond(), s.eta() == null ? null : s.eta().toSeconds());
+    }
+  }
+
   /** Every error response: a message for people and the HTTP status repeated for scripts. */
   record ErrorBody(String error, int status) {}
 
   private final ServerConfig config;
   private final Store store;
   private final ModelManager models;
+  private final Supplier<IngestStatus> ingest;
 
-  Api(ServerConfig config, Store store, ModelManager models) {
+  /** {@code ingest} reads the pipeline's status, or is null when the server runs without one. */
+  Api(ServerConfig config, Store store, ModelManager models, Supplier<IngestStatus> ingest) {
     this.config = config;
     this.store = store;
     this.models = models;
+    this.ingest = ingest;
   }
 
   /** Declares every route. */
   static void routes(RoutesConfig routes, Api api) {
     routes.get("/api/health", api::health);
+    routes.get("/api/ingest/status", api::ingestStatus);
     // Javalin maps HttpResponseException (unknown routes among them) itself unless told;
     // both registrations lead to the same method.
     routes.exception(HttpResponseException.class, Api::error);
     routes.exception(Exception.class, Api::error);
+  }
+
+  void ingestStatus(Context ctx) {
+    if (ingest == null) {
+      throw new io.javalin.http.NotFoundResponse("this server runs no ingest pipeline");
+    }
+    ctx.json(IngestView.of(ingest.get()));
   }
 
   void health(Context ctx) {

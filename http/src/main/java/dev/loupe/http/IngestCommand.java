@@ -1,25 +1,15 @@
 package dev.loupe.http;
 
-import dev.loupe.embeddings.Embedder;
-import dev.loupe.embeddings.model.ModelManager;
-import dev.loupe.embeddings.onnx.OnnxEmbedder;
-import dev.loupe.indexer.IngestConfig;
 import dev.loupe.indexer.IngestStatus;
 import dev.loupe.indexer.IngestSummary;
 import dev.loupe.indexer.Ingester;
-import dev.loupe.indexer.chunk.TextChunker;
-import dev.loupe.indexer.extract.Extractors;
 import dev.loupe.indexer.journal.FileFailure;
 import dev.loupe.indexer.journal.IngestJournal;
 import dev.loupe.indexer.journal.JournalStatus;
-import dev.loupe.vectorstore.IndexSpec;
-import dev.loupe.vectorstore.Similarity;
-import dev.loupe.vectorstore.lucene.LuceneVectorIndex;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Executors;
@@ -27,21 +17,10 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
- * {@code loupe ingest PATH...} and {@code loupe status}: the one-shot ingest and the journal's
- * counts, over the data folder's stores. Wires the indexer's parts the way {@code serve} will.
- *
- * <p>Layout under the data folder: {@code index/text} (passage chunks, BM25 and, with a passage
- * model, its vectors), {@code index/visual} (CLIP vectors of images, pages and frames),
- * {@code journal/}, {@code thumbs/}, {@code models/}.
+ * {@code loupe ingest PATH...} and {@code loupe status}: the one-shot ingest over the data
+ * folder's {@link Pipeline}, and the journal's counts.
  */
 final class IngestCommand {
-  /** The passage model chunks are embedded with, when installed. */
-  static final String TEXT_MODEL = "all-minilm-l6-v2";
-  /** The image model, when installed; the visual index's dimension is its own. */
-  static final String VISUAL_MODEL = "clip-vit-b32";
-  /** Dimension of the text index when no passage model is installed (all-MiniLM-L6-v2's). */
-  static final int DEFAULT_TEXT_DIMENSION = 384;
-
   private IngestCommand() {}
 
   static int ingest(Path dataDir, List<Path> paths, PrintStream out, PrintStream err) throws IOException, InterruptedException {
@@ -52,29 +31,8 @@ final class IngestCommand {
       }
     }
     Files.createDirectories(dataDir);
-    ModelManager models = new ModelManager(dataDir.resolve("models"));
-    List<AutoCloseable> open = new ArrayList<>();
-    try {
-      Embedder text = embedder(models, TEXT_MODEL, "passages are indexed for keyword search only", err);
-      if (text != null) open.add(text);
-      Embedder visual = embedder(models, VISUAL_MODEL, "images, pages and video frames are skipped", err);
-      if (visual != null) open.add(visual);
-      IngestJournal journal = openJournal(dataDir);
-      open.add(journal);
-      int textDim = text == null ? DEFAULT_TEXT_DIMENSION : text.info().dimension();
-      LuceneVectorIndex textIndex = LuceneVectorIndex.open(dataDir.resolve("index/text"), new IndexSpec(textDim, Similarity.COSINE),
-          LuceneVectorIndex.Options.defaults());
-      open.add(textIndex);
-      LuceneVectorIndex visualIndex = null;
-      if (visual != null) {
-        visualIndex = LuceneVectorIndex.open(dataDir.resolve("index/visual"), new IndexSpec(visual.info().dimension(), Similarity.COSINE),
-            LuceneVectorIndex.Options.defaults());
-        open.add(visualIndex);
-      }
-      Ingester ingester = new Ingester(IngestConfig.defaults(dataDir), journal, Extractors.standard(), TextChunker.withDefaults(),
-          text, textIndex, visual, visualIndex);
-      open.add(ingester);
-      ingester.start();
+    try (Pipeline pipeline = Pipeline.open(dataDir, err)) {
+      Ingester ingester = pipeline.ingester();
       IngestSummary summary;
       ScheduledExecutorService progress = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon().name("loupe-progress").unstarted(r));
       boolean terminal = System.console() != null;
@@ -90,8 +48,6 @@ final class IngestCommand {
         out.printf(Locale.ROOT, "  failed %s: %s (%s)%n", f.path(), f.failure().message(), f.failure().reason());
       }
       return summary.failed() == 0 ? 0 : 1;
-    } finally {
-      closeAll(open, err);
     }
   }
 
@@ -100,7 +56,7 @@ final class IngestCommand {
       out.println("nothing ingested yet under " + dataDir);
       return 0;
     }
-    try (IngestJournal journal = openJournal(dataDir)) {
+    try (IngestJournal journal = Pipeline.openJournal(dataDir)) {
       JournalStatus s = journal.status();
       out.printf(Locale.ROOT, "%d files: %d done, %d pending, %d failed; %d items from %d distinct contents%n",
           s.files(), s.done(), s.pending(), s.failed(), s.items(), s.contents());
@@ -112,27 +68,6 @@ final class IngestCommand {
     }
   }
 
-  private static IngestJournal openJournal(Path dataDir) throws IOException {
-    try {
-      return IngestJournal.open(dataDir.resolve("journal"));
-    } catch (IOException e) {
-      if (e.getMessage() != null && e.getMessage().contains("lock")) {
-        throw new IOException("the data folder " + dataDir + " is in use (is `loupe serve` running on it?): " + e.getMessage(), e);
-      }
-      throw e;
-    }
-  }
-
-  private static Embedder embedder(ModelManager models, String name, String without, PrintStream err) throws IOException {
-    try {
-      var installed = models.installedModel(name);
-      return OnnxEmbedder.open(installed.dir(), installed.manifest(), OnnxEmbedder.Options.defaults());
-    } catch (dev.loupe.embeddings.model.ModelUnavailableException e) {
-      err.println("loupe: model " + name + " is not available, so " + without + " (" + e.fix() + ")");
-      return null;
-    }
-  }
-
   static String progressLine(IngestStatus s, boolean terminal) {
     String eta = s.eta() == null ? "" : String.format(Locale.ROOT, ", about %d s left", s.eta().toSeconds());
     String line = String.format(Locale.ROOT, "ingest: %d files seen, %d done, %d failed, %d in progress; %d items; %.1f files/s%s",
@@ -140,13 +75,4 @@ final class IngestCommand {
     return terminal ? "\r" + line + "\u001b[K" : line + System.lineSeparator();
   }
 
-  private static void closeAll(List<AutoCloseable> open, PrintStream err) {
-    for (int i = open.size() - 1; i >= 0; i--) {
-      try {
-        open.get(i).close();
-      } catch (Exception e) {
-        err.println("loupe: closing " + open.get(i) + " failed: " + e.getMessage());
-      }
-    }
-  }
 }

@@ -29,13 +29,15 @@ public final class LoupeServer implements Closeable {
 
   private final Javalin app;
   private final Store store;
+  private final Pipeline ingest;
   private final InetSocketAddress address;
   private final CountDownLatch closed = new CountDownLatch(1);
   private boolean closing;
 
-  private LoupeServer(Javalin app, Store store, InetSocketAddress address) {
+  private LoupeServer(Javalin app, Store store, Pipeline ingest, InetSocketAddress address) {
     this.app = app;
     this.store = store;
+    this.ingest = ingest;
     this.address = address;
   }
 
@@ -46,7 +48,16 @@ public final class LoupeServer implements Closeable {
    * @throws BindException if the port is taken
    */
   public static LoupeServer start(ServerConfig config, Store store) throws IOException {
-    Api api = new Api(config, store, new ModelManager(ModelManager.modelsDir(config.dataDir())));
+    return start(config, store, null);
+  }
+
+  /**
+   * As {@link #start(ServerConfig, Store)}, also owning {@code ingest} (the ingest pipeline, or
+   * null), which {@link #close} stops before it closes the store.
+   */
+  static LoupeServer start(ServerConfig config, Store store, Pipeline ingest) throws IOException {
+    Api api = new Api(config, store, new ModelManager(ModelManager.modelsDir(config.dataDir())),
+        ingest == null ? null : () -> ingest.ingester().status());
     Javalin app =
         Javalin.create(
             c -> {
@@ -67,7 +78,7 @@ public final class LoupeServer implements Closeable {
       bind.initCause(e);
       throw bind;
     }
-    LoupeServer server = new LoupeServer(app, store, boundAddress(app));
+    LoupeServer server = new LoupeServer(app, store, ingest, boundAddress(app));
     log.info(
         "Loupe {} serving {} (store {} with {} items in {}, watching {})",
         Version.NUMBER,
@@ -130,6 +141,13 @@ public final class LoupeServer implements Closeable {
     }
     try {
       app.stop();
+      if (ingest != null) {
+        try {
+          ingest.close();
+        } catch (Exception e) {
+          log.error("the ingest pipeline did not stop cleanly; the journal recovers at the next start", e);
+        }
+      }
       store.index().close();
       log.info("Loupe stopped; store committed");
     } finally {

@@ -115,15 +115,28 @@ public final class Main {
   public static LoupeServer start(ServerConfig config) throws IOException {
     createDirectory(config.dataDir(), "data");
     createDirectory(config.watchDir(), "watch");
-    Store store = openDefaultStore(config.dataDir());
+    Pipeline pipeline;
+    try {
+      pipeline = Pipeline.open(config.dataDir(), System.err);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new java.io.InterruptedIOException("interrupted while opening the ingest pipeline");
+    }
+    Store store = null;
     boolean started = false;
     try {
-      LoupeServer server = LoupeServer.start(config, store);
+      // With CLIP the pipeline holds the visual index; without it, serve opens the (empty) store itself.
+      store = pipeline.visualIndex() != null ? new Store("lucene", pipeline.visualIndex()) : openDefaultStore(config.dataDir());
+      pipeline.ingester().watch(List.of(config.watchDir()));
+      LoupeServer server = LoupeServer.start(config, store, pipeline);
       started = true;
       return server;
     } finally {
       if (!started) {
-        store.index().close();
+        pipeline.close();
+        if (store != null) {
+          store.index().close();
+        }
       }
     }
   }

@@ -114,9 +114,15 @@ public record IngestConfig(
   }
 
   /** Watch options for these roots: this configuration's settle time, scan interval and skip rules, the data directory excluded. */
+  /**
+   * The data folder's own subfolders, never watched: the indexes, the journal, thumbnails and
+   * models. The rest of it may be (the default watch folder is {@code <data>/inbox}).
+   */
+  static final List<String> DATA_SUBFOLDERS = List.of("index", "journal", "thumbs", "models");
+
   WatchOptions watchOptions(List<Path> roots, boolean useWatchService) {
     return WatchOptions.of(roots).withSettleTime(settleTime).withRescanInterval(rescanInterval).withSkipRules(skipRules)
         .withWatchService(useWatchService).withMaxPending(Math.max(WatchOptions.DEFAULT_MAX_PENDING, queueCapacity))
-        .withExcluded(List.of(dataDir));
+        .withExcluded(DATA_SUBFOLDERS.stream().map(dataDir::resolve).toList());
   }
 }

@@ -88,6 +88,28 @@ class ServeTest {
   }
 
   @Test
+  void serve_ingests_what_is_dropped_into_the_watch_folder() throws Exception {
+    try (LoupeServer server = start()) {
+      Files.writeString(data.resolve("inbox/dropped.txt"), "A note about lighthouses and tides, dropped while serving.");
+      // Taken once its size has been stable for the settle time. No clock is asserted: the
+      // deadline only bounds a hang.
+      long deadline = System.nanoTime() + 120_000_000_000L;
+      JsonNode status;
+      do {
+        Thread.sleep(200);
+        HttpResponse<String> response = get(server, "/api/ingest/status");
+        assertEquals(200, response.statusCode(), response.body());
+        status = JSON.readTree(response.body());
+      } while (status.get("done").asInt() < 1 && System.nanoTime() < deadline);
+
+      assertEquals(1, status.get("done").asInt(), status.toString());
+      assertEquals(0, status.get("failed").asInt(), status.toString());
+      assertTrue(status.get("items").asLong() >= 1, status.toString());
+      assertEquals("running", status.get("state").asText());
+    }
+  }
+
+  @Test
   void an_unknown_route_is_a_json_404() throws Exception {
     try (LoupeServer server = start()) {
       HttpResponse<String> response = get(server, "/api/does-not-exist");
