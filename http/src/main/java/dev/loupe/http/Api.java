@@ -1,6 +1,8 @@
 package dev.loupe.http;
 
 import dev.loupe.indexer.IngestStatus;
+import java.nio.file.Path;
+import java.util.List;
 import java.util.function.Supplier;
 import dev.loupe.embeddings.model.ModelCatalog;
 import dev.loupe.embeddings.model.ModelManager;
@@ -22,7 +24,7 @@ final class Api {
 
   /** {@code GET /api/health}. */
   record Health(
-      String status, String version, StoreStatus store, String data, String watch, ModelsStatus models) {}
+      String status, String version, StoreStatus store, String data, List<String> watch, ModelsStatus models) {}
 
   /** The store part of {@link Health}. */
   record StoreStatus(String kind, int items, int dimension, Similarity similarity) {}
@@ -89,7 +91,7 @@ final class Api {
             Version.NUMBER,
             new StoreStatus(store.kind(), store.index().size(), spec.dimension(), spec.similarity()),
             config.dataDir().toString(),
-            config.watchDir().toString(),
+            config.watchDirs().stream().map(Path::toString).toList(),
             new ModelsStatus(models.modelsDir().toString(), clipStatus())));
   }
 

@@ -62,12 +62,12 @@ sealed interface Command {
       Usage: loupe <command> [options]
 
       Commands:
-        serve [--data DIR] [--watch DIR] [--port N] [--host H]
+        serve [--data DIR] [--watch DIR]... [--port N] [--host H]
             Serve the Loupe API on http://H:N/.
             --data DIR   index and models; default $LOUPE_DATA, else
                          ${XDG_DATA_HOME:-~/.local/share}/loupe
-            --watch DIR  folder to index; default DIR/inbox under the data folder,
-                         created if missing
+            --watch DIR  folder to index (repeat for several); default DIR/inbox
+                         under the data folder, created if missing
             --port N     TCP port, default 8080; 0 picks a free one
             --host H     loopback address to listen on, default 127.0.0.1 (also ::1,
                          localhost). Other hosts are refused until API keys arrive
@@ -130,7 +130,7 @@ sealed interface Command {
     String host = ServerConfig.DEFAULT_HOST;
     int port = ServerConfig.DEFAULT_PORT;
     Path data = null;
-    Path watch = null;
+    List<Path> watch = new ArrayList<>();
     for (int i = 0; i < args.size(); i++) {
       String arg = args.get(i);
       String flag = arg;
@@ -156,7 +156,7 @@ sealed interface Command {
           }
           switch (flag) {
             case "--data" -> data = Path.of(value);
-            case "--watch" -> watch = Path.of(value);
+            case "--watch" -> watch.add(Path.of(value));
             case "--port" -> port = parsePort(value);
             case "--host" -> host = value;
             default -> throw new AssertionError(flag);
@@ -171,8 +171,8 @@ sealed interface Command {
     if (data == null) {
       data = defaultDataDir(env);
     }
-    if (watch == null) {
-      watch = ServerConfig.defaultWatchDir(data);
+    if (watch.isEmpty()) {
+      watch.add(ServerConfig.defaultWatchDir(data));
     }
     return new Serve(new ServerConfig(host, port, data, watch));
   }

@@ -86,7 +86,7 @@ public final class LoupeServer implements Closeable {
         store.kind(),
         store.index().size(),
         config.dataDir(),
-        config.watchDir());
+        config.watchDirs());
     Api.ModelStatus clip = api.clipStatus();
     if (clip.installed()) {
       log.info("CLIP model {} installed and verified", clip.name());

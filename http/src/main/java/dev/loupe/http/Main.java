@@ -114,7 +114,9 @@ public final class Main {
    */
   public static LoupeServer start(ServerConfig config) throws IOException {
     createDirectory(config.dataDir(), "data");
-    createDirectory(config.watchDir(), "watch");
+    for (Path watch : config.watchDirs()) {
+      createDirectory(watch, "watch");
+    }
     Pipeline pipeline;
     try {
       pipeline = Pipeline.open(config.dataDir(), System.err);
@@ -127,7 +129,7 @@ public final class Main {
     try {
       // With CLIP the pipeline holds the visual index; without it, serve opens the (empty) store itself.
       store = pipeline.visualIndex() != null ? new Store("lucene", pipeline.visualIndex()) : openDefaultStore(config.dataDir());
-      pipeline.ingester().watch(List.of(config.watchDir()));
+      pipeline.ingester().watch(config.watchDirs());
       LoupeServer server = LoupeServer.start(config, store, pipeline);
       started = true;
       return server;

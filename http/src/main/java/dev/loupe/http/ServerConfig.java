@@ -3,6 +3,7 @@ package dev.loupe.http;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * How {@code loupe serve} runs: the address it listens on and the folders it uses.
@@ -16,9 +17,9 @@ import java.nio.file.Path;
  *     {@code ::1}, {@code localhost})
  * @param port TCP port in {@code [0, 65535]}; 0 asks the system for a free one
  * @param dataDir where the index and models live; made absolute
- * @param watchDir the folder whose files get indexed; made absolute
+ * @param watchDirs the folders whose files get indexed (at least one); made absolute, duplicates dropped
  */
-public record ServerConfig(String host, int port, Path dataDir, Path watchDir) {
+public record ServerConfig(String host, int port, Path dataDir, List<Path> watchDirs) {
 
   /** Listen on IPv4 loopback unless told otherwise. */
   public static final String DEFAULT_HOST = "127.0.0.1";
@@ -37,11 +38,16 @@ public record ServerConfig(String host, int port, Path dataDir, Path watchDir) {
     if (dataDir == null) {
       throw new IllegalArgumentException("data directory must not be null");
     }
-    if (watchDir == null) {
-      throw new IllegalArgumentException("watch directory must not be null");
+    if (watchDirs == null || watchDirs.isEmpty() || watchDirs.contains(null)) {
+      throw new IllegalArgumentException("at least one watch directory is needed, got " + watchDirs);
     }
     dataDir = dataDir.toAbsolutePath().normalize();
-    watchDir = watchDir.toAbsolutePath().normalize();
+    watchDirs = watchDirs.stream().map(w -> w.toAbsolutePath().normalize()).distinct().toList();
+  }
+
+  /** One watch folder. */
+  public ServerConfig(String host, int port, Path dataDir, Path watchDir) {
+    this(host, port, dataDir, java.util.Collections.singletonList(watchDir));
   }
 
   /** Default host and port, and the watch folder {@code <dataDir>/inbox}. */

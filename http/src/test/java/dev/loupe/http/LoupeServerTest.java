@@ -57,7 +57,7 @@ class LoupeServerTest {
       assertEquals(4, body.at("/store/dimension").asInt());
       assertEquals("DOT_PRODUCT", body.at("/store/similarity").asText());
       assertEquals(data.toAbsolutePath().toString(), body.get("data").asText());
-      assertEquals(data.resolve("inbox").toAbsolutePath().toString(), body.get("watch").asText());
+      assertEquals(data.resolve("inbox").toAbsolutePath().toString(), body.get("watch").get(0).asText());
     }
   }
 

@@ -125,7 +125,7 @@ class MainTest {
     assertEquals("127.0.0.1", config.host());
     assertEquals(8080, config.port());
     assertEquals(Path.of("/home/ada/.local/share/loupe"), config.dataDir());
-    assertEquals(Path.of("/home/ada/.local/share/loupe/inbox"), config.watchDir());
+    assertEquals(Path.of("/home/ada/.local/share/loupe/inbox"), config.watchDirs().getFirst());
   }
 
   @Test
@@ -152,7 +152,7 @@ class MainTest {
 
   @Test
   void the_watch_folder_follows_an_explicit_data_folder() {
-    assertEquals(Path.of("/d/inbox"), parseServe(ENV, "serve", "--data", "/d").watchDir());
+    assertEquals(Path.of("/d/inbox"), parseServe(ENV, "serve", "--data", "/d").watchDirs().getFirst());
   }
 
   @Test
@@ -225,5 +225,11 @@ class MainTest {
     assertEquals(2, code);
     String message = err.toString(java.nio.charset.StandardCharsets.UTF_8);
     org.junit.jupiter.api.Assertions.assertTrue(message.contains("--batch 'zero' is not a whole number"), message);
+  }
+
+  @Test
+  void serve_takes_several_watch_folders() {
+    ServerConfig config = parseServe(ENV, "serve", "--data", "/d", "--watch", "/w1", "--watch", "/w2", "--watch", "/w1");
+    assertEquals(List.of(Path.of("/w1"), Path.of("/w2")), config.watchDirs());
   }
 }

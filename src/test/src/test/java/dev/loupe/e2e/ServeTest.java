@@ -61,7 +61,7 @@ class ServeTest {
       assertEquals(512, body.at("/store/dimension").asInt());
       assertEquals("COSINE", body.at("/store/similarity").asText());
       assertEquals(data.toAbsolutePath().toString(), body.get("data").asText());
-      assertEquals(data.resolve("inbox").toAbsolutePath().toString(), body.get("watch").asText());
+      assertEquals(data.resolve("inbox").toAbsolutePath().toString(), body.get("watch").get(0).asText());
     }
   }
 
