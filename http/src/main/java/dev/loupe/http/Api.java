@@ -1,17 +1,17 @@
 package dev.loupe.http;
 
-import dev.loupe.indexer.IngestStatus;
-import java.nio.file.Path;
-import java.util.List;
-import java.util.function.Supplier;
 import dev.loupe.embeddings.model.ModelCatalog;
 import dev.loupe.embeddings.model.ModelManager;
+import dev.loupe.indexer.IngestStatus;
+import dev.loupe.indexer.Ingester;
 import dev.loupe.vectorstore.IndexSpec;
 import dev.loupe.vectorstore.Similarity;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
 import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -56,10 +56,10 @@ final class Api {
   private final ServerConfig config;
   private final Store store;
   private final ModelManager models;
-  private final Supplier<IngestStatus> ingest;
+  private final Ingester ingest;
 
-  /** {@code ingest} reads the pipeline's status, or is null when the server runs without one. */
-  Api(ServerConfig config, Store store, ModelManager models, Supplier<IngestStatus> ingest) {
+  /** {@code ingest} is the running pipeline, or null when the server runs without one. */
+  Api(ServerConfig config, Store store, ModelManager models, Ingester ingest) {
     this.config = config;
     this.store = store;
     this.models = models;
@@ -70,6 +70,9 @@ final class Api {
   static void routes(RoutesConfig routes, Api api) {
     routes.get("/api/health", api::health);
     routes.get("/api/ingest/status", api::ingestStatus);
+    routes.post("/api/ingest/pause", api::ingestPause);
+    routes.post("/api/ingest/resume", api::ingestResume);
+    routes.post("/api/ingest/retry", api::ingestRetry);
     // Javalin maps HttpResponseException (unknown routes among them) itself unless told;
     // both registrations lead to the same method.
     routes.exception(HttpResponseException.class, Api::error);
@@ -77,10 +80,59 @@ final class Api {
   }
 
   void ingestStatus(Context ctx) {
-    if (ingest == null) {
-      throw new io.javalin.http.NotFoundResponse("this server runs no ingest pipeline");
+    ctx.json(IngestView.of(ingester().status()));
+  }
+
+  /** {@code POST /api/ingest/pause}: files in flight finish, no new one starts; answers the status. */
+  void ingestPause(Context ctx) {
+    ingester().pause();
+    ctx.json(IngestView.of(ingest.status()));
+  }
+
+  /** {@code POST /api/ingest/resume}: takes files again; answers the status. */
+  void ingestResume(Context ctx) {
+    ingester().resume();
+    ctx.json(IngestView.of(ingest.status()));
+  }
+
+  /** {@code POST /api/ingest/retry} with {@code {"path": "/abs/file"}}: a failed file inside a watch folder, again. */
+  void ingestRetry(Context ctx) throws IOException, InterruptedException {
+    Ingester ingester = ingester();
+    RetryRequest request;
+    try {
+      request = BODIES.readValue(ctx.body(), RetryRequest.class);
+    } catch (com.fasterxml.jackson.core.JacksonException e) {
+      throw new IllegalArgumentException("the body must be JSON like {\"path\": \"/absolute/file\"}: " + e.getOriginalMessage(), e);
     }
-    ctx.json(IngestView.of(ingest.get()));
+    if (request == null || request.path() == null || request.path().isBlank()) {
+      throw new IllegalArgumentException("the body must name the file: {\"path\": \"/absolute/file\"}");
+    }
+    Path path = Path.of(request.path());
+    if (!path.isAbsolute() || !path.normalize().equals(path)) {
+      throw new IllegalArgumentException("path '" + request.path() + "' must be absolute and normalized");
+    }
+    if (config.watchDirs().stream().noneMatch(path::startsWith)) {
+      throw new IllegalArgumentException("path '" + request.path() + "' is not inside a watch folder " + config.watchDirs());
+    }
+    if (!java.nio.file.Files.isRegularFile(path)) {
+      throw new java.nio.file.NoSuchFileException(request.path(), null, "no such file in the watch folders");
+    }
+    ctx.json(new RetryAnswer(request.path(), ingester.retry(path).name().toLowerCase(java.util.Locale.ROOT)));
+  }
+
+  private static final com.fasterxml.jackson.databind.ObjectMapper BODIES = new com.fasterxml.jackson.databind.ObjectMapper();
+
+  /** The body of {@code POST /api/ingest/retry}. */
+  record RetryRequest(String path) {}
+
+  /** What a retry did: {@code ingest} (queued again), {@code hash} (read again) or {@code unchanged} (it had not failed). */
+  record RetryAnswer(String path, String action) {}
+
+  private Ingester ingester() {
+    if (ingest == null) {
+      throw new IllegalStateException("this server runs no ingest pipeline");
+    }
+    return ingest;
   }
 
   void health(Context ctx) {
@@ -132,6 +184,7 @@ final class Api {
         switch (e) {
           case HttpResponseException h -> h.getStatus();
           case IllegalArgumentException _ -> 400;
+          case java.nio.file.NoSuchFileException _ -> 404;
           default -> 500;
         };
     String message;

@@ -57,7 +57,7 @@ public final class LoupeServer implements Closeable {
    */
   static LoupeServer start(ServerConfig config, Store store, Pipeline ingest) throws IOException {
     Api api = new Api(config, store, new ModelManager(ModelManager.modelsDir(config.dataDir())),
-        ingest == null ? null : () -> ingest.ingester().status());
+        ingest == null ? null : ingest.ingester());
     Javalin app =
         Javalin.create(
             c -> {

@@ -109,6 +109,45 @@ class ServeTest {
     }
   }
 
+  private static HttpResponse<String> post(LoupeServer server, String path, String body)
+      throws IOException, InterruptedException {
+    URI uri = URI.create("http://127.0.0.1:" + server.port() + path);
+    try (HttpClient client = HttpClient.newHttpClient()) {
+      return client.send(HttpRequest.newBuilder(uri).POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+          HttpResponse.BodyHandlers.ofString());
+    }
+  }
+
+  @Test
+  void ingest_pauses_resumes_and_retries_over_http() throws Exception {
+    try (LoupeServer server = start()) {
+      HttpResponse<String> paused = post(server, "/api/ingest/pause", "");
+      assertEquals(200, paused.statusCode(), paused.body());
+      assertEquals("paused", JSON.readTree(paused.body()).get("state").asText());
+      HttpResponse<String> resumed = post(server, "/api/ingest/resume", "");
+      assertEquals("running", JSON.readTree(resumed.body()).get("state").asText());
+
+      Path file = Files.writeString(data.resolve("inbox/note.txt"), "retry me").toAbsolutePath();
+      HttpResponse<String> retry = post(server, "/api/ingest/retry", JSON.writeValueAsString(java.util.Map.of("path", file.toString())));
+      assertEquals(200, retry.statusCode(), retry.body());
+      assertEquals(file.toString(), JSON.readTree(retry.body()).get("path").asText());
+      assertTrue(JSON.readTree(retry.body()).get("action").asText().matches("unchanged|hash|ingest"), retry.body());
+
+      Path missing = data.resolve("inbox/never-seen.txt").toAbsolutePath();
+      HttpResponse<String> gone = post(server, "/api/ingest/retry", JSON.writeValueAsString(java.util.Map.of("path", missing.toString())));
+      assertEquals(404, gone.statusCode(), gone.body());
+      assertTrue(gone.body().contains("never-seen.txt"), gone.body());
+
+      // Only files inside a watch folder, named plainly; malformed bodies are named in the error.
+      for (String body : new String[] {"{\"path\": \"/etc/passwd\"}", "{\"path\": \"relative.txt\"}",
+          "{\"path\": \"" + data.resolve("inbox") + "/../secret\"}", "not json", "{}"}) {
+        HttpResponse<String> bad = post(server, "/api/ingest/retry", body);
+        assertEquals(400, bad.statusCode(), body + " -> " + bad.body());
+        assertTrue(JSON.readTree(bad.body()).get("error").asText().length() > 10, bad.body());
+      }
+    }
+  }
+
   @Test
   void an_unknown_route_is_a_json_404() throws Exception {
     try (LoupeServer server = start()) {
