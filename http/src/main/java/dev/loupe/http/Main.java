@@ -66,12 +66,26 @@ public final class Main {
           VectorBench.run(benchArgs.toArray(String[]::new));
       case Command.BenchEmbed(List<String> benchArgs) ->
           EmbedBench.run(benchArgs.toArray(String[]::new), out, err);
-      case Command.Ingest(Path dataDir, List<Path> paths) -> IngestCommand.ingest(dataDir, paths, out, err);
-      case Command.Status(Path dataDir) -> IngestCommand.status(dataDir, out, err);
+      case Command.Ingest(Path dataDir, List<Path> paths) -> failsAsOne("ingest", err, () -> IngestCommand.ingest(dataDir, paths, out, err));
+      case Command.Status(Path dataDir) -> failsAsOne("status", err, () -> IngestCommand.status(dataDir, out, err));
       case Command.Models(List<String> modelArgs) ->
           ModelCommand.run(modelArgs.toArray(String[]::new), out, err);
       case Command.Serve(ServerConfig config) -> serve(config, err);
     };
+  }
+
+  private interface Run {
+    int run() throws IOException, InterruptedException;
+  }
+
+  /** Runs a command whose I/O failures (a data folder in use, a damaged journal) are one line and exit 1. */
+  private static int failsAsOne(String command, PrintStream err, Run body) throws InterruptedException {
+    try {
+      return body.run();
+    } catch (IOException e) {
+      err.println("loupe " + command + ": " + e.getMessage());
+      return 1;
+    }
   }
 
   private static int usageError(IllegalArgumentException e, PrintStream err) {

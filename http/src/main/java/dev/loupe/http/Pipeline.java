@@ -11,6 +11,7 @@ import dev.loupe.indexer.extract.Extractors;
 import dev.loupe.indexer.journal.IngestJournal;
 import dev.loupe.vectorstore.IndexSpec;
 import dev.loupe.vectorstore.Similarity;
+import dev.loupe.vectorstore.durable.DirectoryLock;
 import dev.loupe.vectorstore.lucene.LuceneVectorIndex;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -97,11 +98,8 @@ final class Pipeline implements AutoCloseable {
   static IngestJournal openJournal(Path dataDir) throws IOException {
     try {
       return IngestJournal.open(dataDir.resolve("journal"));
-    } catch (IOException e) {
-      if (e.getMessage() != null && e.getMessage().contains("lock")) {
-        throw new IOException("the data folder " + dataDir + " is in use (is `loupe serve` running on it?): " + e.getMessage(), e);
-      }
-      throw e;
+    } catch (DirectoryLock.HeldException e) {
+      throw new IOException("the data folder " + dataDir + " is in use (is `loupe serve` running on it?): " + e.getMessage(), e);
     }
   }
 

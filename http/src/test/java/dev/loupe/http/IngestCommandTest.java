@@ -55,6 +55,16 @@ class IngestCommandTest {
   }
 
   @Test
+  void a_data_folder_held_by_a_running_server_is_refused_in_one_line(@TempDir Path tmp) throws Exception {
+    Path data = tmp.resolve("data");
+    try (LoupeServer server = Main.start(new ServerConfig("127.0.0.1", 0, data, data.resolve("inbox")))) {
+      Output o = run("status", "--data", data.toString());
+      assertEquals(1, o.code(), o.out() + o.err());
+      assertTrue(o.err().startsWith("loupe status: the data folder " + data + " is in use"), o.err());
+    }
+  }
+
+  @Test
   void names_a_path_that_does_not_exist(@TempDir Path tmp) throws Exception {
     Output o = run("ingest", "--data", tmp.resolve("data").toString(), tmp.resolve("missing").toString());
     assertEquals(2, o.code());

@@ -46,11 +46,18 @@ public final class DirectoryLock implements Closeable {
     }
     if (lock == null) {
       channel.close();
-      throw new IOException(
-          "index directory " + dir + " is already open in another process or index instance ("
+      throw new HeldException(
+          "directory " + dir + " is already open in another process or instance ("
               + FILE + " is locked)");
     }
     return new DirectoryLock(channel, lock);
+  }
+
+  /** The directory is held by another process or another instance in this one. */
+  public static final class HeldException extends IOException {
+    HeldException(String message) {
+      super(message);
+    }
   }
 
   @Override
