@@ -31,6 +31,13 @@ sealed interface Command {
     }
   }
 
+  /** {@code loupe bench ingest ARGS}: {@code args} go to the benchmark untouched. */
+  record BenchIngest(List<String> args) implements Command {
+    public BenchIngest {
+      args = List.copyOf(args);
+    }
+  }
+
   /**
    * {@code loupe models ARGS}: {@code args} go to {@code ModelCommand}, with {@code --data} and
    * the resolved default data folder put first when the command line has no {@code --data}.
@@ -87,6 +94,9 @@ sealed interface Command {
         bench embed [--model NAME] [--batch B] [--threads T] [options]
             Benchmark an embedder (default: a generated model of CLIP ViT-B/32's
             shape) against the machine's measured matrix-multiply rate.
+        bench ingest [--files N] [--shape tiny|vit-b32] [--dir DIR] [options]
+            Benchmark ingestion of a generated folder (10,000 files by default):
+            hashing, extraction alone, end to end with a generated embedder, memory.
         version
             Print the version.
         help
@@ -179,12 +189,13 @@ sealed interface Command {
 
   private static Command parseBench(List<String> args, Map<String, String> env) {
     if (args.isEmpty()) {
-      throw new IllegalArgumentException("bench needs a target: loupe bench vectors|embed");
+      throw new IllegalArgumentException("bench needs a target: loupe bench vectors|embed|ingest");
     }
     String target = args.getFirst();
     List<String> rest = args.subList(1, args.size());
     return switch (target) {
       case "vectors" -> new BenchVectors(rest);
+      case "ingest" -> new BenchIngest(rest);
       case "embed" -> {
         List<String> withData = new ArrayList<>(rest);
         if (!rest.contains("--data")) {
@@ -192,7 +203,7 @@ sealed interface Command {
         }
         yield new BenchEmbed(withData);
       }
-      default -> throw new IllegalArgumentException("unknown bench target '" + target + "'; expected vectors or embed");
+      default -> throw new IllegalArgumentException("unknown bench target '" + target + "'; expected vectors, embed or ingest");
     };
   }
 

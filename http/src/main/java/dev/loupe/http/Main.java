@@ -2,6 +2,7 @@ package dev.loupe.http;
 
 import dev.loupe.embeddings.bench.EmbedBench;
 import dev.loupe.embeddings.model.ModelCommand;
+import dev.loupe.indexer.bench.IngestBench;
 import dev.loupe.vectorstore.IndexSpec;
 import dev.loupe.vectorstore.Similarity;
 import dev.loupe.vectorstore.bench.VectorBench;
@@ -66,6 +67,8 @@ public final class Main {
           VectorBench.run(benchArgs.toArray(String[]::new));
       case Command.BenchEmbed(List<String> benchArgs) ->
           EmbedBench.run(benchArgs.toArray(String[]::new), out, err);
+      case Command.BenchIngest(List<String> benchArgs) ->
+          IngestBench.run(benchArgs.toArray(String[]::new), out, err);
       case Command.Ingest(Path dataDir, List<Path> paths) -> failsAsOne("ingest", err, () -> IngestCommand.ingest(dataDir, paths, out, err));
       case Command.Status(Path dataDir) -> failsAsOne("status", err, () -> IngestCommand.status(dataDir, out, err));
       case Command.Models(List<String> modelArgs) ->

@@ -8,8 +8,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.loupe.embeddings.Embedder;
 import dev.loupe.embeddings.Media;
 import dev.loupe.embeddings.image.RgbImage;
-import dev.loupe.embeddings.model.Digests;
-import dev.loupe.embeddings.model.ModelManifest;
 import dev.loupe.embeddings.onnx.OnnxEmbedder;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -133,9 +131,9 @@ public final class EmbedBench {
         Path modelDir;
         TransformerModels.Shape vision = null, text = null;
         if (c.model() == null) {
-          vision = c.shape().equals("tiny") ? TINY_VISION : TransformerModels.VIT_B32_VISION;
-          text = c.shape().equals("tiny") ? TINY_TEXT : TransformerModels.VIT_B32_TEXT;
-          modelDir = generate(work.resolve("generated-" + c.shape()), vision, text);
+          vision = c.shape().equals("tiny") ? GeneratedClip.TINY_VISION : TransformerModels.VIT_B32_VISION;
+          text = c.shape().equals("tiny") ? GeneratedClip.TINY_TEXT : TransformerModels.VIT_B32_TEXT;
+          modelDir = GeneratedClip.write(work.resolve("generated-" + c.shape()), c.shape(), vision, text, c.tokenizer(), out);
           json.put("model", "generated " + c.shape() + " (random weights, fp32)");
         } else {
           modelDir = c.data().resolve("models").resolve(c.model());
@@ -252,58 +250,7 @@ public final class EmbedBench {
         Files.deleteIfExists(file);
       }
     }
-
-    /** Writes the generated towers, a CLIP tokenizer and preprocessing, and their manifest into {@code dir}. */
-    private Path generate(Path dir, TransformerModels.Shape vision, TransformerModels.Shape text) throws IOException {
-      Path tokenizer = c.tokenizer() != null ? c.tokenizer() : findClipTokenizer();
-      if (tokenizer == null || !Files.isRegularFile(tokenizer)) {
-        throw new IllegalArgumentException("the text tower needs CLIP's tokenizer.json: pass --tokenizer FILE"
-            + " (../shared/testdata/tokenizers/clip-vit-b32/tokenizer.json in the development tree), or --texts 0");
-      }
-      Files.createDirectories(dir.resolve("onnx"));
-      Path manifestFile = dir.resolve(ModelManifest.FILE_NAME);
-      if (Files.isRegularFile(manifestFile)) {
-        out.printf(Locale.ROOT, "reusing the generated model in %s%n", dir);
-        return dir;
-      }
-      long t0 = System.nanoTime();
-      out.printf(Locale.ROOT, "generating a random-weight model of %s's shape in %s...%n", c.shape(), dir);
-      TransformerModels.writeVision(dir.resolve("onnx/vision_model.onnx"), vision, 1);
-      TransformerModels.writeText(dir.resolve("onnx/text_model.onnx"), text, 2);
-      Files.copy(tokenizer, dir.resolve("tokenizer.json"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-      Files.writeString(dir.resolve("preprocessor_config.json"), """
-          {"do_resize": true, "size": {"shortest_edge": 224}, "resample": 3, "do_center_crop": true,
-           "crop_size": {"height": 224, "width": 224}, "do_rescale": true, "rescale_factor": 0.00392156862745098,
-           "do_normalize": true, "image_mean": [0.48145466, 0.4578275, 0.40821073],
-           "image_std": [0.26862954, 0.26130258, 0.27577711]}
-          """);
-      List<Map<String, Object>> files = new ArrayList<>();
-      for (String f : List.of("onnx/text_model.onnx", "onnx/vision_model.onnx", "tokenizer.json", "preprocessor_config.json")) {
-        Path p = dir.resolve(f);
-        files.add(Map.of("path", f, "bytes", Files.size(p), "sha256", Digests.of(p)));
-      }
-      Map<String, Object> manifest = new LinkedHashMap<>();
-      manifest.put("name", "generated-" + c.shape());
-      manifest.put("family", "clip");
-      manifest.put("description", "random weights in the shape of CLIP ViT-B/32, for benchmarks");
-      manifest.put("dimension", vision.output());
-      manifest.put("licence", "none (generated)");
-      manifest.put("source", Map.of("url", "http://127.0.0.1/generated/", "revision", "generated"));
-      manifest.put("files", files);
-      manifest.put("text", Map.of("onnx", "onnx/text_model.onnx", "tokenizer", "tokenizer.json", "contextLength", text.tokens(),
-          "output", "text_embeds", "pooling", "none"));
-      manifest.put("vision", Map.of("onnx", "onnx/vision_model.onnx", "preprocessor", "preprocessor_config.json",
-          "output", "image_embeds"));
-      // Written last: its presence marks a complete generated model for --dir reuse.
-      Files.writeString(manifestFile, new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(manifest));
-      out.printf(Locale.ROOT, "generated in %.1f s (%,d MB)%n", (System.nanoTime() - t0) / 1e9,
-          (Files.size(dir.resolve("onnx/vision_model.onnx")) + Files.size(dir.resolve("onnx/text_model.onnx"))) >> 20);
-      return dir;
-    }
   }
-
-  private static final TransformerModels.Shape TINY_VISION = new TransformerModels.Shape(64, 2, 4, 128, 50, 32);
-  private static final TransformerModels.Shape TINY_TEXT = new TransformerModels.Shape(64, 2, 4, 128, 77, 32);
 
   /** Photo-sized (640x480) seeded images: smooth gradients plus noise, so resizing does real work. */
   static List<Media> images(int count) {
@@ -342,23 +289,6 @@ public final class EmbedBench {
     return list;
   }
 
-  private static Path findClipTokenizer() {
-    String root = System.getProperty("loupe.repo.root");
-    List<Path> candidates = new ArrayList<>();
-    if (root != null) {
-      candidates.add(Path.of(root));
-    }
-    candidates.add(Path.of("").toAbsolutePath());
-    for (Path base : candidates) {
-      for (Path p = base; p != null; p = p.getParent()) {
-        Path t = p.resolveSibling("shared").resolve("testdata/tokenizers/clip-vit-b32/tokenizer.json");
-        if (Files.isRegularFile(t)) {
-          return t;
-        }
-      }
-    }
-    return null;
-  }
 
   private static String cpuModel() {
     try (Stream<String> lines = Files.lines(Path.of("/proc/cpuinfo"))) {
