@@ -9,7 +9,6 @@ import dev.loupe.vectorstore.bench.VectorBench;
 import dev.loupe.vectorstore.lucene.LuceneVectorIndex;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.net.BindException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -105,7 +104,7 @@ public final class Main {
       server = start(config);
     } catch (IllegalArgumentException e) {
       return usageError(e, err);
-    } catch (BindException e) {
+    } catch (IOException e) { // a port taken, a data folder in use, a bad loupe.properties
       err.println("loupe: " + e.getMessage());
       return 1;
     }

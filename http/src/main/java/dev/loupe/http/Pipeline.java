@@ -5,8 +5,10 @@ import dev.loupe.embeddings.model.ModelManager;
 import dev.loupe.embeddings.model.ModelUnavailableException;
 import dev.loupe.embeddings.onnx.OnnxEmbedder;
 import dev.loupe.indexer.IngestConfig;
+import dev.loupe.indexer.IngestSettings;
 import dev.loupe.indexer.Ingester;
 import dev.loupe.indexer.chunk.TextChunker;
+import dev.loupe.indexer.chunk.TokenCounter;
 import dev.loupe.indexer.extract.Extractors;
 import dev.loupe.indexer.journal.IngestJournal;
 import dev.loupe.vectorstore.IndexSpec;
@@ -67,7 +69,9 @@ final class Pipeline implements AutoCloseable {
             new IndexSpec(visual.info().dimension(), Similarity.COSINE), LuceneVectorIndex.Options.defaults());
         open.add(visualIndex);
       }
-      Ingester ingester = new Ingester(IngestConfig.defaults(dataDir), journal, Extractors.standard(), TextChunker.withDefaults(),
+      IngestSettings settings = Settings.load(dataDir).ingest();
+      TextChunker chunker = new TextChunker(settings.chunkTokens(), settings.chunkOverlap(), TokenCounter.approximate());
+      Ingester ingester = new Ingester(settings.apply(IngestConfig.defaults(dataDir)), journal, Extractors.standard(), chunker,
           text, textIndex, visual, visualIndex);
       open.add(ingester);
       ingester.start();

@@ -77,4 +77,34 @@ class IngestCommandTest {
     assertEquals(0, o.code(), o.err());
     assertTrue(o.out().contains("nothing ingested yet"), o.out());
   }
+
+  @Test
+  void the_data_folders_settings_set_the_limits(@TempDir Path tmp) throws Exception {
+    Path data = Files.createDirectories(tmp.resolve("data"));
+    Path inbox = Files.createDirectories(tmp.resolve("inbox"));
+    Files.writeString(data.resolve("loupe.properties"), "# smaller than the default\ningest.max-file-size = 100B\n");
+    Files.writeString(inbox.resolve("small.txt"), "A short note.");
+    Files.writeString(inbox.resolve("large.txt"), "A longer note about lighthouses. ".repeat(10));
+
+    Output o = run("ingest", "--data", data.toString(), inbox.toString());
+
+    assertEquals(1, o.code(), o.out() + o.err());
+    assertTrue(o.out().contains("2 files: 1 done, 1 failed"), o.out());
+    assertTrue(o.out().contains("large.txt") && o.out().contains("over_limit"), o.out());
+  }
+
+  @Test
+  void a_bad_setting_stops_ingest_and_serve_in_one_line_naming_it(@TempDir Path tmp) throws Exception {
+    Path data = Files.createDirectories(tmp.resolve("data"));
+    Files.writeString(data.resolve("loupe.properties"), "ingest.max-video-duration=4 hours\n");
+    Output ingest = run("ingest", "--data", data.toString(), tmp.toString());
+    assertEquals(1, ingest.code(), ingest.out() + ingest.err());
+    assertEquals(1, ingest.err().lines().filter(l -> l.startsWith("loupe ingest: ")).count(), ingest.err());
+    assertTrue(ingest.err().contains(data.resolve("loupe.properties") + ": ingest.max-video-duration=4 hours is not a duration"), ingest.err());
+
+    Files.writeString(data.resolve("loupe.properties"), "ingset.workers=2\n");
+    Output serve = run("serve", "--data", data.toString(), "--port", "0");
+    assertEquals(1, serve.code(), serve.out() + serve.err());
+    assertTrue(serve.err().contains("unknown setting ingset.workers"), serve.err());
+  }
 }

@@ -108,18 +108,23 @@ public record IngestConfig(
     return new IngestConfig(dataDir, workers, queueCapacity, embedBatch, commitItems, settleTime, rescanInterval, skipRules, l, thumbnailSize);
   }
 
+  /** This configuration with another thumbnail size. */
+  public IngestConfig withThumbnailSize(int pixels) {
+    return new IngestConfig(dataDir, workers, queueCapacity, embedBatch, commitItems, settleTime, rescanInterval, skipRules, limits, pixels);
+  }
+
   /** The folder thumbnails are kept in. */
   public Path thumbnailDir() {
     return dataDir.resolve("thumbs");
   }
 
-  /** Watch options for these roots: this configuration's settle time, scan interval and skip rules, the data directory excluded. */
   /**
    * The data folder's own subfolders, never watched: the indexes, the journal, thumbnails and
    * models. The rest of it may be (the default watch folder is {@code <data>/inbox}).
    */
   static final List<String> DATA_SUBFOLDERS = List.of("index", "journal", "thumbs", "models");
 
+  /** Watch options for these roots: this configuration's settle time, scan interval and skip rules, the data subfolders excluded. */
   WatchOptions watchOptions(List<Path> roots, boolean useWatchService) {
     return WatchOptions.of(roots).withSettleTime(settleTime).withRescanInterval(rescanInterval).withSkipRules(skipRules)
         .withWatchService(useWatchService).withMaxPending(Math.max(WatchOptions.DEFAULT_MAX_PENDING, queueCapacity))
