@@ -45,7 +45,7 @@ import javax.imageio.stream.MemoryCacheImageInputStream;
  *   <li>four-channel JPEGs (CMYK, and YCCK with Adobe transform 2) are read as raw rasters,
  *       converted from YCCK as libjpeg does, taken as inverted (Adobe) CMYK as Pillow always does,
  *       and turned into RGB with Pillow's naive formula {@code r = (255 - c)(255 - k) / 255};
- *   <li>the EXIF orientation of JPEGs ({@code APP1}) and PNGs ({@code eXIf}) is applied.
+ *   <li>the {@link Exif} orientation of JPEGs ({@code APP1}) and PNGs ({@code eXIf}) is applied.
  * </ul>
  *
  * <p>Input is untrusted: the header's dimensions are checked against {@link Limits} before any
@@ -568,8 +568,8 @@ public final class ImageDecoder {
   }
 
   /**
-   * What the decoder needs from the container before ImageIO sees it: the EXIF orientation
-   * (JPEG {@code APP1}, PNG {@code eXIf}), and for JPEGs the number of components, the Adobe
+   * What the decoder needs from the container before ImageIO sees it: the {@link Exif}
+   * orientation of JPEGs and PNGs, and for JPEGs the number of components, the Adobe
    * {@code APP14} transform (-1 when there is no Adobe marker) and where the {@code APP2} ICC
    * profile segments are ({@code [start, end)} byte ranges). Malformed segments are ignored, as
    * Pillow ignores them; ImageIO then judges the data.
@@ -578,147 +578,35 @@ public final class ImageDecoder {
     static final Markers NONE = new Markers(1, 0, -1, List.of());
 
     static Markers of(byte[] b) {
-      if (b.length >= 4 && (b[0] & 0xff) == 0xff && (b[1] & 0xff) == 0xd8) {
+      if (JpegSegments.isJpeg(b)) {
         return jpeg(b);
       }
-      if (b.length >= 8 && (b[0] & 0xff) == 0x89 && b[1] == 'P' && b[2] == 'N' && b[3] == 'G') {
-        return png(b);
+      if (Exif.isPng(b)) {
+        return new Markers(Exif.of(b).orientation(), 0, -1, List.of());
       }
       return NONE;
     }
 
     private static Markers jpeg(byte[] b) {
-      int orientation = 1, components = 0, transform = -1;
-      boolean sawExif = false, sawAdobe = false;
+      int[] components = {0};
+      int[] transform = {-1};
       List<int[]> icc = new ArrayList<>();
-      int i = 2;
-      while (i + 4 <= b.length) {
-        if ((b[i] & 0xff) != 0xff) {
-          break;
+      JpegSegments.walk(b, (marker, at, end) -> {
+        int start = at + 4;
+        if (marker == 0xee && transform[0] < 0 && end - start >= 12 && Bytes.startsWith(b, start, "Adobe")) {
+          transform[0] = b[start + 11] & 0xff;
+        } else if (marker == 0xe2 && Bytes.startsWith(b, start, "ICC_PROFILE\0")) {
+          icc.add(new int[] {at, end});
+        } else if (isStartOfFrame(marker) && components[0] == 0 && end - start >= 6) {
+          components[0] = b[start + 5] & 0xff;
         }
-        int marker = b[i + 1] & 0xff;
-        if (marker == 0xff) {
-          i++; // fill byte
-          continue;
-        }
-        if (marker == 0xd8 || marker == 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
-          i += 2; // no length
-          continue;
-        }
-        if (marker == 0xda || marker == 0xd9) {
-          break; // start of scan, end of image
-        }
-        int length = u16(b, i + 2, false);
-        int start = i + 4, end = i + 2 + length;
-        if (length < 2 || end > b.length) {
-          break;
-        }
-        if (marker == 0xe1 && !sawExif && length >= 8 && startsWith(b, start, "Exif\0\0")) {
-          sawExif = true; // Pillow reads the first Exif APP1 only
-          orientation = tiffOrientation(b, start + 6, end);
-        } else if (marker == 0xee && !sawAdobe && end - start >= 12 && startsWith(b, start, "Adobe")) {
-          sawAdobe = true;
-          transform = b[start + 11] & 0xff;
-        } else if (marker == 0xe2 && startsWith(b, start, "ICC_PROFILE\0")) {
-          icc.add(new int[] {i, end});
-        } else if (isStartOfFrame(marker) && components == 0 && end - start >= 6) {
-          components = b[start + 5] & 0xff;
-        }
-        i = end;
-      }
-      return new Markers(orientation, components, transform, List.copyOf(icc));
+        return true;
+      });
+      return new Markers(Exif.of(b).orientation(), components[0], transform[0], List.copyOf(icc));
     }
 
     private static boolean isStartOfFrame(int marker) {
       return marker >= 0xc0 && marker <= 0xcf && marker != 0xc4 && marker != 0xc8 && marker != 0xcc;
-    }
-
-    private static Markers png(byte[] b) {
-      int i = 8;
-      while (i + 12 <= b.length) {
-        long length = u32(b, i);
-        if (length > b.length - i - 12) {
-          break;
-        }
-        int start = i + 8, end = start + (int) length;
-        if (startsWith(b, i + 4, "eXIf")) {
-          int tiff = startsWith(b, start, "Exif\0\0") ? start + 6 : start;
-          return new Markers(tiffOrientation(b, tiff, end), 0, -1, List.of());
-        }
-        if (startsWith(b, i + 4, "IEND")) {
-          break;
-        }
-        i = end + 4;
-      }
-      return NONE;
-    }
-
-    /** The orientation tag (0x0112) of IFD0 of the TIFF structure in {@code b[start, end)}, or 1. */
-    static int tiffOrientation(byte[] b, int start, int end) {
-      if (end - start < 8) {
-        return 1;
-      }
-      boolean little;
-      if (b[start] == 'I' && b[start + 1] == 'I') {
-        little = true;
-      } else if (b[start] == 'M' && b[start + 1] == 'M') {
-        little = false;
-      } else {
-        return 1;
-      }
-      if (u16(b, start + 2, little) != 42) {
-        return 1;
-      }
-      long ifd = u32(b, start + 4, little);
-      if (ifd < 8 || ifd > end - start - 2) {
-        return 1;
-      }
-      int p = start + (int) ifd;
-      int entries = u16(b, p, little);
-      p += 2;
-      for (int e = 0; e < entries && p + 12 <= end; e++, p += 12) {
-        if (u16(b, p, little) != 0x0112) {
-          continue;
-        }
-        int type = u16(b, p + 2, little);
-        long count = u32(b, p + 4, little);
-        if (count != 1) {
-          return 1;
-        }
-        return switch (type) {
-          case 1, 7 -> b[p + 8] & 0xff;        // BYTE, UNDEFINED
-          case 3, 8 -> u16(b, p + 8, little);  // SHORT, SSHORT
-          case 4, 9 -> (int) Math.min(u32(b, p + 8, little), Integer.MAX_VALUE); // LONG, SLONG
-          default -> 1;
-        };
-      }
-      return 1;
-    }
-
-    private static boolean startsWith(byte[] b, int at, String ascii) {
-      if (at < 0 || at + ascii.length() > b.length) {
-        return false;
-      }
-      for (int k = 0; k < ascii.length(); k++) {
-        if (b[at + k] != (byte) ascii.charAt(k)) {
-          return false;
-        }
-      }
-      return true;
-    }
-
-    private static int u16(byte[] b, int at, boolean little) {
-      int b0 = b[at] & 0xff, b1 = b[at + 1] & 0xff;
-      return little ? b0 | b1 << 8 : b0 << 8 | b1;
-    }
-
-    private static long u32(byte[] b, int at, boolean little) {
-      long lo = u16(b, little ? at : at + 2, little), hi = u16(b, little ? at + 2 : at, little);
-      return hi << 16 | lo;
-    }
-
-    private static long u32(byte[] b, int at) {
-      return u32(b, at, false);
     }
   }
 }

@@ -213,7 +213,11 @@ public final class ClipFixtures {
    * {@code APP0} when there is one.
    */
   static byte[] withExifOrientation(byte[] jpeg, int orientation, boolean littleEndian) {
-    byte[] tiff = tiffWithOrientation(orientation, littleEndian);
+    return withExif(jpeg, tiffWithOrientation(orientation, littleEndian));
+  }
+
+  /** {@code jpeg} with an EXIF {@code APP1} segment holding {@code tiff}, placed after the JFIF {@code APP0} when there is one. */
+  static byte[] withExif(byte[] jpeg, byte[] tiff) {
     ByteBuffer app1 = ByteBuffer.allocate(4 + 6 + tiff.length).order(ByteOrder.BIG_ENDIAN);
     app1.put((byte) 0xff).put((byte) 0xe1).putShort((short) (2 + 6 + tiff.length));
     app1.put("Exif\0\0".getBytes(StandardCharsets.US_ASCII)).put(tiff);
@@ -322,7 +326,7 @@ public final class ClipFixtures {
     return z.toByteArray();
   }
 
-  private static void chunk(ByteArrayOutputStream out, String type, byte[] data) {
+  static void chunk(ByteArrayOutputStream out, String type, byte[] data) {
     byte[] t = type.getBytes(StandardCharsets.US_ASCII);
     out.writeBytes(ByteBuffer.allocate(4).putInt(data.length).array());
     out.writeBytes(t);

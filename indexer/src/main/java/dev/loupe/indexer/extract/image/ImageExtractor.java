@@ -1,5 +1,6 @@
 package dev.loupe.indexer.extract.image;
 
+import dev.loupe.embeddings.image.Exif;
 import dev.loupe.embeddings.image.ImageDecoder;
 import dev.loupe.embeddings.image.RgbImage;
 import dev.loupe.indexer.extract.Deadline;
@@ -28,7 +29,7 @@ import javax.imageio.stream.ImageInputStream;
  * {@link ImageDecoder} (JPEG including CMYK, PNG, GIF, BMP, and TIFF and WebP through the
  * TwelveMonkeys ImageIO plugins on the class path), with the EXIF orientation of JPEGs and PNGs
  * applied and alpha composited on white. The first frame of an animation or multi-page TIFF is
- * taken. The EXIF date ({@link ExifDate}) is kept in the item's metadata as {@code exif_date}
+ * taken. The EXIF date ({@link Exif#taken()}) is kept in the item's metadata as {@code exif_date}
  * (ISO-8601 local date-time, e.g. {@code 2021-07-14T09:30:00}).
  *
  * <p>Failures: more pixels than {@link ExtractionLimits#maxPixels()} (read from the header, before
@@ -72,7 +73,7 @@ public final class ImageExtractor implements Extractor {
     } catch (IllegalArgumentException e) {
       throw new ExtractionException(Reason.CORRUPT, e.getMessage(), e);
     }
-    Optional<LocalDateTime> date = ExifDate.of(encoded);
+    Optional<LocalDateTime> date = Exif.of(encoded).taken();
     Map<String, String> metadata = date.map(d -> Map.of("exif_date", d.toString())).orElse(Map.of());
     sink.accept(new Extracted.Visual(Extracted.Kind.IMAGE, pixels, 0, -1, metadata));
   }

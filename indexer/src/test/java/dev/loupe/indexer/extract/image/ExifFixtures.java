@@ -1,12 +1,13 @@
 package dev.loupe.indexer.extract.image;
 
-import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
-import java.util.zip.CRC32;
 
-/** EXIF structures and the containers that carry them, built byte by byte for the tests. */
+/**
+ * A JPEG carrying EXIF, built byte by byte for the extractor's tests; the EXIF parsing itself is
+ * tested, on hostile input too, with {@code dev.loupe.embeddings.image.Exif} in the embeddings module.
+ */
 final class ExifFixtures {
   private ExifFixtures() {}
 
@@ -62,43 +63,6 @@ final class ExifFixtures {
       at = 4 + ((jpeg[4] & 0xff) << 8 | (jpeg[5] & 0xff));
     }
     return insertAt(jpeg, at, app1.array());
-  }
-
-  /** {@code png} with an {@code eXIf} chunk holding {@code tiff}, right after {@code IHDR}. */
-  static byte[] pngWithExif(byte[] png, byte[] tiff) {
-    return insertAt(png, 8 + 8 + 13 + 4, pngChunk("eXIf", tiff));
-  }
-
-  /** A minimal WebP container: a {@code VP8X} header, an empty {@code VP8L} chunk, and an {@code EXIF} chunk. */
-  static byte[] webpWithExif(byte[] tiff) {
-    ByteArrayOutputStream body = new ByteArrayOutputStream();
-    body.writeBytes("WEBP".getBytes(StandardCharsets.US_ASCII));
-    riffChunk(body, "VP8X", new byte[10]);
-    riffChunk(body, "VP8L", new byte[5]); // odd length: padded
-    riffChunk(body, "EXIF", tiff);
-    byte[] b = body.toByteArray();
-    ByteBuffer out = ByteBuffer.allocate(8 + b.length).order(ByteOrder.LITTLE_ENDIAN);
-    out.put("RIFF".getBytes(StandardCharsets.US_ASCII)).putInt(b.length).put(b);
-    return out.array();
-  }
-
-  private static void riffChunk(ByteArrayOutputStream out, String type, byte[] data) {
-    ByteBuffer header = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-    header.put(type.getBytes(StandardCharsets.US_ASCII)).putInt(data.length);
-    out.writeBytes(header.array());
-    out.writeBytes(data);
-    if (data.length % 2 == 1) {
-      out.write(0);
-    }
-  }
-
-  static byte[] pngChunk(String type, byte[] data) {
-    ByteBuffer c = ByteBuffer.allocate(12 + data.length);
-    c.putInt(data.length).put(type.getBytes(StandardCharsets.US_ASCII)).put(data);
-    CRC32 crc = new CRC32();
-    crc.update(c.array(), 4, 4 + data.length);
-    c.putInt((int) crc.getValue());
-    return c.array();
   }
 
   static byte[] insertAt(byte[] bytes, int at, byte[] segment) {
