@@ -318,8 +318,9 @@ public final class FlatVectorIndex implements VectorIndex {
   }
 
   private void allocate(int rows) {
-    arena = Arena.ofShared();
-    data = arena.allocate(Math.max(1, (long) rows * rowBytes), 64);
+    RowMemory.Block block = RowMemory.allocate((long) rows * rowBytes);
+    arena = block.arena();
+    data = block.segment();
     capacity = rows;
     ids = new String[rows];
     metas = new Metadata[rows];
