@@ -50,6 +50,9 @@ final class Api {
     }
   }
 
+  /** One entry of {@code GET /api/ingest/failures}: a failed file, its reason ({@code corrupt}, {@code io}, …) and message. */
+  record FailureView(String path, String reason, String message) {}
+
   /** Every error response: a message for people and the HTTP status repeated for scripts. */
   record ErrorBody(String error, int status) {}
 
@@ -70,6 +73,7 @@ final class Api {
   static void routes(RoutesConfig routes, Api api) {
     routes.get("/api/health", api::health);
     routes.get("/api/ingest/status", api::ingestStatus);
+    routes.get("/api/ingest/failures", api::ingestFailures);
     routes.post("/api/ingest/pause", api::ingestPause);
     routes.post("/api/ingest/resume", api::ingestResume);
     routes.post("/api/ingest/retry", api::ingestRetry);
@@ -81,6 +85,13 @@ final class Api {
 
   void ingestStatus(Context ctx) {
     ctx.json(IngestView.of(ingester().status()));
+  }
+
+  /** {@code GET /api/ingest/failures}: the files that failed, sorted by path. */
+  void ingestFailures(Context ctx) {
+    ctx.json(ingester().failures().stream()
+        .map(f -> new FailureView(f.path(), f.failure().reason(), f.failure().message()))
+        .toList());
   }
 
   /** {@code POST /api/ingest/pause}: files in flight finish, no new one starts; answers the status. */

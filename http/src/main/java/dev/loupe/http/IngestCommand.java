@@ -6,6 +6,7 @@ import dev.loupe.indexer.Ingester;
 import dev.loupe.indexer.journal.FileFailure;
 import dev.loupe.indexer.journal.IngestJournal;
 import dev.loupe.indexer.journal.JournalStatus;
+import dev.loupe.vectorstore.durable.DirectoryLock;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -18,7 +19,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * {@code loupe ingest PATH...} and {@code loupe status}: the one-shot ingest over the data
- * folder's {@link Pipeline}, and the journal's counts.
+ * folder's {@link Pipeline}, and the journal's counts (or, while {@code loupe serve} runs on the
+ * folder, the server's).
  */
 final class IngestCommand {
   private IngestCommand() {}
@@ -51,12 +53,26 @@ final class IngestCommand {
     }
   }
 
-  static int status(Path dataDir, PrintStream out, PrintStream err) throws IOException {
+  /**
+   * Prints the journal's counts and failures. While a {@code loupe serve} holds the journal, asks
+   * that server instead ({@link LiveStatus}); the journal is tried first, so a {@code serve.json}
+   * left by a killed server is never read while the folder is free.
+   */
+  static int status(Path dataDir, PrintStream out, PrintStream err) throws IOException, InterruptedException {
     if (!Files.isDirectory(dataDir.resolve("journal"))) {
       out.println("nothing ingested yet under " + dataDir);
       return 0;
     }
-    try (IngestJournal journal = Pipeline.openJournal(dataDir)) {
+    IngestJournal opened;
+    try {
+      opened = Pipeline.openJournal(dataDir);
+    } catch (IOException e) {
+      if (e instanceof DirectoryLock.HeldException || e.getCause() instanceof DirectoryLock.HeldException) {
+        return LiveStatus.print(dataDir, e, out);
+      }
+      throw e;
+    }
+    try (IngestJournal journal = opened) {
       JournalStatus s = journal.status();
       out.printf(Locale.ROOT, "%d files: %d done, %d pending, %d failed; %d items from %d distinct contents%n",
           s.files(), s.done(), s.pending(), s.failed(), s.items(), s.contents());

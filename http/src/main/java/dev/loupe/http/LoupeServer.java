@@ -12,6 +12,7 @@ import java.net.Inet6Address;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.channels.ServerSocketChannel;
+import java.nio.file.Path;
 import java.util.concurrent.CountDownLatch;
 import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.ServerConnector;
@@ -31,14 +32,17 @@ public final class LoupeServer implements Closeable {
   private final Store store;
   private final Pipeline ingest;
   private final InetSocketAddress address;
+  private final Path dataDir;
   private final CountDownLatch closed = new CountDownLatch(1);
   private boolean closing;
+  private volatile ServeFile serveFile;
 
-  private LoupeServer(Javalin app, Store store, Pipeline ingest, InetSocketAddress address) {
+  private LoupeServer(Javalin app, Store store, Pipeline ingest, InetSocketAddress address, Path dataDir) {
     this.app = app;
     this.store = store;
     this.ingest = ingest;
     this.address = address;
+    this.dataDir = dataDir;
   }
 
   /**
@@ -53,7 +57,9 @@ public final class LoupeServer implements Closeable {
 
   /**
    * As {@link #start(ServerConfig, Store)}, also owning {@code ingest} (the ingest pipeline, or
-   * null), which {@link #close} stops before it closes the store.
+   * null), which {@link #close} stops before it closes the store. With a pipeline the server holds
+   * the data folder, so it also writes {@code <data>/serve.json} ({@link ServeFile}) for {@code
+   * loupe status}, and deletes it when it closes.
    */
   static LoupeServer start(ServerConfig config, Store store, Pipeline ingest) throws IOException {
     Api api = new Api(config, store, new ModelManager(ModelManager.modelsDir(config.dataDir())),
@@ -78,7 +84,7 @@ public final class LoupeServer implements Closeable {
       bind.initCause(e);
       throw bind;
     }
-    LoupeServer server = new LoupeServer(app, store, ingest, boundAddress(app));
+    LoupeServer server = new LoupeServer(app, store, ingest, boundAddress(app), config.dataDir());
     log.info(
         "Loupe {} serving {} (store {} with {} items in {}, watching {})",
         Version.NUMBER,
@@ -92,6 +98,9 @@ public final class LoupeServer implements Closeable {
       log.info("CLIP model {} installed and verified", clip.name());
     } else {
       log.warn(clip.message());
+    }
+    if (ingest != null) {
+      server.writeServeFile();
     }
     return server;
   }
@@ -118,16 +127,57 @@ public final class LoupeServer implements Closeable {
 
   /** The base URL, for example {@code http://127.0.0.1:8080/}. */
   public URI url() {
-    String host = address.getAddress().getHostAddress();
-    if (address.getAddress() instanceof Inet6Address) {
+    return url(address);
+  }
+
+  /**
+   * The base URL to reach the server from this machine: {@link #url()}, except that a wildcard
+   * bind address ({@code 0.0.0.0}, {@code ::}) becomes {@code 127.0.0.1}.
+   */
+  URI localUrl() {
+    return localUrl(address);
+  }
+
+  static URI localUrl(InetSocketAddress bound) {
+    if (bound.getAddress().isAnyLocalAddress()) {
+      return URI.create("http://127.0.0.1:" + bound.getPort() + "/");
+    }
+    return url(bound);
+  }
+
+  private static URI url(InetSocketAddress bound) {
+    String host = bound.getAddress().getHostAddress();
+    if (bound.getAddress() instanceof Inet6Address) {
       host = "[" + host.replaceFirst("%.*$", "") + "]";
     }
-    return URI.create("http://" + host + ":" + port() + "/");
+    return URI.create("http://" + host + ":" + bound.getPort() + "/");
+  }
+
+  // A server that cannot write serve.json still serves; only `loupe status` misses it, and says so.
+  private void writeServeFile() {
+    ServeFile file = ServeFile.ofThisProcess(localUrl());
+    try {
+      file.write(dataDir);
+      serveFile = file;
+    } catch (IOException e) {
+      log.warn("cannot write {}; `loupe status` will not find this server: {}", ServeFile.path(dataDir), e.toString());
+    }
   }
 
   /** Blocks until {@link #close} has finished. */
   public void awaitClose() throws InterruptedException {
     closed.await();
+  }
+
+  private void deleteServeFile() {
+    if (serveFile == null) {
+      return;
+    }
+    try {
+      serveFile.deleteIfMine(dataDir);
+    } catch (IOException e) {
+      log.warn("cannot delete {}: {}", ServeFile.path(dataDir), e.toString());
+    }
   }
 
   /** Stops accepting requests, lets running ones finish, then closes the store (which commits). */
@@ -151,6 +201,8 @@ public final class LoupeServer implements Closeable {
       store.index().close();
       log.info("Loupe stopped; store committed");
     } finally {
+      // After the pipeline has let go of the data folder: while its lock is held, status looks here.
+      deleteServeFile();
       closed.countDown();
     }
   }

@@ -1,20 +1,33 @@
 package dev.loupe.http;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.loupe.vectorstore.durable.DirectoryLock;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.io.PrintStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.Random;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@code loupe ingest} and {@code loupe status} through Main, on a data folder without models. */
+/**
+ * {@code loupe ingest} and {@code loupe status} through Main, on a data folder without models;
+ * status also against a real server on a loopback port.
+ */
 class IngestCommandTest {
 
   private record Output(int code, String out, String err) {}
@@ -55,13 +68,111 @@ class IngestCommandTest {
   }
 
   @Test
-  void a_data_folder_held_by_a_running_server_is_refused_in_one_line(@TempDir Path tmp) throws Exception {
+  void status_asks_the_running_server_for_its_live_state_and_reads_the_journal_once_it_has_closed(@TempDir Path tmp) throws Exception {
     Path data = tmp.resolve("data");
-    try (LoupeServer server = Main.start(new ServerConfig("127.0.0.1", 0, data, data.resolve("inbox")))) {
+    Path inbox = data.resolve("inbox");
+    LoupeServer server = Main.start(new ServerConfig("127.0.0.1", 0, data, inbox));
+    try {
+      assertTrue(Files.isRegularFile(data.resolve("serve.json")), "the server says where it listens");
+      Files.writeString(inbox.resolve("tides.txt"), words(new Random(7), 400));
+      Files.write(inbox.resolve("broken.pdf"), "%PDF-1.7\nnot really a pdf".getBytes(StandardCharsets.US_ASCII));
+
+      // Taken once their size has been stable for the settle time. No clock is asserted: the
+      // deadline only bounds a hang.
+      long deadline = System.nanoTime() + 120_000_000_000L;
+      Output live;
+      do {
+        Thread.sleep(200);
+        live = run("status", "--data", data.toString());
+        assertEquals(0, live.code(), live.out() + live.err());
+      } while (!live.out().contains("2 files: 1 done, 0 pending, 1 failed") && System.nanoTime() < deadline);
+      assertTrue(live.out().startsWith("loupe serve at " + server.localUrl() + " (pid " + ProcessHandle.current().pid() + ") is running"),
+          live.out());
+      assertTrue(live.out().contains("2 files: 1 done, 0 pending, 1 failed"), live.out());
+      assertTrue(live.out().contains("  corrupt: 1"), live.out());
+      assertTrue(live.out().contains("  failed " + inbox.resolve("broken.pdf").toAbsolutePath() + ": "), live.out());
+      assertTrue(live.out().contains("nothing in progress; "), live.out());
+
+      post(server, "api/ingest/pause");
+      Output paused = run("status", "--data", data.toString());
+      assertEquals(0, paused.code(), paused.err());
+      assertTrue(paused.out().lines().findFirst().orElseThrow().endsWith(" is paused"), paused.out());
+    } finally {
+      server.close();
+    }
+
+    assertFalse(Files.exists(data.resolve("serve.json")), "a clean close removes serve.json");
+    Output offline = run("status", "--data", data.toString());
+    assertEquals(0, offline.code(), offline.err());
+    assertTrue(offline.out().startsWith("2 files: 1 done, 0 pending, 1 failed; "), offline.out());
+  }
+
+  @Test
+  void a_serve_file_left_by_a_killed_server_is_ignored_while_the_folder_is_free(@TempDir Path tmp) throws Exception {
+    Path data = tmp.resolve("data");
+    Path inbox = Files.createDirectories(tmp.resolve("inbox"));
+    Files.writeString(inbox.resolve("notes.txt"), words(new Random(11), 50));
+    assertEquals(0, run("ingest", "--data", data.toString(), inbox.toString()).code());
+    ServeFile.ofThisProcess(URI.create("http://127.0.0.1:" + closedPort() + "/")).write(data);
+
+    Output o = run("status", "--data", data.toString());
+
+    assertEquals(0, o.code(), o.out() + o.err());
+    assertTrue(o.out().startsWith("1 files: 1 done, 0 pending, 0 failed"), o.out());
+  }
+
+  @Test
+  void a_server_that_does_not_answer_while_the_folder_is_held_is_one_line_naming_its_url(@TempDir Path tmp) throws Exception {
+    Path data = tmp.resolve("data");
+    int port = closedPort();
+    try (DirectoryLock held = DirectoryLock.acquire(data.resolve("journal"))) {
+      ServeFile.ofThisProcess(URI.create("http://127.0.0.1:" + port + "/")).write(data);
+
       Output o = run("status", "--data", data.toString());
+
       assertEquals(1, o.code(), o.out() + o.err());
+      assertEquals(1, o.err().lines().count(), o.err());
+      assertTrue(o.err().startsWith("loupe status: the data folder " + data + " is in use"), o.err());
+      assertTrue(o.err().contains("http://127.0.0.1:" + port + "/api/ingest/status (connection refused)"), o.err());
+      assertEquals("", o.out());
+    }
+  }
+
+  @Test
+  void a_folder_held_without_a_serve_file_is_refused_in_one_line(@TempDir Path tmp) throws Exception {
+    Path data = tmp.resolve("data");
+    try (DirectoryLock held = DirectoryLock.acquire(data.resolve("journal"))) {
+      Output o = run("status", "--data", data.toString());
+
+      assertEquals(1, o.code(), o.out() + o.err());
+      assertEquals(1, o.err().lines().count(), o.err());
       assertTrue(o.err().startsWith("loupe status: the data folder " + data + " is in use"), o.err());
     }
+  }
+
+  /** A loopback port that was free a moment ago and has nothing listening now. */
+  private static int closedPort() throws IOException {
+    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      return socket.getLocalPort();
+    }
+  }
+
+  private static void post(LoupeServer server, String path) throws IOException, InterruptedException {
+    try (HttpClient client = HttpClient.newHttpClient()) {
+      HttpResponse<String> response = client.send(HttpRequest.newBuilder(server.localUrl().resolve(path))
+          .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+      assertEquals(200, response.statusCode(), response.body());
+    }
+  }
+
+  /** Plain text of {@code n} words drawn with {@code random}. */
+  private static String words(Random random, int n) {
+    String[] vocabulary = {"tide", "lighthouse", "harbour", "keeper", "lamp", "storm", "rock", "signal", "night", "coast"};
+    StringBuilder text = new StringBuilder();
+    for (int i = 0; i < n; i++) {
+      text.append(vocabulary[random.nextInt(vocabulary.length)]).append(i % 12 == 11 ? ".\n" : " ");
+    }
+    return text.toString();
   }
 
   @Test

@@ -129,6 +129,13 @@ class LoupeServerTest {
   }
 
   @Test
+  void a_server_without_an_ingest_pipeline_does_not_claim_the_data_folder() throws Exception {
+    try (LoupeServer server = LoupeServer.start(config(0), new Store("fixed", index))) {
+      assertFalse(Files.exists(data.resolve(ServeFile.NAME)), "only the server holding the journal writes serve.json");
+    }
+  }
+
+  @Test
   void a_taken_port_is_a_bind_exception_naming_the_port() throws Exception {
     try (LoupeServer first = LoupeServer.start(config(0), new Store("fixed", index))) {
       FixedIndex other = new FixedIndex(new IndexSpec(4, Similarity.DOT_PRODUCT), 0);
