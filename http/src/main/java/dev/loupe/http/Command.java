@@ -88,7 +88,8 @@ sealed interface Command {
             Index files and folders once (PDFs, office documents, images, videos),
             with progress on stderr; exits 1 if a file failed, listing why.
         status [--data DIR]
-            What has been ingested: files done, pending and failed with reasons.
+            What has been ingested: files done, pending and failed with reasons;
+            asks the running server for live progress when serve holds the folder.
         bench vectors [options]
             Benchmark the vector indexes on synthetic data.
         bench embed [--model NAME] [--batch B] [--threads T] [options]
