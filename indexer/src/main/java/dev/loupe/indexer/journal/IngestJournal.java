@@ -56,6 +56,9 @@ import java.util.function.Supplier;
  *       the items it wrote deleted in a commit (or none written): {@link #failed}. An ingest that
  *       stops otherwise (the file changed or vanished under the extractor, a cancel) is
  *       {@link #abandon}ed.
+ *   <li>To replace the items of an indexed content (a model was installed since it was done):
+ *       {@link #reingest}, then as for {@link Action#INGEST}, deleting the old items in the commit
+ *       that writes the new ones.
  *   <li>Contents that lost their last path ({@link Decision#orphaned()}, {@link #collectOrphans()}):
  *       {@link #retire}, delete their items, sync, commit, then {@link #purged}.
  *   <li>On removal of a file: {@link #removed}; the reconciliation scan also removes journal
@@ -494,6 +497,26 @@ public final class IngestJournal implements Closeable {
       }
       record(new JournalRecord.ContentPut(s, ContentState.PENDING, 0, "", null));
       return Optional.of(Decision.of(Action.INGEST, s));
+    });
+  }
+
+  /**
+   * Starts ingesting an indexed content again, e.g. to complete it with a model installed since it
+   * was done: it becomes pending with its bound kept, so that the ingest replaces the old items
+   * (it deletes ordinals below {@link Work.Ingest#cleanBound()} in the commit that adds the new
+   * ones), and a crash before that commit leaves the old items, complete, for {@link #recover()}
+   * to ingest again. Empty, changing nothing, if the content is not {@link ContentState#DONE} or
+   * no path has it.
+   */
+  public Optional<Work.Ingest> reingest(String sha) {
+    String s = checkSha(sha);
+    return mutate(() -> {
+      Content c = contents.get(s);
+      if (c == null || c.state != ContentState.DONE || c.paths.isEmpty()) {
+        return Optional.empty();
+      }
+      record(new JournalRecord.ContentPut(s, ContentState.PENDING, c.bound, "", null));
+      return Optional.of(new Work.Ingest(s, new ArrayList<>(c.paths), c.bound));
     });
   }
 
