@@ -449,7 +449,7 @@ public final class Ingester implements AutoCloseable {
     }
     for (Path f : files) {
       BasicFileAttributes a = Files.readAttributes(f, BasicFileAttributes.class);
-      onFile(f, a.size(), a.lastModifiedTime().toMillis());
+      onFile(f, a.size(), IngestJournal.mtime(a.lastModifiedTime()));
     }
     if (!dirs.isEmpty()) {
       FolderWatcher scanner = new FolderWatcher(config.watchOptions(dirs, false).withRescanInterval(Duration.ofDays(365)),
@@ -533,7 +533,7 @@ public final class Ingester implements AutoCloseable {
       case INGEST -> submit(new Job(d.sha(), abs, 0, List.of()));
       case HASH -> {
         BasicFileAttributes a = Files.readAttributes(abs, BasicFileAttributes.class);
-        onFile(abs, a.size(), a.lastModifiedTime().toMillis());
+        onFile(abs, a.size(), IngestJournal.mtime(a.lastModifiedTime()));
       }
       default -> {}
     }
@@ -674,9 +674,9 @@ public final class Ingester implements AutoCloseable {
     for (PathInfo p : journal.files()) {
       Path path = Path.of(p.path());
       if (under(path, abs)) {
-        // The journal keeps milliseconds; a file whose time has finer digits is reported once
-        // more at start, and the journal then finds it unchanged without hashing it.
-        known.put(path, new FileState(p.size(), Instant.ofEpochMilli(p.mtime())));
+        // A time an older journal kept in milliseconds is reported once more at start if the file's
+        // has finer digits, and the journal then finds it unchanged without hashing it.
+        known.put(path, new FileState(p.size(), Instant.EPOCH.plusNanos(p.mtime())));
       }
     }
     return known;
@@ -684,7 +684,7 @@ public final class Ingester implements AutoCloseable {
 
   private void onEvent(FileEvent event) throws IOException, InterruptedException {
     switch (event) {
-      case FileEvent.Changed c -> onFile(c.path(), c.size(), c.modified().toEpochMilli());
+      case FileEvent.Changed c -> onFile(c.path(), c.size(), IngestJournal.mtime(c.modified()));
       case FileEvent.Deleted d -> {
         journal.removed(d.path()); // the orphan waits: a move shows up as a deletion plus a creation
         orphansLater();

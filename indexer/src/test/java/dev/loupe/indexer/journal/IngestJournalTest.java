@@ -362,6 +362,20 @@ class IngestJournalTest {
   }
 
   @Test
+  void two_times_within_one_millisecond_are_told_apart() throws IOException {
+    Path a = file("a.pdf");
+    long t = 1_700_000_000_123_456_789L;
+    journal.hashed(a, A, 100, t);
+    assertEquals(Action.UNCHANGED, journal.observe(a, 100, t));
+    assertEquals(Action.HASH, journal.observe(a, 100, t + 1), "the same size, 1 ns later");
+    reopen();
+    assertEquals(Action.UNCHANGED, journal.observe(a, 100, t));
+    assertEquals(Action.HASH, journal.observe(a, 100, t - 1));
+    assertEquals(t, journal.path(a).orElseThrow().mtime());
+    assertEquals(t, IngestJournal.mtime(java.time.Instant.ofEpochSecond(1_700_000_000L, 123_456_789)));
+  }
+
+  @Test
   void reingest_makes_an_indexed_content_pending_with_its_items_to_replace_and_survives_a_crash() throws IOException {
     Path a = file("a.txt");
     ingest(a, A, 5);
