@@ -1,9 +1,12 @@
 package dev.loupe.http;
 
 import dev.loupe.embeddings.Embedder;
+import dev.loupe.embeddings.model.InstalledModel;
 import dev.loupe.embeddings.model.ModelManager;
+import dev.loupe.embeddings.model.ModelManifest;
 import dev.loupe.embeddings.model.ModelUnavailableException;
 import dev.loupe.embeddings.onnx.OnnxEmbedder;
+import dev.loupe.embeddings.text.Tokenizer;
 import dev.loupe.indexer.IngestConfig;
 import dev.loupe.indexer.IngestSettings;
 import dev.loupe.indexer.Ingester;
@@ -29,6 +32,9 @@ import java.util.List;
  * <p>Layout under the data folder: {@code index/text} (passage chunks, BM25 and, with a passage
  * model, its vectors), {@code index/visual} (CLIP vectors; opened only with CLIP installed),
  * {@code journal/}, {@code thumbs/}, {@code models/}.
+ *
+ * <p>Text is chunked by the passage model's own tokenizer, in chunks the model reads whole; without
+ * the model, by {@link TextChunker#withDefaults()}'s approximate count.
  */
 final class Pipeline implements AutoCloseable {
   /** The passage model chunks are embedded with, when installed. */
@@ -41,21 +47,32 @@ final class Pipeline implements AutoCloseable {
   private final List<AutoCloseable> open;
   private final Ingester ingester;
   private final LuceneVectorIndex visualIndex;
+  private final TextChunker chunker;
 
-  private Pipeline(List<AutoCloseable> open, Ingester ingester, LuceneVectorIndex visualIndex) {
+  private Pipeline(List<AutoCloseable> open, Ingester ingester, LuceneVectorIndex visualIndex, TextChunker chunker) {
     this.open = open;
     this.ingester = ingester;
     this.visualIndex = visualIndex;
+    this.chunker = chunker;
   }
 
   static Pipeline open(Path dataDir, PrintStream err) throws IOException, InterruptedException {
+    IngestSettings settings = Settings.load(dataDir).ingest(); // a bad setting fails before anything opens
     ModelManager models = new ModelManager(dataDir.resolve("models"));
     List<AutoCloseable> open = new ArrayList<>();
     boolean done = false;
     try {
-      Embedder text = embedder(models, TEXT_MODEL, "passages are indexed for keyword search only", err);
+      InstalledModel textModel = installed(models, TEXT_MODEL, "passages are indexed for keyword search only", err);
+      Embedder text = textModel == null ? null : embedder(textModel);
       if (text != null) open.add(text);
-      Embedder visual = embedder(models, VISUAL_MODEL, "images, pages and video frames are skipped", err);
+      TextChunker chunker = new TextChunker(settings.chunkTokens(), settings.chunkOverlap(), TokenCounter.approximate());
+      if (textModel != null) {
+        Tokenizer tokenizer = passageTokenizer(textModel);
+        open.add(tokenizer); // closed after the ingester, which chunks with it
+        chunker = passageChunker(tokenizer, settings);
+      }
+      InstalledModel visualModel = installed(models, VISUAL_MODEL, "images, pages and video frames are skipped", err);
+      Embedder visual = visualModel == null ? null : embedder(visualModel);
       if (visual != null) open.add(visual);
       IngestJournal journal = openJournal(dataDir);
       open.add(journal);
@@ -69,14 +86,12 @@ final class Pipeline implements AutoCloseable {
             new IndexSpec(visual.info().dimension(), Similarity.COSINE), LuceneVectorIndex.Options.defaults());
         open.add(visualIndex);
       }
-      IngestSettings settings = Settings.load(dataDir).ingest();
-      TextChunker chunker = new TextChunker(settings.chunkTokens(), settings.chunkOverlap(), TokenCounter.approximate());
       Ingester ingester = new Ingester(settings.apply(IngestConfig.defaults(dataDir)), journal, Extractors.standard(), chunker,
           text, textIndex, visual, visualIndex);
       open.add(ingester);
       ingester.start();
       done = true;
-      return new Pipeline(open, ingester, visualIndex);
+      return new Pipeline(open, ingester, visualIndex, chunker);
     } finally {
       if (!done) {
         closeAll(open, err);
@@ -93,6 +108,11 @@ final class Pipeline implements AutoCloseable {
     return visualIndex;
   }
 
+  /** How extracted text is cut into passages. */
+  TextChunker chunker() {
+    return chunker;
+  }
+
   /** Stops the ingester, then closes the indexes (which commit), the journal and the embedders. */
   @Override
   public void close() {
@@ -107,14 +127,37 @@ final class Pipeline implements AutoCloseable {
     }
   }
 
-  private static Embedder embedder(ModelManager models, String name, String without, PrintStream err) throws IOException {
+  /** The installed model, or null after saying on {@code err} what is lost without it and how to install it. */
+  private static InstalledModel installed(ModelManager models, String name, String without, PrintStream err) throws IOException {
     try {
-      var installed = models.installedModel(name);
-      return OnnxEmbedder.open(installed.dir(), installed.manifest(), OnnxEmbedder.Options.defaults());
+      return models.installedModel(name);
     } catch (ModelUnavailableException e) {
       err.println("loupe: model " + name + " is not available, so " + without + " (" + e.fix() + ")");
       return null;
     }
+  }
+
+  private static Embedder embedder(InstalledModel model) throws IOException {
+    return OnnxEmbedder.open(model.dir(), model.manifest(), OnnxEmbedder.Options.defaults());
+  }
+
+  /**
+   * The passage model's own tokenizer, loaded from its folder as its embedder loads it, for the
+   * chunker to count with; the caller closes it.
+   *
+   * @throws IllegalArgumentException when the model has no text encoder
+   */
+  static Tokenizer passageTokenizer(InstalledModel model) throws IOException {
+    ModelManifest.TextEncoder text = model.manifest().text();
+    if (text == null) {
+      throw new IllegalArgumentException("model " + model.manifest().name() + " in " + model.dir() + " has no text encoder to chunk passages for");
+    }
+    return Tokenizer.load(model.dir().resolve(text.tokenizer()), text.contextLength(), Tokenizer.Padding.LONGEST);
+  }
+
+  /** Chunks of the configured size counted by {@code tokenizer}, shrunk to what its model reads whole. */
+  static TextChunker passageChunker(Tokenizer tokenizer, IngestSettings settings) {
+    return TextChunker.forTokenizer(tokenizer, settings.chunkTokens(), settings.chunkOverlap());
   }
 
   private static void closeAll(List<AutoCloseable> open, PrintStream err) {

@@ -117,6 +117,13 @@ import java.util.regex.Pattern;
  * the extractor name suffixed {@code +notext} or {@code +novisual}, so the contents to complete
  * when the model arrives can be found in the journal ({@link ContentInfo#extractor()}).
  *
+ * <p>When the model arrives, {@link #start()} finds them and ingests them again, in the
+ * background, from a file that still has them ({@link IngestJournal#reingest}): the new items,
+ * with vectors and visuals, replace the old ones in one commit, so a crash leaves either the old
+ * items or the new, and the next start finishes the work. Contents waiting for this count as
+ * pending in the {@link #status()}. A model removed later changes nothing: the items keep their
+ * vectors.
+ *
  * <h2>Failures</h2>
  *
  * A file that cannot be extracted (corrupt, encrypted, unsupported, over a limit, unreadable, or a
@@ -137,6 +144,8 @@ public final class Ingester implements AutoCloseable {
 
   private static final System.Logger LOG = System.getLogger(Ingester.class.getName());
   private static final Pattern FIELD_KEY = Pattern.compile("[A-Za-z][A-Za-z0-9_.-]{0,63}");
+  /** Suffixes of a journal's extractor label: the content was indexed without the text, or the visual, embedder. */
+  static final String NO_TEXT = "+notext", NO_VISUAL = "+novisual";
 
   /** One content to extract from one file. */
   record Job(String sha, Path path, int cleanBound, List<Work.Delete> deletes) {}
@@ -177,6 +186,9 @@ public final class Ingester implements AutoCloseable {
   private final List<Thread> workers = new ArrayList<>();
   private Thread assembler;
   private Thread writer;
+  private Thread catchUp;
+  /** Files of contents the catch-up has not queued yet (the journal counts them once queued). */
+  private final AtomicInteger catchUpFiles = new AtomicInteger();
 
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition changed = lock.newCondition();
@@ -298,6 +310,57 @@ public final class Ingester implements AutoCloseable {
         thumbnails.delete(sha);
       }
     }
+    List<ContentInfo> incomplete = journal.contents().stream()
+        .filter(c -> c.state() == ContentState.DONE && !c.paths().isEmpty() && incomplete(c.extractor())).toList();
+    if (!incomplete.isEmpty()) {
+      LOG.log(Level.INFO, "ingest: " + incomplete.size() + " content(s) were indexed without a model installed now;"
+          + " ingesting them again in the background");
+      catchUpFiles.set(incomplete.stream().mapToInt(c -> c.paths().size()).sum());
+      begin(); // the catch-up itself is in flight until it has queued its last job
+      catchUp = Thread.ofPlatform().daemon().name("loupe-ingest-catch-up").start(() -> catchUp(incomplete));
+    }
+  }
+
+  /** Whether a content done with this extractor label lacks what one of this ingester's embedders adds. */
+  private boolean incomplete(String extractor) {
+    return text != null && extractor.contains(NO_TEXT) || visual != null && extractor.contains(NO_VISUAL);
+  }
+
+  /**
+   * Queues the contents to complete, one at a time (the job queue is bounded), each from a file
+   * that still has its bytes; a content none of whose files has it any more is left to the watcher
+   * or the next ingest, which see the change.
+   */
+  private void catchUp(List<ContentInfo> contents) {
+    try {
+      for (ContentInfo c : contents) {
+        if (closed) return;
+        Optional<Path> from = Optional.empty();
+        for (String p : c.paths()) {
+          Path path = Path.of(p);
+          try {
+            if (Files.isRegularFile(path) && sha256(path).equals(c.sha())) {
+              from = Optional.of(path);
+              break;
+            }
+          } catch (IOException e) {
+            LOG.log(Level.DEBUG, "ingest: " + path + " cannot be read to complete it: " + e);
+          }
+        }
+        Optional<Work.Ingest> work = from.isEmpty() ? Optional.empty() : journal.reingest(c.sha());
+        catchUpFiles.addAndGet(-c.paths().size());
+        if (work.isPresent()) {
+          submit(new Job(c.sha(), from.get(), work.get().cleanBound(), List.of()));
+        }
+      }
+    } catch (InterruptedException e) {
+      // closing: what is marked pending is recovered at the next start, the rest found again
+    } catch (RuntimeException e) {
+      if (!closed) LOG.log(Level.WARNING, "ingest: completing the contents indexed without a model stopped: " + e);
+    } finally {
+      catchUpFiles.set(0);
+      finish(1, 0);
+    }
   }
 
   /** Ingests a recovered content from a file that still has it, or abandons it. */
@@ -386,7 +449,7 @@ public final class Ingester implements AutoCloseable {
     }
     for (Path f : files) {
       BasicFileAttributes a = Files.readAttributes(f, BasicFileAttributes.class);
-      onFile(f, a.size(), a.lastModifiedTime().toMillis());
+      onFile(f, a.size(), IngestJournal.mtime(a.lastModifiedTime()));
     }
     if (!dirs.isEmpty()) {
       FolderWatcher scanner = new FolderWatcher(config.watchOptions(dirs, false).withRescanInterval(Duration.ofDays(365)),
@@ -470,7 +533,7 @@ public final class Ingester implements AutoCloseable {
       case INGEST -> submit(new Job(d.sha(), abs, 0, List.of()));
       case HASH -> {
         BasicFileAttributes a = Files.readAttributes(abs, BasicFileAttributes.class);
-        onFile(abs, a.size(), a.lastModifiedTime().toMillis());
+        onFile(abs, a.size(), IngestJournal.mtime(a.lastModifiedTime()));
       }
       default -> {}
     }
@@ -494,6 +557,10 @@ public final class Ingester implements AutoCloseable {
     }
     FolderWatcher w = watcher;
     if (w != null) w.close();
+    if (catchUp != null) {
+      catchUp.interrupt();
+      join(catchUp);
+    }
     workers.forEach(Thread::interrupt);
     for (Thread t : workers) {
       join(t);
@@ -540,7 +607,7 @@ public final class Ingester implements AutoCloseable {
     IngestStatus.State state = closed || fatal != null ? IngestStatus.State.STOPPED
         : paused ? IngestStatus.State.PAUSED : IngestStatus.State.RUNNING;
     int queued = jobs.size() + urgent.size();
-    int pending = js.pending();
+    int pending = js.pending() + catchUpFiles.get();
     Duration eta = pending == 0 || fps <= 0 ? null : Duration.ofMillis((long) Math.ceil(pending / fps * 1000));
     return new IngestStatus(state, js.files(), hashing.get(), queued, extracting.get(), embedding.get(), writes.size(), pending,
         js.done(), js.failed(), js.failedByReason(), js.items(), fps, ips, eta);
@@ -607,9 +674,9 @@ public final class Ingester implements AutoCloseable {
     for (PathInfo p : journal.files()) {
       Path path = Path.of(p.path());
       if (under(path, abs)) {
-        // The journal keeps milliseconds; a file whose time has finer digits is reported once
-        // more at start, and the journal then finds it unchanged without hashing it.
-        known.put(path, new FileState(p.size(), Instant.ofEpochMilli(p.mtime())));
+        // A time an older journal kept in milliseconds is reported once more at start if the file's
+        // has finer digits, and the journal then finds it unchanged without hashing it.
+        known.put(path, new FileState(p.size(), Instant.EPOCH.plusNanos(p.mtime())));
       }
     }
     return known;
@@ -617,7 +684,7 @@ public final class Ingester implements AutoCloseable {
 
   private void onEvent(FileEvent event) throws IOException, InterruptedException {
     switch (event) {
-      case FileEvent.Changed c -> onFile(c.path(), c.size(), c.modified().toEpochMilli());
+      case FileEvent.Changed c -> onFile(c.path(), c.size(), IngestJournal.mtime(c.modified()));
       case FileEvent.Deleted d -> {
         journal.removed(d.path()); // the orphan waits: a move shows up as a deletion plus a creation
         orphansLater();
@@ -957,7 +1024,7 @@ public final class Ingester implements AutoCloseable {
     }
 
     String extractorLabel() {
-      return extractor + (skippedText ? "+notext" : "") + (skippedVisual ? "+novisual" : "");
+      return extractor + (skippedText ? NO_TEXT : "") + (skippedVisual ? NO_VISUAL : "");
     }
 
     List<Item> items() throws InterruptedException, ExecutionException {

@@ -54,6 +54,12 @@ final class IngestRig implements AutoCloseable {
 
   IngestRig(Path data, IngestConfig config, List<Extractor> extractors, boolean withTextModel, boolean withVisualModel)
       throws IOException, InterruptedException {
+    this(data, config, extractors, withTextModel, withVisualModel, ingester -> {});
+  }
+
+  /** With {@code beforeStart} called on the ingester before it starts (to install test hooks). */
+  IngestRig(Path data, IngestConfig config, List<Extractor> extractors, boolean withTextModel, boolean withVisualModel,
+      java.util.function.Consumer<Ingester> beforeStart) throws IOException, InterruptedException {
     this.data = data;
     this.textEmbedder = withTextModel ? HashEmbedder.text(TEXT_DIM) : null;
     this.config = config;
@@ -67,6 +73,7 @@ final class IngestRig implements AutoCloseable {
         : null;
     this.ingester = new Ingester(config, journal, new Extractors(extractors), TextChunker.withDefaults(),
         textEmbedder, textIndex, visualEmbedder, visualIndex);
+    beforeStart.accept(ingester);
     ingester.start();
   }
 

@@ -152,6 +152,27 @@ class IngesterTest {
   }
 
   @Test
+  void a_file_rewritten_at_the_same_size_within_one_millisecond_is_ingested_again() throws Exception {
+    Path file = IngestFiles.text(folder.resolve("log.txt"), "The first wombat version.");
+    FileTime first = FileTime.from(java.time.Instant.ofEpochSecond(1_700_000_000L, 123_000_100));
+    Files.setLastModifiedTime(file, first);
+    org.junit.jupiter.api.Assumptions.assumeTrue(Files.getLastModifiedTime(file).equals(first),
+        "skipped: the file system keeps times coarser than nanoseconds (" + Files.getLastModifiedTime(file) + ")");
+    try (IngestRig rig = new IngestRig(data)) {
+      rig.ingest(folder);
+      Files.writeString(file, "The other koala version."); // as many bytes
+      Files.setLastModifiedTime(file, FileTime.from(java.time.Instant.ofEpochSecond(1_700_000_000L, 123_000_900)));
+
+      rig.ingest(folder);
+
+      assertEquals(List.of(IngestJournal.itemId(sha(file), 0)),
+          rig.textIndex.keywordSearch("koala", 5, Filter.ALL).stream().map(SearchHit::id).toList());
+      assertTrue(rig.textIndex.keywordSearch("wombat", 5, Filter.ALL).isEmpty(), "the first version is gone");
+      rig.checkExactlyOnce(folder);
+    }
+  }
+
+  @Test
   void a_modified_file_has_its_items_replaced_in_one_commit() throws Exception {
     Path file = IngestFiles.text(folder.resolve("draft.txt"), IngestFiles.words(10, 200));
     try (IngestRig rig = new IngestRig(data)) {
@@ -414,7 +435,7 @@ class IngesterTest {
     String sha = sha(before);
     try (IngestJournal previous = IngestJournal.open(data.resolve("journal"))) { // a run killed mid-ingest
       var a = Files.readAttributes(before, java.nio.file.attribute.BasicFileAttributes.class);
-      assertEquals(Action.INGEST, previous.hashed(before, sha, a.size(), a.lastModifiedTime().toMillis()).action());
+      assertEquals(Action.INGEST, previous.hashed(before, sha, a.size(), IngestJournal.mtime(a.lastModifiedTime())).action());
       previous.reserve(sha, 8);
       previous.sync();
     }

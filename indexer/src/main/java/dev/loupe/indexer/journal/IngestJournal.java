@@ -11,6 +11,8 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileTime;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -20,6 +22,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
 
@@ -56,6 +59,9 @@ import java.util.function.Supplier;
  *       the items it wrote deleted in a commit (or none written): {@link #failed}. An ingest that
  *       stops otherwise (the file changed or vanished under the extractor, a cancel) is
  *       {@link #abandon}ed.
+ *   <li>To replace the items of an indexed content (a model was installed since it was done):
+ *       {@link #reingest}, then as for {@link Action#INGEST}, deleting the old items in the commit
+ *       that writes the new ones.
  *   <li>Contents that lost their last path ({@link Decision#orphaned()}, {@link #collectOrphans()}):
  *       {@link #retire}, delete their items, sync, commit, then {@link #purged}.
  *   <li>On removal of a file: {@link #removed}; the reconciliation scan also removes journal
@@ -95,11 +101,21 @@ public final class IngestJournal implements Closeable {
   public static final long DEFAULT_COMPACT_MIN_BYTES = 4L << 20;
 
   private static final System.Logger LOG = System.getLogger(IngestJournal.class.getName());
+  static final long NANOS_PER_MILLI = 1_000_000L;
   /** Entries per framed record in a compacted file; a path is at most a few KiB, well under the frame limit. */
   private static final int SNAPSHOT_GROUP = 64;
 
-  /** A path's entry: its content, or its own failure. */
-  private record PathEntry(String sha, long size, long mtime, Failure failure) {}
+  /**
+   * A path's entry: its content, or its own failure. {@code coarse}: the time is known only to the
+   * millisecond (recorded by a version that kept milliseconds).
+   */
+  private record PathEntry(String sha, long size, long mtime, Failure failure, boolean coarse) {
+    /** Whether a file seen with this size and time is as recorded. */
+    boolean matches(long size, long mtime) {
+      return this.size == size
+          && (this.mtime == mtime || coarse && Math.floorDiv(mtime, NANOS_PER_MILLI) * NANOS_PER_MILLI == this.mtime);
+    }
+  }
 
   /** A content's entry; mutated only under {@link #lock}, through {@link #apply}. */
   private static final class Content {
@@ -180,6 +196,17 @@ public final class IngestJournal implements Closeable {
       journal.fileBytes = JournalFile.replay(file, journal::apply);
       journal.compactedBytes = journal.fileBytes;
       journal.channel = FileChannel.open(file, StandardOpenOption.WRITE);
+      int version = JournalFile.version(file);
+      if (version != JournalFile.VERSION) {
+        // Rewritten before anything is appended, so that no file mixes versions.
+        try {
+          journal.compact();
+        } catch (IOException | RuntimeException e) {
+          journal.channel.close();
+          throw e;
+        }
+        LOG.log(Level.INFO, "ingest journal {0}: rewritten from format version {1} to {2}", file, version, JournalFile.VERSION);
+      }
       return journal;
     } catch (IOException | RuntimeException e) {
       dirLock.close();
@@ -227,15 +254,30 @@ public final class IngestJournal implements Closeable {
   // ---- file changes -----------------------------------------------------------------------------
 
   /**
-   * What to do about a file seen with this size and modification time: {@link Action#UNCHANGED}
-   * when the journal has it with the same size and time (indexed, in progress, or failed: a failed
-   * file is retried only when it changes), else {@link Action#HASH}. Changes nothing.
+   * A file's modification time as the journal keeps it: nanoseconds since the epoch (saturated
+   * past the year 2262), so that a file written twice within a millisecond is told apart.
+   */
+  public static long mtime(Instant modified) {
+    return FileTime.from(modified).to(TimeUnit.NANOSECONDS);
+  }
+
+  /** {@link #mtime(Instant)} of a file time. */
+  public static long mtime(FileTime modified) {
+    return modified.to(TimeUnit.NANOSECONDS);
+  }
+
+  /**
+   * What to do about a file seen with this size and modification time ({@link #mtime}): {@link
+   * Action#UNCHANGED} when the journal has it with the same size and time (indexed, in progress, or
+   * failed: a failed file is retried only when it changes), else {@link Action#HASH}. A time
+   * recorded by a version that kept milliseconds matches any time within its millisecond. Changes
+   * nothing.
    */
   public Action observe(Path path, long size, long mtime) {
     String key = key(path);
     return read(() -> {
       PathEntry e = paths.get(key);
-      return e != null && e.size == size && e.mtime == mtime ? Action.UNCHANGED : Action.HASH;
+      return e != null && e.matches(size, mtime) ? Action.UNCHANGED : Action.HASH;
     });
   }
 
@@ -260,7 +302,7 @@ public final class IngestJournal implements Closeable {
       PathEntry old = paths.get(key);
       Content c = contents.get(s);
       if (old != null && s.equals(old.sha)) {
-        boolean changed = old.size != size || old.mtime != mtime;
+        boolean changed = !old.matches(size, mtime);
         if (changed) {
           record(new JournalRecord.PathPut(key, s, size, mtime, null));
         }
@@ -328,7 +370,7 @@ public final class IngestJournal implements Closeable {
       }
       PathEntry target = paths.get(toKey);
       record(new JournalRecord.PathGone(fromKey));
-      record(new JournalRecord.PathPut(toKey, old.sha, old.size, old.mtime, old.failure));
+      record(new JournalRecord.PathPut(toKey, old.sha, old.size, old.mtime, old.failure, old.coarse));
       List<String> orphaned = target != null && target.sha != null && !target.sha.equals(old.sha) ? detached(target) : List.of();
       return new Decision(old.sha == null ? Action.UNCHANGED : Action.LINKED, old.sha, orphaned);
     });
@@ -494,6 +536,26 @@ public final class IngestJournal implements Closeable {
       }
       record(new JournalRecord.ContentPut(s, ContentState.PENDING, 0, "", null));
       return Optional.of(Decision.of(Action.INGEST, s));
+    });
+  }
+
+  /**
+   * Starts ingesting an indexed content again, e.g. to complete it with a model installed since it
+   * was done: it becomes pending with its bound kept, so that the ingest replaces the old items
+   * (it deletes ordinals below {@link Work.Ingest#cleanBound()} in the commit that adds the new
+   * ones), and a crash before that commit leaves the old items, complete, for {@link #recover()}
+   * to ingest again. Empty, changing nothing, if the content is not {@link ContentState#DONE} or
+   * no path has it.
+   */
+  public Optional<Work.Ingest> reingest(String sha) {
+    String s = checkSha(sha);
+    return mutate(() -> {
+      Content c = contents.get(s);
+      if (c == null || c.state != ContentState.DONE || c.paths.isEmpty()) {
+        return Optional.empty();
+      }
+      record(new JournalRecord.ContentPut(s, ContentState.PENDING, c.bound, "", null));
+      return Optional.of(new Work.Ingest(s, new ArrayList<>(c.paths), c.bound));
     });
   }
 
@@ -772,7 +834,7 @@ public final class IngestJournal implements Closeable {
       }
       for (var e : paths.entrySet()) {
         PathEntry p = e.getValue();
-        group.add(new JournalRecord.PathPut(e.getKey(), p.sha, p.size, p.mtime, p.failure));
+        group.add(new JournalRecord.PathPut(e.getKey(), p.sha, p.size, p.mtime, p.failure, p.coarse));
         if (group.size() == SNAPSHOT_GROUP) {
           JournalFile.encode(group, snapshot);
           group.clear();
@@ -820,7 +882,7 @@ public final class IngestJournal implements Closeable {
         if (p.sha() != null && !contents.containsKey(p.sha())) {
           throw new IllegalStateException("path " + p.path() + " names content " + p.sha() + ", which the journal does not have");
         }
-        PathEntry old = paths.put(p.path(), new PathEntry(p.sha(), p.size(), p.mtime(), p.failure()));
+        PathEntry old = paths.put(p.path(), new PathEntry(p.sha(), p.size(), p.mtime(), p.failure(), p.coarse()));
         if (old != null && old.sha != null) {
           contents.get(old.sha).paths.remove(p.path());
         }

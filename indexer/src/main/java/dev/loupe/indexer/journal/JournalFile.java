@@ -30,10 +30,11 @@ import java.util.zip.CRC32C;
  * record  = length u32 | crc32c(length's 4 bytes) u32 | payload (length bytes) | crc32c(payload) u32
  * payload = entry+            (the entries of one change, applied together or not at all)
  * entry   = type u8, then
- *   1 path put      path str | hasSha u8 | [sha 32 bytes] | size i64 | mtime i64 | hasFailure u8 | [reason str | message str]
+ *   1 path put      path str | hasSha u8 | [sha 32 bytes] | size i64 | mtime i64 (ms) | hasFailure u8 | [reason str | message str]
  *   2 path gone     path str
  *   3 content put   sha 32 bytes | state u8 | bound i32 | extractor str | hasFailure u8 | [reason str | message str]
  *   4 content gone  sha 32 bytes
+ *   5 path put      as 1, with mtime in ns (version 2)
  * str     = byte length u32 | UTF-8 bytes
  * </pre>
  *
@@ -42,17 +43,23 @@ import java.util.zip.CRC32C;
  * valid length, a final record whose payload checksum fails, and a tail of zeros (a file system
  * that extended the file before the data reached it) are a torn tail, truncated with a warning;
  * any other mismatch is corruption and names the offset.
+ *
+ * <p>Version 1 kept file times in milliseconds (entry 1 only); version 2 adds entry 5, with
+ * nanoseconds, and keeps entry 1 for paths whose time is known only to the millisecond. A version
+ * 1 file is read (its times marked coarse) and rewritten as version 2 when the journal opens it.
  */
 final class JournalFile {
   static final byte[] MAGIC = "LOUPEJNL".getBytes(StandardCharsets.US_ASCII);
-  static final int VERSION = 1;
+  static final int VERSION = 2;
+  /** The oldest version this reader accepts. */
+  static final int OLDEST_VERSION = 1;
   static final int HEADER_BYTES = 20;
   /** Framing around a payload: length, its checksum, and the payload's checksum. */
   static final int FRAME_BYTES = 12;
   /** Largest payload a reader accepts; a path and a failure message fit many times over. */
   static final int MAX_PAYLOAD = 1 << 20;
 
-  private static final byte PATH_PUT = 1, PATH_GONE = 2, CONTENT_PUT = 3, CONTENT_GONE = 4;
+  private static final byte PATH_PUT_MILLIS = 1, PATH_GONE = 2, CONTENT_PUT = 3, CONTENT_GONE = 4, PATH_PUT = 5;
   private static final System.Logger LOG = System.getLogger(IngestJournal.class.getName());
   private static final HexFormat HEX = HexFormat.of();
 
@@ -91,14 +98,14 @@ final class JournalFile {
   private static void encodeOne(JournalRecord record, ByteArrayOutputStream payload) {
     switch (record) {
       case JournalRecord.PathPut p -> {
-        payload.write(PATH_PUT);
+        payload.write(p.coarse() ? PATH_PUT_MILLIS : PATH_PUT);
         writeString(payload, p.path());
         payload.write(p.sha() == null ? 0 : 1);
         if (p.sha() != null) {
           payload.writeBytes(HEX.parseHex(p.sha()));
         }
         writeLong(payload, p.size());
-        writeLong(payload, p.mtime());
+        writeLong(payload, p.coarse() ? p.mtime() / IngestJournal.NANOS_PER_MILLI : p.mtime());
         writeFailure(payload, p.failure());
       }
       case JournalRecord.PathGone p -> {
@@ -196,9 +203,20 @@ final class JournalFile {
     if (crc(header, 0, 16) != b.getInt(16)) {
       throw new CorruptJournalException(file, 0, "the header's checksum does not match");
     }
-    if (version != VERSION) {
-      throw new IOException("ingest journal " + file + " has format version " + version + "; this Loupe reads version "
-          + VERSION + " only. Use the Loupe release that wrote it, or move the file aside to rebuild the journal");
+    if (version < OLDEST_VERSION || version > VERSION) {
+      throw new IOException("ingest journal " + file + " has format version " + version + "; this Loupe reads versions "
+          + OLDEST_VERSION + " to " + VERSION + " only. Use the Loupe release that wrote it, or move the file aside to rebuild the journal");
+    }
+  }
+
+  /** The format version in the header of {@code file}, which {@link #replay} has accepted. */
+  static int version(Path file) throws IOException {
+    try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+      ByteBuffer b = ByteBuffer.allocate(4);
+      if (channel.read(b, 8) != 4) {
+        throw new CorruptJournalException(file, 0, "the header's version is cut short");
+      }
+      return b.getInt(0);
     }
   }
 
@@ -242,13 +260,15 @@ final class JournalFile {
   private static JournalRecord decodeOne(DataInputStream in, int limit) throws IOException {
     byte type = in.readByte();
     JournalRecord record = switch (type) {
-      case PATH_PUT -> {
+      case PATH_PUT, PATH_PUT_MILLIS -> {
         String path = readString(in, limit);
         String sha = readFlag(in) ? readSha(in) : null;
         long size = in.readLong();
         long mtime = in.readLong();
         Failure failure = readFailure(in, limit);
-        yield new JournalRecord.PathPut(path, sha, size, mtime, failure);
+        boolean coarse = type == PATH_PUT_MILLIS;
+        yield new JournalRecord.PathPut(path, sha, size, coarse ? Math.multiplyExact(mtime, IngestJournal.NANOS_PER_MILLI) : mtime,
+            failure, coarse);
       }
       case PATH_GONE -> new JournalRecord.PathGone(readString(in, limit));
       case CONTENT_PUT -> {

@@ -9,7 +9,9 @@ import java.util.Objects;
  * @param sha its content's hash (lowercase hex SHA-256), or null when the file itself failed
  *     (could not be read or hashed)
  * @param size its size in bytes when it was last hashed (or failed)
- * @param mtime its modification time in milliseconds since the epoch at that moment
+ * @param mtime its modification time at that moment, in nanoseconds since the epoch ({@link
+ *     IngestJournal#mtime}); a whole number of milliseconds when recorded by a version that kept
+ *     milliseconds
  * @param failure the file's own failure when {@code sha} is null, else null (a content's failure
  *     is on its {@link ContentInfo})
  */

@@ -10,12 +10,14 @@ public sealed interface Work {
   String sha();
 
   /**
-   * Ingest a content again after a restart.
+   * Ingest a content again: after a restart ({@link IngestJournal#recover()}), or to replace its
+   * items ({@link IngestJournal#reingest}).
    *
    * @param paths the files that have it (absolute path strings); hash one of them again before
    *     extracting it, since it may have changed while Loupe was down
-   * @param cleanBound ordinals below this may be in the index from the interrupted attempt:
-   *     delete items {@code sha#0 .. sha#(cleanBound-1)} (absent ones are fine) before writing
+   * @param cleanBound ordinals below this may be in the index from an interrupted attempt or an
+   *     earlier ingest: delete items {@code sha#0 .. sha#(cleanBound-1)} (absent ones are fine) in
+   *     the commit that writes the new ones
    */
   record Ingest(String sha, List<String> paths, int cleanBound) implements Work {
     public Ingest {

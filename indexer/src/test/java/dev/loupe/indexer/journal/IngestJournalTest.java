@@ -362,6 +362,54 @@ class IngestJournalTest {
   }
 
   @Test
+  void two_times_within_one_millisecond_are_told_apart() throws IOException {
+    Path a = file("a.pdf");
+    long t = 1_700_000_000_123_456_789L;
+    journal.hashed(a, A, 100, t);
+    assertEquals(Action.UNCHANGED, journal.observe(a, 100, t));
+    assertEquals(Action.HASH, journal.observe(a, 100, t + 1), "the same size, 1 ns later");
+    reopen();
+    assertEquals(Action.UNCHANGED, journal.observe(a, 100, t));
+    assertEquals(Action.HASH, journal.observe(a, 100, t - 1));
+    assertEquals(t, journal.path(a).orElseThrow().mtime());
+    assertEquals(t, IngestJournal.mtime(java.time.Instant.ofEpochSecond(1_700_000_000L, 123_456_789)));
+  }
+
+  @Test
+  void reingest_makes_an_indexed_content_pending_with_its_items_to_replace_and_survives_a_crash() throws IOException {
+    Path a = file("a.txt");
+    ingest(a, A, 5);
+
+    Work.Ingest work = journal.reingest(A).orElseThrow();
+    assertEquals(new Work.Ingest(A, List.of(a.toString()), 5), work, "the 5 old items are deleted with the new ones' commit");
+    assertEquals(ContentState.PENDING, journal.content(A).orElseThrow().state());
+    assertEquals(1, journal.status().pending());
+    assertEquals(Optional.empty(), journal.reingest(A), "already pending: one ingest at a time");
+    assertEquals(Action.LINKED, journal.hashed(file("copy.txt"), A, 100, 1000).action(), "a copy does not start a second ingest");
+    journal.sync();
+
+    try (IngestJournal crashed = crashCopy()) {
+      assertEquals(List.of(new Work.Ingest(A, List.of(a.toString(), file("copy.txt").toString()), 5)), crashed.recover());
+    }
+    journal.reserve(A, 7);
+    journal.done(A, 7, "tika");
+    assertEquals(7, journal.content(A).orElseThrow().bound());
+    assertEquals("tika", journal.content(A).orElseThrow().extractor());
+  }
+
+  @Test
+  void reingest_leaves_contents_that_are_not_indexed_or_have_no_file() throws IOException {
+    Path a = file("a.txt");
+    ingest(a, A, 2);
+    journal.removed(a); // an orphan, waiting for collection
+    assertEquals(Optional.empty(), journal.reingest(A));
+    assertEquals(ContentState.DONE, journal.content(A).orElseThrow().state());
+    assertEquals(Action.INGEST, journal.hashed(file("b.txt"), B, 1, 1).action());
+    assertEquals(Optional.empty(), journal.reingest(B), "pending");
+    assertEquals(Optional.empty(), journal.reingest(C), "unknown");
+  }
+
+  @Test
   void unsynced_changes_are_lost_in_a_crash_and_synced_ones_are_kept() throws IOException {
     Path a = file("a.pdf"), b = file("b.pdf");
     ingest(a, A, 1); // synced before done; done itself is not

@@ -148,10 +148,10 @@ class JournalFileTest {
     var notJournal = assertThrows(IOException.class, () -> open(other));
     assertTrue(notJournal.getMessage().contains("is not a Loupe ingest journal"), notJournal.getMessage());
 
-    byte[] v2 = w.after().clone();
-    ByteBuffer.wrap(v2).putInt(8, 2).putInt(16, JournalFile.crc(withVersion(v2), 0, 16));
-    var version = assertThrows(IOException.class, () -> open(v2));
-    assertTrue(version.getMessage().contains("format version 2"), version.getMessage());
+    byte[] v3 = w.after().clone();
+    ByteBuffer.wrap(v3).putInt(8, 3).putInt(16, JournalFile.crc(withVersion(v3), 0, 16));
+    var version = assertThrows(IOException.class, () -> open(v3));
+    assertTrue(version.getMessage().contains("format version 3"), version.getMessage());
 
     var empty = assertThrows(CorruptJournalException.class, () -> open(new byte[5]));
     assertTrue(empty.getMessage().contains("fewer than its 20-byte header"), empty.getMessage());
@@ -177,6 +177,7 @@ class JournalFileTest {
     List<JournalRecord> records = List.of(
         new JournalRecord.PathPut("/a/ü 文件.pdf", A, Long.MAX_VALUE, -1, null),
         new JournalRecord.PathPut("/b", null, 0, 0, new Failure("io", "permission denied 🚫")),
+        new JournalRecord.PathPut("/c", A, 7, 1_700_000_000_123L * 1_000_000, null, true),
         new JournalRecord.PathGone("/b"),
         new JournalRecord.ContentPut(A, ContentState.DONE, 12, "pdf", null),
         new JournalRecord.ContentPut(B, ContentState.FAILED, 0, "", new Failure("corrupt", "bad")),
@@ -188,6 +189,41 @@ class JournalFileTest {
       byte[] payload = Arrays.copyOfRange(framed, 8, framed.length - 4);
       assertEquals(group, JournalFile.decode(payload));
       assertArrayEquals(framed, reencode(JournalFile.decode(payload)));
+    }
+  }
+
+  @Test
+  void a_version_1_file_is_read_with_its_millisecond_times_and_rewritten_as_version_2() throws IOException {
+    // As version 1 wrote it: times in milliseconds, entry type 1.
+    long millis = 1_700_000_000_123L;
+    var out = new java.io.ByteArrayOutputStream();
+    ByteBuffer header = ByteBuffer.allocate(JournalFile.HEADER_BYTES).put(JournalFile.MAGIC).putInt(1).putInt(0);
+    header.putInt(JournalFile.crc(header.array(), 0, 16));
+    out.writeBytes(header.array());
+    JournalFile.encode(List.of(new JournalRecord.ContentPut(A, ContentState.DONE, 3, "pdf", null)), out);
+    JournalFile.encode(List.of(new JournalRecord.PathPut("/inbox/a.pdf", A, 100, millis * 1_000_000, null, true)), out);
+    byte[] v1 = out.toByteArray();
+    assertEquals(1, v1[recordOffsets(v1).get(1).intValue() + 8], "the path's entry is of type 1, as version 1 wrote it");
+
+    Path dir = Files.createDirectories(tmp.resolve("v1"));
+    Files.write(dir.resolve(IngestJournal.FILE), v1);
+    Path a = Path.of("/inbox/a.pdf");
+    for (int open = 0; open < 2; open++) {
+      try (IngestJournal j = IngestJournal.open(dir)) {
+        assertEquals(JournalFile.VERSION, JournalFile.version(dir.resolve(IngestJournal.FILE)), "rewritten on open " + open);
+        assertEquals(millis * 1_000_000, j.path(a).orElseThrow().mtime());
+        assertEquals(ContentState.DONE, j.content(A).orElseThrow().state());
+        assertEquals(Action.UNCHANGED, j.observe(a, 100, millis * 1_000_000 + 456_789), "any time within its millisecond");
+        assertEquals(Action.HASH, j.observe(a, 100, (millis + 1) * 1_000_000));
+      }
+    }
+    try (IngestJournal j = IngestJournal.open(dir)) {
+      assertEquals(Action.UNCHANGED, j.hashed(a, A, 100, millis * 1_000_000 + 5).action());
+      assertEquals(Action.LINKED, j.hashed(Path.of("/inbox/b.pdf"), A, 100, millis * 1_000_000 + 5).action());
+    }
+    try (IngestJournal j = IngestJournal.open(dir)) {
+      assertEquals(Action.HASH, j.observe(Path.of("/inbox/b.pdf"), 100, millis * 1_000_000 + 6), "a new entry keeps nanoseconds");
+      assertEquals(Action.UNCHANGED, j.observe(Path.of("/inbox/b.pdf"), 100, millis * 1_000_000 + 5));
     }
   }
 

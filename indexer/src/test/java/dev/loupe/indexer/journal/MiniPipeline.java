@@ -81,7 +81,7 @@ final class MiniPipeline implements Closeable {
     }
     for (Path p : files) {
       BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class);
-      long mtime = a.lastModifiedTime().toMillis();
+      long mtime = IngestJournal.mtime(a.lastModifiedTime());
       if (journal.observe(p, a.size(), mtime) == Action.HASH) {
         handle(journal.hashed(p, sha256(p), a.size(), mtime));
       }
