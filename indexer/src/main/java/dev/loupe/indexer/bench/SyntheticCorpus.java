@@ -62,9 +62,22 @@ public final class SyntheticCorpus {
    * @param progress gets a line every 1,000 files written
    */
   public static Summary write(Path dir, int files, long seed, PrintStream progress) throws IOException {
+    return write(dir, files, seed, Mix.DOCUMENTS, progress);
+  }
+
+  /** What a corpus is made of. */
+  public enum Mix {
+    /** The document collection described above. */
+    DOCUMENTS,
+    /** 640x480 JPEG photos only, like an image folder (NanoDB's MS-COCO ingest). */
+    IMAGES
+  }
+
+  /** As {@link #write(Path, int, long, PrintStream)}, of the given mix. */
+  public static Summary write(Path dir, int files, long seed, Mix mix, PrintStream progress) throws IOException {
     if (files < 1) throw new IllegalArgumentException("corpus of " + files + " files: need at least 1");
     Path marker = dir.resolve(MARKER);
-    String stamp = "files=" + files + " seed=" + seed;
+    String stamp = "files=" + files + " seed=" + seed + (mix == Mix.DOCUMENTS ? "" : " mix=" + mix.name().toLowerCase(Locale.ROOT));
     if (Files.isRegularFile(marker) && Files.readString(marker).startsWith(stamp + "\n")) {
       return summarize(dir, files, Files.readString(marker));
     }
@@ -82,7 +95,7 @@ public final class SyntheticCorpus {
     long bytes = 0;
     int pages = 0;
     for (int i = 0; i < files; i++) {
-      String kind = kind(random.nextInt(100));
+      String kind = mix == Mix.IMAGES ? "jpg" : kind(random.nextInt(100));
       Path folder = dir.resolve(String.format(Locale.ROOT, "folder-%03d", i / FILES_PER_FOLDER));
       Files.createDirectories(folder);
       Path file = folder.resolve(String.format(Locale.ROOT, "file-%05d.%s", i, kind));

@@ -73,6 +73,15 @@ class IngestBenchTest {
   }
 
   @Test
+  void the_images_mix_is_photos_only_and_kept_apart_from_the_documents_corpus(@TempDir Path dir) throws Exception {
+    SyntheticCorpus.Summary images = SyntheticCorpus.write(dir.resolve("i"), 6, 3, SyntheticCorpus.Mix.IMAGES, null);
+    assertEquals(java.util.Map.of("jpg", 6), images.kinds());
+    // The same folder does not pass for the documents corpus of that seed and count.
+    var e = assertThrows(IllegalArgumentException.class, () -> SyntheticCorpus.write(dir.resolve("i"), 6, 3, null));
+    assertTrue(e.getMessage().contains("not empty"), e.getMessage());
+  }
+
+  @Test
   void a_folder_holding_other_files_is_not_taken_for_a_corpus(@TempDir Path dir) throws Exception {
     Files.writeString(dir.resolve("mine.txt"), "keep me");
     var e = assertThrows(IllegalArgumentException.class, () -> SyntheticCorpus.write(dir, 10, 1, null));
@@ -82,7 +91,7 @@ class IngestBenchTest {
 
   @Test
   void bad_flags_are_named() throws Exception {
-    for (var c : List.of(List.of("--files", "0"), List.of("--shape", "huge"), List.of("--phases", "hash,render"), List.of("--files"))) {
+    for (var c : List.of(List.of("--files", "0"), List.of("--shape", "huge"), List.of("--phases", "hash,render"), List.of("--files"), List.of("--mix", "videos"))) {
       Output o = run(c.toArray(String[]::new));
       assertEquals(2, o.code(), c.toString());
       assertTrue(o.err().startsWith("loupe bench ingest: ") && o.err().contains("usage:"), o.err());
