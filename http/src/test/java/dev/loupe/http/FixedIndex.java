@@ -50,6 +50,11 @@ final class FixedIndex implements VectorIndex {
   }
 
   @Override
+  public Optional<float[]> vector(String id) {
+    return Optional.empty();
+  }
+
+  @Override
   public int size() {
     return size;
   }

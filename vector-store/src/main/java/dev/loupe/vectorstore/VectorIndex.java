@@ -54,6 +54,22 @@ public interface VectorIndex extends Closeable {
   /** The metadata of an item, or empty if it is not present. */
   Optional<Metadata> get(String id);
 
+  /**
+   * The vector of an item as this index stores it for search, for "more like this" queries:
+   * under {@link Similarity#COSINE} the L2-normalized vector (every index normalizes on the way
+   * in, so searching with the returned vector scores like searching with the one given), under
+   * the other similarities the vector as given. Indexes that encode vectors lossily return the
+   * full-precision vector where they keep one beside the codes and the decoded approximation
+   * where they do not; each implementation says which.
+   *
+   * <p>Sees every write that returned before the call, committed or not. Empty if no item has
+   * this id, and for an item without a vector ({@link HybridIndex#addKeywordOnly}). The array is
+   * a fresh copy: the caller may modify it without changing the index.
+   *
+   * @throws IllegalArgumentException if {@code id} is null, blank or too long
+   */
+  Optional<float[]> vector(String id);
+
   /** True if an item with this id is present. */
   default boolean contains(String id) {
     return get(id).isPresent();

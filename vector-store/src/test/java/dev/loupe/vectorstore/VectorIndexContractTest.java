@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.loupe.vectorstore.bench.SyntheticVectors;
 import java.io.BufferedReader;
@@ -12,6 +13,7 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -59,6 +61,14 @@ public abstract class VectorIndexContractTest {
   /** How far a reported score may be from the exact {@link Similarity#score}. */
   protected float scoreTolerance() {
     return 1e-4f;
+  }
+
+  /**
+   * How far a component {@link VectorIndex#vector} returns may be from the stored vector, relative
+   * to {@code max(1, |component|)}; zero for indexes that keep the vector exactly.
+   */
+  protected float vectorTolerance() {
+    return 0f;
   }
 
   // ---- helpers -------------------------------------------------------------------------------
@@ -249,6 +259,189 @@ public abstract class VectorIndexContractTest {
     }
   }
 
+  // ---- stored vectors ----------------------------------------------------------------------------
+
+  /** Vector {@code i} scaled by 2 to 6, so that normalizing under cosine changes it. */
+  protected static float[] scaledVector(SyntheticVectors data, int i) {
+    float[] v = data.vector(i);
+    float scale = 2f + i % 5;
+    for (int j = 0; j < v.length; j++) {
+      v[j] *= scale;
+    }
+    return v;
+  }
+
+  /** Asserts {@code actual} is {@code expected} within {@link #vectorTolerance()}. */
+  protected void assertStoredVector(float[] expected, float[] actual, String what) {
+    assertEquals(expected.length, actual.length, "dimension of " + what);
+    float tolerance = vectorTolerance();
+    for (int j = 0; j < expected.length; j++) {
+      float allowed = tolerance * Math.max(1f, Math.abs(expected[j]));
+      if (allowed == 0f ? expected[j] != actual[j] : Math.abs(expected[j] - actual[j]) > allowed) {
+        throw new AssertionError(
+            what + " component " + j + " is " + actual[j] + ", expected " + expected[j]
+                + " within " + allowed + " (seed " + SEED + ")");
+      }
+    }
+  }
+
+  private float[] storedVector(VectorIndex index, String id) {
+    return index.vector(id).orElseThrow(() -> new AssertionError("no vector for " + id));
+  }
+
+  @ParameterizedTest
+  @EnumSource(Similarity.class)
+  void vector_returns_the_stored_vector_normalized_only_under_cosine(Similarity sim)
+      throws IOException {
+    int n = 300, dim = 24;
+    SyntheticVectors data = new SyntheticVectors(dim, 10, 0.8f, SEED + 7);
+    IndexSpec spec = new IndexSpec(dim, sim);
+    try (VectorIndex index = open(dir, spec)) {
+      for (int i = 0; i < n; i++) {
+        index.add("v" + i, scaledVector(data, i), meta(i));
+      }
+      for (int i = 0; i < n; i++) {
+        float[] given = scaledVector(data, i);
+        float[] stored = storedVector(index, "v" + i);
+        assertStoredVector(spec.checkAndPrepare(given, "vector"), stored, "vector of v" + i);
+        if (sim == Similarity.COSINE) {
+          double norm2 = 0;
+          for (float x : stored) {
+            norm2 += (double) x * x;
+          }
+          assertEquals(1.0, norm2, 1e-5 + 4 * vectorTolerance(), "squared norm of v" + i);
+        }
+      }
+    }
+  }
+
+  @Test
+  void vector_is_a_fresh_copy_the_caller_may_modify() throws IOException {
+    SyntheticVectors data = new SyntheticVectors(8, 2, 0.8f, SEED + 8);
+    try (VectorIndex index = open(dir, new IndexSpec(8, Similarity.EUCLIDEAN))) {
+      float[] given = scaledVector(data, 0);
+      index.add("a", given, meta(0));
+      given[0] = 1000f; // the index copied it on add
+      float[] first = storedVector(index, "a");
+      float[] expected = first.clone();
+      Arrays.fill(first, 7f);
+      float[] second = storedVector(index, "a");
+      assertTrue(first != second, "vector returned the same array twice");
+      assertStoredVector(expected, second, "vector of a after the caller changed a copy");
+      assertStoredVector(scaledVector(data, 0), second, "vector of a");
+      assertEquals("a", index.search(scaledVector(data, 0), 1).getFirst().id());
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = Similarity.class, names = {"COSINE", "EUCLIDEAN"})
+  void searching_with_an_items_own_vector_finds_that_item_first(Similarity sim)
+      throws IOException {
+    // Not for DOT_PRODUCT, where a longer vector in a similar direction may outscore the item.
+    int n = 500, dim = 32;
+    SyntheticVectors data = new SyntheticVectors(dim, 10, 0.8f, SEED + 9);
+    try (VectorIndex index = open(dir, new IndexSpec(dim, sim))) {
+      for (int i = 0; i < n; i++) {
+        index.add("v" + i, scaledVector(data, i), meta(i));
+      }
+      for (int i = 0; i < n; i += 17) {
+        float[] own = storedVector(index, "v" + i);
+        List<SearchHit> hits = index.search(own, 5);
+        assertEquals("v" + i, hits.getFirst().id(), "more like v" + i + " (seed " + SEED + ")");
+      }
+    }
+  }
+
+  @Test
+  void vector_follows_updates_and_deletes_and_is_empty_for_unknown_ids() throws IOException {
+    int n = 50, dim = 16;
+    SyntheticVectors data = new SyntheticVectors(dim, 4, 0.8f, SEED + 10);
+    IndexSpec spec = new IndexSpec(dim, Similarity.COSINE);
+    try (VectorIndex index = open(dir, spec)) {
+      addAll(index, data, 0, n);
+      index.update("v1", data.query(3), meta(1));
+      assertStoredVector(spec.checkAndPrepare(data.query(3), "vector"), storedVector(index, "v1"), "updated v1");
+      assertTrue(index.delete("v2"));
+      assertTrue(index.vector("v2").isEmpty(), "vector of deleted v2");
+      assertTrue(index.vector("never-added").isEmpty(), "vector of an unknown id");
+      index.add("v2", data.query(4), meta(2));
+      assertStoredVector(spec.checkAndPrepare(data.query(4), "vector"), storedVector(index, "v2"), "re-added v2");
+      for (String bad : new String[] {null, "", "  "}) {
+        assertThrows(IllegalArgumentException.class, () -> index.vector(bad));
+      }
+    }
+  }
+
+  @Test
+  void vector_sees_committed_and_uncommitted_writes_and_survives_reopen() throws IOException {
+    int n = 400, dim = 20;
+    SyntheticVectors data = new SyntheticVectors(dim, 8, 0.8f, SEED + 11);
+    IndexSpec spec = new IndexSpec(dim, Similarity.DOT_PRODUCT);
+    Map<String, float[]> expected = new HashMap<>();
+    try (VectorIndex index = open(dir, spec)) {
+      for (int i = 0; i < 300; i++) {
+        index.add("v" + i, scaledVector(data, i), meta(i));
+        expected.put("v" + i, scaledVector(data, i));
+      }
+      index.commit();
+      for (int i = 300; i < n; i++) { // since the last commit
+        index.add("v" + i, scaledVector(data, i), meta(i));
+        expected.put("v" + i, scaledVector(data, i));
+      }
+      for (int i = 0; i < n; i += 9) { // rows of committed and uncommitted items change places
+        assertTrue(index.delete("v" + i));
+        expected.remove("v" + i);
+      }
+      index.update("v5", data.query(1), meta(5));
+      expected.put("v5", data.query(1));
+      index.update("v301", data.query(2), meta(301));
+      expected.put("v301", data.query(2));
+      for (var e : expected.entrySet()) {
+        assertStoredVector(e.getValue(), storedVector(index, e.getKey()), "vector of " + e.getKey());
+      }
+      index.commit();
+      for (var e : expected.entrySet()) {
+        assertStoredVector(e.getValue(), storedVector(index, e.getKey()), "after commit, " + e.getKey());
+      }
+    }
+    try (VectorIndex index = open(dir, spec)) {
+      assertEquals(expected.size(), index.size());
+      for (int i = 0; i < n; i++) {
+        String id = "v" + i;
+        float[] want = expected.get(id);
+        if (want == null) {
+          assertTrue(index.vector(id).isEmpty(), "deleted " + id + " after reopen");
+        } else {
+          assertStoredVector(want, storedVector(index, id), "after reopen, " + id);
+        }
+      }
+    }
+  }
+
+  @Test
+  void an_item_added_keyword_only_has_no_vector_until_an_update_gives_it_one() throws IOException {
+    SyntheticVectors data = new SyntheticVectors(8, 2, 0.8f, SEED + 12);
+    IndexSpec spec = new IndexSpec(8, Similarity.COSINE);
+    try (VectorIndex index = open(dir, spec)) {
+      assumeTrue(index instanceof HybridIndex, kind() + " has no keyword-only items");
+      HybridIndex hybrid = (HybridIndex) index;
+      hybrid.add("with", data.vector(0), meta(0));
+      hybrid.addKeywordOnly("without", meta(1));
+      assertTrue(hybrid.contains("without"));
+      assertTrue(hybrid.vector("without").isEmpty(), "vector of a keyword-only item");
+      hybrid.commit();
+      assertTrue(hybrid.vector("without").isEmpty(), "after commit");
+      hybrid.update("without", data.vector(1), meta(1));
+      assertStoredVector(data.vector(1), storedVector(hybrid, "without"), "after update");
+      hybrid.addKeywordOnly("later", meta(2));
+    }
+    try (VectorIndex index = open(dir, spec)) {
+      assertTrue(index.vector("later").isEmpty(), "keyword-only item after reopen");
+      assertStoredVector(data.vector(0), storedVector(index, "with"), "with, after reopen");
+      assertStoredVector(data.vector(1), storedVector(index, "without"), "without, after reopen");
+    }
+  }
+
   // ---- durability ------------------------------------------------------------------------------
 
   @Test
@@ -388,6 +581,10 @@ public abstract class VectorIndexContractTest {
                     assertSortedByScore(hits);
                     for (SearchHit h : hits) {
                       assertTrue(everAdded.contains(h.id()), "unknown id " + h.id());
+                    }
+                    if (!hits.isEmpty()) {
+                      // The hit may be deleted meanwhile; if not, its vector is whole.
+                      index.vector(hits.getFirst().id()).ifPresent(v -> assertEquals(dim, v.length));
                     }
                     count++;
                   }

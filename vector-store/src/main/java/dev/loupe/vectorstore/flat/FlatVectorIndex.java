@@ -364,6 +364,51 @@ public final class FlatVectorIndex implements VectorIndex {
     }
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * <p>By encoding: {@link Encoding#F32} returns the stored vector exactly; {@link Encoding#F16}
+   * the decoded half-precision row (no fp32 copy is kept), within fp16 rounding of the vector
+   * given; {@link Encoding#I8} the exact fp32 original that reranking uses, from the heap or the
+   * mapped snapshot.
+   */
+  @Override
+  public Optional<float[]> vector(String id) {
+    VectorIndex.checkId(id);
+    rw.readLock().lock();
+    try {
+      checkOpen();
+      Integer r = rowOf.get(id);
+      return r == null ? Optional.empty() : Optional.of(readVector(r));
+    } finally {
+      rw.readLock().unlock();
+    }
+  }
+
+  /** A fresh full-precision (I8: the original) or decoded (F16) copy of row {@code r}; caller holds the read lock. */
+  private float[] readVector(int r) {
+    int dim = spec.dimension();
+    float[] v = new float[dim];
+    long offset = (long) r * rowBytes;
+    switch (encoding) {
+      case F32 -> MemorySegment.copy(data, F32, offset, v, 0, dim);
+      case F16 -> {
+        for (int i = 0; i < dim; i++) {
+          v[i] = Float.float16ToFloat(data.get(F16, offset + 2L * i));
+        }
+      }
+      case I8 -> {
+        float[] original = originals[r];
+        if (original != null) {
+          System.arraycopy(original, 0, v, 0, dim);
+        } else {
+          MemorySegment.copy(snapshotRaw, F32, (long) snapshotRow[r] * dim * 4, v, 0, dim);
+        }
+      }
+    }
+    return v;
+  }
+
   @Override
   public int size() {
     rw.readLock().lock();

@@ -432,6 +432,42 @@ public final class JVectorIndex implements VectorIndex {
         : Optional.empty();
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * <p>The index keeps every full-precision vector beside its product-quantization codes (reranking
+   * and rebuilds need them), so this is always the exact stored vector.
+   */
+  @Override
+  public Optional<float[]> vector(String id) {
+    VectorIndex.checkId(id);
+    // The read lock keeps removeDeletedNodes from freeing the vector and a rebuild from swapping
+    // the graph between the lookup and the copy.
+    graphLock.readLock().lock();
+    try {
+      ensureOpen();
+      Graph g = graph;
+      for (Integer ord = g.ords.get(id); ord != null; ) {
+        Item item = g.item(ord);
+        if (item != null && item.id().equals(id)) {
+          // place() stores the vector before it publishes the item, so a live item has one.
+          VectorFloat<?> v = g.vectors.getVector(ord);
+          float[] copy = new float[v.length()];
+          for (int i = 0; i < copy.length; i++) {
+            copy[i] = v.get(i);
+          }
+          return Optional.of(copy);
+        }
+        // An update retired the ordinal after we looked it up; the map already names the new one.
+        Integer next = g.ords.get(id);
+        ord = ord.equals(next) ? null : next;
+      }
+      return Optional.empty();
+    } finally {
+      graphLock.readLock().unlock();
+    }
+  }
+
   @Override
   public int size() {
     ensureOpen();

@@ -462,6 +462,44 @@ public final class LuceneVectorIndex implements HybridIndex {
         });
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Read from the float vectors of the document's segment, which Lucene keeps whether or not
+   * the graph is {@link Options#scalarQuantized() scalar-quantized}: always the full-precision
+   * vector, never a decoded 8-bit code.
+   */
+  @Override
+  public Optional<float[]> vector(String id) {
+    VectorIndex.checkId(id);
+    ensureOpen();
+    if (!ids.contains(id)) {
+      return Optional.empty();
+    }
+    return withSearcher(
+        searcher -> {
+          // The searcher hides deleted documents, so this is the live document of the id.
+          TopDocs top = searcher.search(new TermQuery(new Term(ID, id)), 1);
+          if (top.scoreDocs.length == 0) {
+            return Optional.empty();
+          }
+          int doc = top.scoreDocs[0].doc;
+          List<LeafReaderContext> leaves = searcher.getIndexReader().leaves();
+          LeafReaderContext leaf = leaves.get(ReaderUtil.subIndex(doc, leaves));
+          FloatVectorValues values = leaf.reader().getFloatVectorValues(VECTOR);
+          if (values == null) {
+            return Optional.empty(); // a segment of keyword-only documents
+          }
+          int local = doc - leaf.docBase;
+          KnnVectorValues.DocIndexIterator it = values.iterator();
+          if (it.advance(local) != local) {
+            return Optional.empty(); // added with addKeywordOnly
+          }
+          // vectorValue may return a buffer Lucene reuses; the caller gets its own copy.
+          return Optional.of(values.vectorValue(it.index()).clone());
+        });
+  }
+
   @Override
   public boolean contains(String id) {
     VectorIndex.checkId(id);
