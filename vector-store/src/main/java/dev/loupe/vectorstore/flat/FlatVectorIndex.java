@@ -537,8 +537,8 @@ public final class FlatVectorIndex implements VectorIndex {
     return merged;
   }
 
-  /** Largest slice of the rows one scan loop reads through; see {@link #scanRange}. */
-  static final long SLICE_BYTES = 1L << 30;
+  /** Largest slice of the rows one scan loop reads through; see {@link #scanRange}. Tests lower it. */
+  static volatile long sliceBytes = 1L << 30;
 
   private TopK[] scanRange(float[][] queries, int k, Filter filter, int from, int to) {
     int count = queries.length;
@@ -566,7 +566,7 @@ public final class FlatVectorIndex implements VectorIndex {
     // The rows are read through slices of at most 1 GiB: the JIT's bounds checks and loop
     // optimizations are cheaper on segments whose size fits an int than on the whole block,
     // which passes 2 GiB at a million 512-d fp32 rows.
-    int blockRows = Math.max(1, (int) (SLICE_BYTES / rowBytes));
+    int blockRows = (int) Math.max(1, Math.min(Integer.MAX_VALUE, sliceBytes / rowBytes));
     MemorySegment data = null;
     long base = 0;
     for (int r = from; r < to; r++) {
