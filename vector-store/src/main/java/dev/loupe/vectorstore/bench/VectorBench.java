@@ -7,7 +7,6 @@ import dev.loupe.vectorstore.Similarity;
 import dev.loupe.vectorstore.VectorIndex;
 import dev.loupe.vectorstore.flat.Encoding;
 import dev.loupe.vectorstore.flat.FlatVectorIndex;
-import dev.loupe.vectorstore.flat.RowMemory;
 import dev.loupe.vectorstore.jvector.JVectorIndex;
 import dev.loupe.vectorstore.lucene.LuceneVectorIndex;
 import dev.loupe.vectorstore.vectorization.VectorOps;
@@ -345,11 +344,6 @@ public final class VectorBench {
     /** Recall, single-query latency and throughput of {@code index} over the query set. */
     private Map<String, Object> timeQueries(VectorIndex index) throws Exception {
       Map<String, Object> r = new LinkedHashMap<>();
-      if (index instanceof FlatVectorIndex) {
-        long huge = anonHugePages();
-        r.put("anon_huge_pages_mb", huge >> 20);
-        out.printf(Locale.ROOT, "  anonymous memory on huge pages (whole system): %,d MB%n", huge >> 20);
-      }
       // Warm up the JIT and the caches with a first pass, then time every query on its own.
       int warmup = Math.min(c.queries(), 200);
       for (int q = 0; q < warmup; q++) {
@@ -430,22 +424,13 @@ public final class VectorBench {
      * Read bandwidth of a streaming sum over a 1 GiB buffer (32x a large L3) split across the same
      * threads as the flat scan; the best of five passes.
      */
-    private boolean hugePagesReported;
-
     private double memoryBandwidth() throws Exception {
       long floats = (1L << 30) / 4;
       VectorOps ops = VectorOps.get();
-      RowMemory.Block block = RowMemory.allocate(floats * 4);
-      try (Arena arena = block.arena()) {
-        MemorySegment buffer = block.segment();
+      try (Arena arena = Arena.ofShared()) {
+        MemorySegment buffer = arena.allocate(floats * 4, 64);
         for (long i = 0; i < floats; i += 1024) {
           buffer.set(ValueLayout.JAVA_FLOAT_UNALIGNED, 4 * i, 1f);
-        }
-        if (!hugePagesReported) {
-          long huge = RowMemory.hugePageBytes(buffer);
-          out.printf(Locale.ROOT, "pages: transparent huge pages '%s', asked for: %s; %,d of the yardstick's %,d MB on huge pages%n",
-              RowMemory.transparentHugePages(), block.hugePagesAdvised(), huge >> 20, (floats * 4) >> 20);
-          hugePagesReported = true;
         }
         double best = 0;
         float sink = 0;
@@ -463,16 +448,6 @@ public final class VectorBench {
         if (sink == 42) out.println(); // keeps the sums alive
         return best;
       }
-    }
-  }
-
-  /** {@code AnonHugePages} of {@code /proc/meminfo} in bytes, or -1. */
-  private static long anonHugePages() {
-    try (Stream<String> lines = Files.lines(Path.of("/proc/meminfo"))) {
-      return lines.filter(l -> l.startsWith("AnonHugePages:")).mapToLong(l -> Long.parseLong(l.replaceAll("[^0-9]", "")) * 1024)
-          .findFirst().orElse(-1);
-    } catch (IOException | RuntimeException e) {
-      return -1;
     }
   }
 

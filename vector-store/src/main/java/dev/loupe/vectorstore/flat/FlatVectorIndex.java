@@ -318,9 +318,8 @@ public final class FlatVectorIndex implements VectorIndex {
   }
 
   private void allocate(int rows) {
-    RowMemory.Block block = RowMemory.allocate((long) rows * rowBytes);
-    arena = block.arena();
-    data = block.segment();
+    arena = Arena.ofShared();
+    data = arena.allocate(Math.max(1, (long) rows * rowBytes), 64);
     capacity = rows;
     ids = new String[rows];
     metas = new Metadata[rows];
