@@ -536,9 +536,6 @@ public final class FlatVectorIndex implements VectorIndex {
     return merged;
   }
 
-  /** Largest slice of the rows one scan loop reads through; see {@link #scanRange}. Tests lower it. */
-  static volatile long sliceBytes = 1L << 30;
-
   private TopK[] scanRange(float[][] queries, int k, Filter filter, int from, int to) {
     int count = queries.length;
     TopK[] tops = new TopK[count];
@@ -562,21 +559,12 @@ public final class FlatVectorIndex implements VectorIndex {
       }
     }
     float[] dots = new float[count];
-    // The rows are read through slices of at most 1 GiB: the JIT's bounds checks and loop
-    // optimizations are cheaper on segments whose size fits an int than on the whole block,
-    // which passes 2 GiB at a million 512-d fp32 rows.
-    int blockRows = (int) Math.max(1, Math.min(Integer.MAX_VALUE, sliceBytes / rowBytes));
-    MemorySegment data = null;
-    long base = 0;
+    MemorySegment data = this.data;
     for (int r = from; r < to; r++) {
-      if ((r - from) % blockRows == 0) {
-        base = (long) r * rowBytes;
-        data = this.data.asSlice(base, (long) Math.min(blockRows, to - r) * rowBytes);
-      }
       if (filter != null && !filter.test(metas[r])) {
         continue;
       }
-      long offset = (long) r * rowBytes - base;
+      long offset = (long) r * rowBytes;
       if (count == 1) {
         dots[0] = switch (encoding) {
           case F32 -> ops.dotF32(data, offset, kernelQueries[0]);

@@ -54,37 +54,6 @@ class FlatVectorIndexTest {
         }
       }
     }
-
-    @Test
-    void scans_through_small_slices_find_what_one_slice_finds() throws IOException {
-      int n = 20_000, dim = 40;
-      SyntheticVectors data = new SyntheticVectors(dim, 50, 0.8f, SEED);
-      IndexSpec spec = new IndexSpec(dim, Similarity.COSINE);
-      try (FlatVectorIndex index = FlatVectorIndex.inMemory(spec, Encoding.F32, 3)) {
-        for (int i = 0; i < n; i++) {
-          index.add("v" + i, data.vector(i), meta(i));
-        }
-        List<float[]> queries = new ArrayList<>();
-        for (int q = 0; q < 5; q++) {
-          queries.add(data.query(q));
-        }
-        List<List<SearchHit>> whole = new ArrayList<>();
-        for (float[] q : queries) {
-          whole.add(index.search(q, 10));
-        }
-        long saved = FlatVectorIndex.sliceBytes;
-        FlatVectorIndex.sliceBytes = 7L * dim * 4; // 7 rows a slice: every range crosses many slice edges
-        try {
-          List<List<SearchHit>> batched = index.searchBatch(queries, 10, null);
-          for (int q = 0; q < queries.size(); q++) {
-            assertEquals(whole.get(q), index.search(queries.get(q), 10), "query " + q);
-            assertEquals(ids(whole.get(q)), ids(batched.get(q)), "batched query " + q);
-          }
-        } finally {
-          FlatVectorIndex.sliceBytes = saved;
-        }
-      }
-    }
   }
 
   @Nested
