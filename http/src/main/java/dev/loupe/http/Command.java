@@ -58,6 +58,16 @@ sealed interface Command {
   /** {@code loupe status [--data DIR]}: the ingest journal's counts and failures. */
   record Status(Path dataDir) implements Command {}
 
+  /**
+   * {@code loupe keys ARGS}: {@code args} go to {@link KeysCommand}, with {@code --data} and the
+   * resolved default data folder put first when the command line has no {@code --data}.
+   */
+  record Keys(List<String> args) implements Command {
+    public Keys {
+      args = List.copyOf(args);
+    }
+  }
+
   /** {@code loupe version}. */
   record Version() implements Command {}
 
@@ -76,14 +86,17 @@ sealed interface Command {
             --watch DIR  folder to index (repeat for several); default DIR/inbox
                          under the data folder, created if missing
             --port N     TCP port, default 8080; 0 picks a free one
-            --host H     loopback address to listen on, default 127.0.0.1 (also ::1,
-                         localhost). Other hosts are refused until API keys arrive
-                         in a later release.
+            --host H     address to listen on, default 127.0.0.1. A non-loopback
+                         host (0.0.0.0, a LAN address) needs an API key (loupe keys
+                         create), and then every /api and /v1 request must send one.
         models list | pull NAME | import DIR | verify NAME | remove NAME [--data DIR]
             Manage embedding models in DIR/models (same default data folder as
             serve). pull downloads, resumes and checks a model; import installs
             files copied by hand, for machines without internet. loupe models help
             has the details.
+        keys create [--name NAME] | list | revoke ID|NAME [--data DIR]
+            API keys (bearer tokens) for clients on other machines; create prints
+            the token once and keeps only its SHA-256 in DIR/keys.json.
         ingest [--data DIR] PATH...
             Index files and folders once (PDFs, office documents, images, videos),
             with progress on stderr; exits 1 if a file failed, listing why.
@@ -128,6 +141,7 @@ sealed interface Command {
         yield new Status(data);
       }
       case "models" -> parseModels(rest, env);
+      case "keys" -> new Keys(withDefaultData(rest, env));
       case "version", "--version" -> {
         requireNoArguments(name, rest);
         yield new Version();
@@ -238,6 +252,16 @@ sealed interface Command {
     List<String> withData = new ArrayList<>(List.of("--data", defaultDataDir(env).toString()));
     withData.addAll(args);
     return new Models(withData);
+  }
+
+  /** {@code args}, preceded by {@code --data} and the default data folder unless they name one. */
+  private static List<String> withDefaultData(List<String> args, Map<String, String> env) {
+    if (args.stream().anyMatch(a -> a.equals("--data") || a.startsWith("--data="))) {
+      return args;
+    }
+    List<String> withData = new ArrayList<>(List.of("--data", defaultDataDir(env).toString()));
+    withData.addAll(args);
+    return withData;
   }
 
   private static int parsePort(String value) {

@@ -49,7 +49,10 @@ public final class LoupeServer implements Closeable {
    * Starts serving {@code store} as {@code config} says and logs the URL. On failure the store
    * is left open for the caller to close.
    *
+   * <p>On a host that is not loopback every data route needs an API key (see {@link Auth}).
+   *
    * @throws BindException if the port is taken
+   * @throws IllegalArgumentException if the host is not loopback and the data folder has no API key
    */
   public static LoupeServer start(ServerConfig config, Store store) throws IOException {
     return start(config, store, null);
@@ -64,6 +67,7 @@ public final class LoupeServer implements Closeable {
   static LoupeServer start(ServerConfig config, Store store, Pipeline ingest) throws IOException {
     Api api = new Api(config, store, new ModelManager(ModelManager.modelsDir(config.dataDir())),
         ingest == null ? null : ingest.ingester());
+    Auth auth = Auth.forServer(config); // null on loopback
     Javalin app =
         Javalin.create(
             c -> {
@@ -72,6 +76,9 @@ public final class LoupeServer implements Closeable {
               c.startup.showOldJavalinVersionWarning = false;
               c.jsonMapper(new JavalinJackson(new ObjectMapper(), true));
               Api.routes(c.routes, api);
+              if (auth != null) {
+                Auth.routes(c.routes, auth);
+              }
             });
     try {
       app.start(config.host(), config.port());

@@ -72,6 +72,7 @@ public final class Main {
       case Command.Status(Path dataDir) -> failsAsOne("status", err, () -> IngestCommand.status(dataDir, out, err));
       case Command.Models(List<String> modelArgs) ->
           ModelCommand.run(modelArgs.toArray(String[]::new), out, err);
+      case Command.Keys(List<String> keyArgs) -> KeysCommand.run(keyArgs, out, err);
       case Command.Serve(ServerConfig config) -> serve(config, err);
     };
   }
@@ -101,6 +102,11 @@ public final class Main {
       throws IOException, InterruptedException {
     LoupeServer server;
     try {
+      if (!config.loopback() && ApiKeys.in(config.dataDir()).list().isEmpty()) {
+        // Before the pipeline opens (models load): the fix is one command away.
+        err.println("loupe: " + Auth.noKeysMessage(config));
+        return 2;
+      }
       server = start(config);
     } catch (IllegalArgumentException e) {
       return usageError(e, err);

@@ -8,13 +8,14 @@ import java.util.List;
 /**
  * How {@code loupe serve} runs: the address it listens on and the folders it uses.
  *
- * <p>The host must be a loopback address. This release has no API keys, so anyone who can reach
- * the port can read every indexed file; until keys come, Loupe serves only the machine it runs
- * on. There is deliberately no {@code --allow-remote} switch: one flag should not be all that
- * stands between a private library and the network.
+ * <p>On a loopback host ({@code 127.0.0.1}, {@code ::1}, {@code localhost}) the API is open to
+ * this machine. Any other host ({@code 0.0.0.0}, a LAN address) is served only when the data
+ * folder has API keys, and then every data route needs one (see {@link Auth}); this record only
+ * says which case applies ({@link #loopback}), the server checks the keys. There is
+ * deliberately no {@code --allow-remote} switch: one flag should not be all that stands between
+ * a private library and the network.
  *
- * @param host a name or address that resolves only to loopback addresses ({@code 127.0.0.1},
- *     {@code ::1}, {@code localhost})
+ * @param host a name or an address to listen on; a name must resolve
  * @param port TCP port in {@code [0, 65535]}; 0 asks the system for a free one
  * @param dataDir where the index and models live; made absolute
  * @param watchDirs the folders whose files get indexed (at least one); made absolute, duplicates dropped
@@ -34,7 +35,7 @@ public record ServerConfig(String host, int port, Path dataDir, List<Path> watch
     if (port < 0 || port > 65_535) {
       throw new IllegalArgumentException("port " + port + " is outside [0, 65535]");
     }
-    requireLoopback(host);
+    resolve(host);
     if (dataDir == null) {
       throw new IllegalArgumentException("data directory must not be null");
     }
@@ -60,22 +61,25 @@ public record ServerConfig(String host, int port, Path dataDir, List<Path> watch
     return dataDir.resolve("inbox");
   }
 
-  private static void requireLoopback(String host) {
-    InetAddress[] addresses;
+  /**
+   * Whether every address the host resolves to is a loopback address; {@code 0.0.0.0} and
+   * {@code ::} (every interface) are not.
+   */
+  public boolean loopback() {
+    for (InetAddress address : resolve(host)) {
+      if (!address.isLoopbackAddress()) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static InetAddress[] resolve(String host) {
     try {
       // IP literals are parsed, not looked up; only a name costs a resolver call.
-      addresses = InetAddress.getAllByName(host);
+      return InetAddress.getAllByName(host);
     } catch (UnknownHostException e) {
       throw new IllegalArgumentException("host '" + host + "' cannot be resolved", e);
-    }
-    for (InetAddress address : addresses) {
-      if (!address.isLoopbackAddress()) {
-        throw new IllegalArgumentException(
-            "host '" + host + "' is not a loopback address (" + address.getHostAddress()
-                + "); this release has no API keys, so Loupe serves only this machine:"
-                + " use 127.0.0.1, ::1 or localhost. Remote access comes with API keys in a"
-                + " later release.");
-      }
     }
   }
 }

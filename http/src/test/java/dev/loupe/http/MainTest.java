@@ -86,12 +86,13 @@ class MainTest {
   }
 
   @Test
-  void a_non_loopback_host_is_refused_until_api_keys_exist() throws Exception {
+  void a_non_loopback_host_is_refused_in_one_line_while_no_api_key_exists() throws Exception {
     Result r = run("serve", "--host", "0.0.0.0");
 
     assertEquals(2, r.code());
     assertTrue(r.firstErrLine().startsWith("loupe: host '0.0.0.0' is not a loopback address"), r.err());
-    assertTrue(r.firstErrLine().contains("API keys"), r.err());
+    assertTrue(r.firstErrLine().contains("run ./loupe keys create"), r.err());
+    assertEquals(1, r.err().lines().count(), r.err());
   }
 
   @Test
