@@ -199,7 +199,11 @@ final class Api {
           default -> 500;
         };
     String message;
-    if (status >= 500) {
+    if (status >= 500 && e instanceof HttpResponseException) {
+      // Raised on purpose with a message for the client (a model not installed, a damaged key file).
+      log.warn("{} {}: {} {}", ctx.method(), ctx.path(), status, e.getMessage());
+      message = e.getMessage();
+    } else if (status >= 500) {
       log.error("{} {} failed", ctx.method(), ctx.path(), e);
       message = "internal error; the server log has the details";
     } else if (status == 404 && e instanceof HttpResponseException) {

@@ -146,7 +146,8 @@ class AuthTest {
 
       Answer refused = get(base, "/api/ingest/status", "Bearer " + token);
       assertEquals(503, refused.status(), refused.body());
-      assertEquals(503, refused.json().get("status").asInt()); // Api.error words every 5xx for strangers itself
+      assertEquals(503, refused.json().get("status").asInt());
+      assertTrue(refused.json().get("error").asText().contains("API key file"), refused.body());
 
       Files.writeString(keys.file(), good);
       assertEquals(200, get(base, "/api/ingest/status", "Bearer " + token).status());
