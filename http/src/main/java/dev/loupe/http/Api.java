@@ -60,13 +60,20 @@ final class Api {
   private final Store store;
   private final ModelManager models;
   private final Ingester ingest;
+  private final SearchApi search;
 
   /** {@code ingest} is the running pipeline, or null when the server runs without one. */
   Api(ServerConfig config, Store store, ModelManager models, Ingester ingest) {
+    this(config, store, models, ingest, new SearchApi(null, config.dataDir(), models));
+  }
+
+  /** As above, with the search routes' handlers. */
+  Api(ServerConfig config, Store store, ModelManager models, Ingester ingest, SearchApi search) {
     this.config = config;
     this.store = store;
     this.models = models;
     this.ingest = ingest;
+    this.search = search;
   }
 
   /** Declares every route. */
@@ -77,6 +84,7 @@ final class Api {
     routes.post("/api/ingest/pause", api::ingestPause);
     routes.post("/api/ingest/resume", api::ingestResume);
     routes.post("/api/ingest/retry", api::ingestRetry);
+    SearchApi.routes(routes, api.search);
     // Javalin maps HttpResponseException (unknown routes among them) itself unless told;
     // both registrations lead to the same method.
     routes.exception(HttpResponseException.class, Api::error);
@@ -193,13 +201,14 @@ final class Api {
   static void error(Exception e, Context ctx) {
     int status =
         switch (e) {
+          case HttpError h -> h.status();
           case HttpResponseException h -> h.getStatus();
           case IllegalArgumentException _ -> 400;
           case java.nio.file.NoSuchFileException _ -> 404;
           default -> 500;
         };
     String message;
-    if (status >= 500 && e instanceof HttpResponseException) {
+    if (status >= 500 && (e instanceof HttpError || e instanceof HttpResponseException)) {
       // Raised on purpose with a message for the client (a model not installed, a damaged key file).
       log.warn("{} {}: {} {}", ctx.method(), ctx.path(), status, e.getMessage());
       message = e.getMessage();

@@ -65,8 +65,9 @@ public final class LoupeServer implements Closeable {
    * loupe status}, and deletes it when it closes.
    */
   static LoupeServer start(ServerConfig config, Store store, Pipeline ingest) throws IOException {
-    Api api = new Api(config, store, new ModelManager(ModelManager.modelsDir(config.dataDir())),
-        ingest == null ? null : ingest.ingester());
+    ModelManager models = new ModelManager(ModelManager.modelsDir(config.dataDir()));
+    Api api = new Api(config, store, models, ingest == null ? null : ingest.ingester(),
+        new SearchApi(ingest == null ? null : ingest.searcher(), config.dataDir(), models));
     Auth auth = Auth.forServer(config); // null on loopback
     Javalin app =
         Javalin.create(

@@ -14,7 +14,9 @@ import dev.loupe.indexer.chunk.TextChunker;
 import dev.loupe.indexer.chunk.TokenCounter;
 import dev.loupe.indexer.extract.Extractors;
 import dev.loupe.indexer.journal.IngestJournal;
+import dev.loupe.rag.search.Searcher;
 import dev.loupe.vectorstore.IndexSpec;
+import dev.loupe.vectorstore.VectorIndex;
 import dev.loupe.vectorstore.Similarity;
 import dev.loupe.vectorstore.durable.DirectoryLock;
 import dev.loupe.vectorstore.lucene.LuceneVectorIndex;
@@ -48,12 +50,15 @@ final class Pipeline implements AutoCloseable {
   private final Ingester ingester;
   private final LuceneVectorIndex visualIndex;
   private final TextChunker chunker;
+  private final Searcher searcher;
 
-  private Pipeline(List<AutoCloseable> open, Ingester ingester, LuceneVectorIndex visualIndex, TextChunker chunker) {
+  private Pipeline(List<AutoCloseable> open, Ingester ingester, LuceneVectorIndex visualIndex, TextChunker chunker,
+      Searcher searcher) {
     this.open = open;
     this.ingester = ingester;
     this.visualIndex = visualIndex;
     this.chunker = chunker;
+    this.searcher = searcher;
   }
 
   static Pipeline open(Path dataDir, PrintStream err) throws IOException, InterruptedException {
@@ -91,7 +96,10 @@ final class Pipeline implements AutoCloseable {
       open.add(ingester);
       ingester.start();
       done = true;
-      return new Pipeline(open, ingester, visualIndex, chunker);
+      // Hits show where their content is now (the journal), not where it was first ingested.
+      Searcher searcher = new Searcher(new Searcher.Parts(textIndex, text, TEXT_MODEL, visualIndex, visual, VISUAL_MODEL,
+          ingester::paths, VectorIndex::vector));
+      return new Pipeline(open, ingester, visualIndex, chunker, searcher);
     } finally {
       if (!done) {
         closeAll(open, err);
@@ -106,6 +114,11 @@ final class Pipeline implements AutoCloseable {
   /** The visual index, or null when no image model is installed. */
   LuceneVectorIndex visualIndex() {
     return visualIndex;
+  }
+
+  /** Search over this folder's text and visual indexes, with the installed models. */
+  Searcher searcher() {
+    return searcher;
   }
 
   /** How extracted text is cut into passages. */
