@@ -69,6 +69,7 @@ public final class LoupeServer implements Closeable {
     Api api = new Api(config, store, models, ingest == null ? null : ingest.ingester(),
         new SearchApi(ingest == null ? null : ingest.searcher(), config.dataDir(), models));
     Auth auth = Auth.forServer(config); // null on loopback
+    Metrics metrics = new Metrics(() -> indexSizes(store, ingest), ingest == null ? null : ingest.ingester());
     Javalin app =
         Javalin.create(
             c -> {
@@ -77,6 +78,7 @@ public final class LoupeServer implements Closeable {
               c.startup.showOldJavalinVersionWarning = false;
               c.jsonMapper(new JavalinJackson(new ObjectMapper(), true));
               Api.routes(c.routes, api);
+              metrics.install(c);
               if (auth != null) {
                 Auth.routes(c.routes, auth);
               }
@@ -111,6 +113,16 @@ public final class LoupeServer implements Closeable {
       server.writeServeFile();
     }
     return server;
+  }
+
+  /** Items per index for {@code /metrics}: the visual store, and the passage index when the pipeline runs. */
+  private static java.util.Map<String, Integer> indexSizes(Store store, Pipeline ingest) {
+    java.util.Map<String, Integer> sizes = new java.util.TreeMap<>();
+    sizes.put("visual", store.index().size());
+    if (ingest != null) {
+      sizes.put("text", ingest.textIndex().size());
+    }
+    return sizes;
   }
 
   private static InetSocketAddress boundAddress(Javalin app) throws IOException {
@@ -170,6 +182,11 @@ public final class LoupeServer implements Closeable {
     } catch (IOException e) {
       log.warn("cannot write {}; `loupe status` will not find this server: {}", ServeFile.path(dataDir), e.toString());
     }
+  }
+
+  /** The ingest pipeline this server owns, or null. */
+  Pipeline pipeline() {
+    return ingest;
   }
 
   /** Blocks until {@link #close} has finished. */

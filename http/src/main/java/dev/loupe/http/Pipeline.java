@@ -48,14 +48,16 @@ final class Pipeline implements AutoCloseable {
 
   private final List<AutoCloseable> open;
   private final Ingester ingester;
+  private final LuceneVectorIndex textIndex;
   private final LuceneVectorIndex visualIndex;
   private final TextChunker chunker;
   private final Searcher searcher;
 
-  private Pipeline(List<AutoCloseable> open, Ingester ingester, LuceneVectorIndex visualIndex, TextChunker chunker,
-      Searcher searcher) {
+  private Pipeline(List<AutoCloseable> open, Ingester ingester, LuceneVectorIndex textIndex, LuceneVectorIndex visualIndex,
+      TextChunker chunker, Searcher searcher) {
     this.open = open;
     this.ingester = ingester;
+    this.textIndex = textIndex;
     this.visualIndex = visualIndex;
     this.chunker = chunker;
     this.searcher = searcher;
@@ -99,7 +101,7 @@ final class Pipeline implements AutoCloseable {
       // Hits show where their content is now (the journal), not where it was first ingested.
       Searcher searcher = new Searcher(new Searcher.Parts(textIndex, text, TEXT_MODEL, visualIndex, visual, VISUAL_MODEL,
           ingester::paths, VectorIndex::vector));
-      return new Pipeline(open, ingester, visualIndex, chunker, searcher);
+      return new Pipeline(open, ingester, textIndex, visualIndex, chunker, searcher);
     } finally {
       if (!done) {
         closeAll(open, err);
@@ -109,6 +111,11 @@ final class Pipeline implements AutoCloseable {
 
   Ingester ingester() {
     return ingester;
+  }
+
+  /** The passage index (BM25, and vectors with the passage model). */
+  LuceneVectorIndex textIndex() {
+    return textIndex;
   }
 
   /** The visual index, or null when no image model is installed. */
