@@ -39,9 +39,9 @@ class BrowserUiTest {
 
   @BeforeAll
   static void startChromium() {
-    String missing = Chromium.missing();
-    assumeTrue(missing == null, missing);
-    chromium = new Chromium();
+    if (Chromium.missing() == null) {
+      chromium = new Chromium();
+    }
   }
 
   @AfterAll
@@ -53,6 +53,9 @@ class BrowserUiTest {
 
   @BeforeEach
   void startServer() throws IOException {
+    // Here rather than in startChromium, so that each test is reported skipped with the reason.
+    String missing = Chromium.missing();
+    assumeTrue(missing == null, missing);
     // A short settle time: the dropped file is taken soon after it is written.
     Files.createDirectories(data);
     Files.writeString(data.resolve("loupe.properties"), "ingest.settle-time=200ms\n");
