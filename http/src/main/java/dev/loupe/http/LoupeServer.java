@@ -2,7 +2,10 @@ package dev.loupe.http;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.loupe.embeddings.model.ModelManager;
+import dev.loupe.ui.WebAssets;
 import io.javalin.Javalin;
+import io.javalin.http.staticfiles.Location;
+import io.javalin.http.staticfiles.StaticFileConfig;
 import io.javalin.json.JavalinJackson;
 import io.javalin.util.JavalinBindException;
 import java.io.Closeable;
@@ -13,6 +16,7 @@ import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.ServerConnector;
@@ -77,6 +81,7 @@ public final class LoupeServer implements Closeable {
               c.startup.showJavalinBanner = false;
               c.startup.showOldJavalinVersionWarning = false;
               c.jsonMapper(new JavalinJackson(new ObjectMapper(), true));
+              c.staticFiles.add(LoupeServer::browserUi);
               Api.routes(c.routes, api);
               metrics.install(c);
               if (auth != null) {
@@ -123,6 +128,21 @@ public final class LoupeServer implements Closeable {
       sizes.put("text", ingest.textIndex().size());
     }
     return sizes;
+  }
+
+  /**
+   * The browser UI from the {@code ui} module's class-path folder at {@code /}. The policy keeps
+   * the page to this server: no other origin's scripts, styles, fonts or requests.
+   */
+  private static void browserUi(StaticFileConfig files) {
+    files.hostedPath = "/";
+    files.directory = WebAssets.CLASSPATH_DIRECTORY;
+    files.location = Location.CLASSPATH;
+    files.headers = Map.of(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data: blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+        "X-Content-Type-Options", "nosniff",
+        "Cache-Control", "no-cache");
   }
 
   private static InetSocketAddress boundAddress(Javalin app) throws IOException {

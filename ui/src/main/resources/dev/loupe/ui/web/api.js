@@ -1,0 +1,44 @@
+// The HTTP API as the page uses it: JSON in and out, one error type that carries the server's message.
+
+/** A request the server refused or could not answer; `status` is 0 when it could not be reached. */
+export class ApiError extends Error {
+  constructor(method, path, status, message) {
+    super(message);
+    this.name = 'ApiError';
+    this.method = method;
+    this.path = path;
+    this.status = status;
+  }
+}
+
+async function call(method, path, body) {
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers: body === undefined ? { Accept: 'application/json' }
+        : { Accept: 'application/json', 'Content-Type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (e) {
+    throw new ApiError(method, path, 0, `the server cannot be reached (${e.message})`);
+  }
+  let json = null;
+  const text = await response.text();
+  if (text) {
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new ApiError(method, path, response.status,
+        `${method} ${path} answered ${response.status} with a body that is not JSON`);
+    }
+  }
+  if (!response.ok) {
+    const message = json && typeof json.error === 'string' ? json.error : `${method} ${path} answered ${response.status}`;
+    throw new ApiError(method, path, response.status, message);
+  }
+  return json;
+}
+
+export const getJson = (path) => call('GET', path);
+export const postJson = (path, body) => call('POST', path, body);
