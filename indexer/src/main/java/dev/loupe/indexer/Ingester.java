@@ -609,7 +609,9 @@ public final class Ingester implements AutoCloseable {
     int queued = jobs.size() + urgent.size();
     int pending = js.pending() + catchUpFiles.get();
     Duration eta = pending == 0 || fps <= 0 ? null : Duration.ofMillis((long) Math.ceil(pending / fps * 1000));
-    return new IngestStatus(state, js.files(), hashing.get(), queued, extracting.get(), embedding.get(), writes.size(), pending,
+    // Files only: the writer's queue also carries bookkeeping (deletions, orphan collection).
+    int writing = (int) writes.stream().filter(w -> !(w instanceof Deletes) && !(w instanceof CollectOrphans)).count();
+    return new IngestStatus(state, js.files(), hashing.get(), queued, extracting.get(), embedding.get(), writing, pending,
         js.done(), js.failed(), js.failedByReason(), js.items(), fps, ips, eta);
   }
 
