@@ -68,6 +68,8 @@ public final class LoupeServer implements Closeable {
     Api api = new Api(config, store, new ModelManager(ModelManager.modelsDir(config.dataDir())),
         ingest == null ? null : ingest.ingester());
     Auth auth = Auth.forServer(config); // null on loopback
+    OpenAiApi openAi = new OpenAiApi(ingest == null ? java.util.List.of() : ingest.models(),
+        new ModelManager(ModelManager.modelsDir(config.dataDir())));
     Javalin app =
         Javalin.create(
             c -> {
@@ -76,6 +78,7 @@ public final class LoupeServer implements Closeable {
               c.startup.showOldJavalinVersionWarning = false;
               c.jsonMapper(new JavalinJackson(new ObjectMapper(), true));
               Api.routes(c.routes, api);
+              OpenAiApi.routes(c.routes, openAi);
               if (auth != null) {
                 Auth.routes(c.routes, auth);
               }
