@@ -220,6 +220,10 @@ final class Api {
     } else {
       message = e.getMessage();
     }
+    if (ctx.path().startsWith("/v1/")) { // OpenAI clients read their own error shape
+      OpenAiApi.error(ctx, status, message);
+      return;
+    }
     ctx.status(status).json(new ErrorBody(message, status));
   }
 }

@@ -74,6 +74,8 @@ public final class LoupeServer implements Closeable {
         new SearchApi(ingest == null ? null : ingest.searcher(), config.dataDir(), models));
     Auth auth = Auth.forServer(config); // null on loopback
     Metrics metrics = new Metrics(() -> indexSizes(store, ingest), ingest == null ? null : ingest.ingester());
+    OpenAiApi openAi = new OpenAiApi(ingest == null ? java.util.List.of() : ingest.models(),
+        new ModelManager(ModelManager.modelsDir(config.dataDir())));
     Javalin app =
         Javalin.create(
             c -> {
@@ -84,6 +86,7 @@ public final class LoupeServer implements Closeable {
               c.staticFiles.add(LoupeServer::browserUi);
               Api.routes(c.routes, api);
               metrics.install(c);
+              OpenAiApi.routes(c.routes, openAi);
               if (auth != null) {
                 Auth.routes(c.routes, auth);
               }

@@ -46,16 +46,24 @@ final class Pipeline implements AutoCloseable {
   /** Dimension of the text index when no passage model is installed (all-MiniLM-L6-v2's). */
   static final int DEFAULT_TEXT_DIMENSION = 384;
 
+  /**
+   * A model the pipeline opened, for the OpenAI-compatible endpoints to share: its folder, its
+   * embedder and, when it reads text, its own tokenizer (to count tokens; null otherwise).
+   */
+  record OpenModel(InstalledModel installed, Embedder embedder, Tokenizer tokenizer) {}
+
   private final List<AutoCloseable> open;
+  private final List<OpenModel> models;
   private final Ingester ingester;
   private final LuceneVectorIndex textIndex;
   private final LuceneVectorIndex visualIndex;
   private final TextChunker chunker;
   private final Searcher searcher;
 
-  private Pipeline(List<AutoCloseable> open, Ingester ingester, LuceneVectorIndex textIndex, LuceneVectorIndex visualIndex,
-      TextChunker chunker, Searcher searcher) {
+  private Pipeline(List<AutoCloseable> open, List<OpenModel> models, Ingester ingester, LuceneVectorIndex textIndex,
+      LuceneVectorIndex visualIndex, TextChunker chunker, Searcher searcher) {
     this.open = open;
+    this.models = List.copyOf(models);
     this.ingester = ingester;
     this.textIndex = textIndex;
     this.visualIndex = visualIndex;
@@ -67,6 +75,7 @@ final class Pipeline implements AutoCloseable {
     IngestSettings settings = Settings.load(dataDir).ingest(); // a bad setting fails before anything opens
     ModelManager models = new ModelManager(dataDir.resolve("models"));
     List<AutoCloseable> open = new ArrayList<>();
+    List<OpenModel> opened = new ArrayList<>();
     boolean done = false;
     try {
       InstalledModel textModel = installed(models, TEXT_MODEL, "passages are indexed for keyword search only", err);
@@ -77,10 +86,16 @@ final class Pipeline implements AutoCloseable {
         Tokenizer tokenizer = passageTokenizer(textModel);
         open.add(tokenizer); // closed after the ingester, which chunks with it
         chunker = passageChunker(tokenizer, settings);
+        opened.add(new OpenModel(textModel, text, tokenizer));
       }
       InstalledModel visualModel = installed(models, VISUAL_MODEL, "images, pages and video frames are skipped", err);
       Embedder visual = visualModel == null ? null : embedder(visualModel);
-      if (visual != null) open.add(visual);
+      if (visual != null) {
+        open.add(visual);
+        Tokenizer tokenizer = visualModel.manifest().text() == null ? null : passageTokenizer(visualModel);
+        if (tokenizer != null) open.add(tokenizer);
+        opened.add(new OpenModel(visualModel, visual, tokenizer));
+      }
       IngestJournal journal = openJournal(dataDir);
       open.add(journal);
       int textDim = text == null ? DEFAULT_TEXT_DIMENSION : text.info().dimension();
@@ -101,7 +116,7 @@ final class Pipeline implements AutoCloseable {
       // Hits show where their content is now (the journal), not where it was first ingested.
       Searcher searcher = new Searcher(new Searcher.Parts(textIndex, text, TEXT_MODEL, visualIndex, visual, VISUAL_MODEL,
           ingester::paths, VectorIndex::vector));
-      return new Pipeline(open, ingester, textIndex, visualIndex, chunker, searcher);
+      return new Pipeline(open, opened, ingester, textIndex, visualIndex, chunker, searcher);
     } finally {
       if (!done) {
         closeAll(open, err);
@@ -116,6 +131,11 @@ final class Pipeline implements AutoCloseable {
   /** The passage index (BM25, and vectors with the passage model). */
   LuceneVectorIndex textIndex() {
     return textIndex;
+  }
+
+  /** The models opened, passage model first; empty when none is installed. */
+  List<OpenModel> models() {
+    return models;
   }
 
   /** The visual index, or null when no image model is installed. */

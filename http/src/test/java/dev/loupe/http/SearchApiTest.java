@@ -4,12 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.loupe.embeddings.bench.GeneratedClip;
 import java.awt.Color;
 import java.awt.Graphics2D;
 import java.awt.image.BufferedImage;
@@ -204,16 +201,8 @@ class SearchApiTest {
 
   @Test
   void with_a_clip_model_installed_an_image_finds_itself_with_its_thumbnail_and_file(@TempDir Path tmp) throws Exception {
-    Path tokenizer = GeneratedClip.findClipTokenizer();
-    assumeTrue(tokenizer != null, "CLIP's tokenizer is not in ../shared/testdata/tokenizers/clip-vit-b32; skipping the model test");
     Path data = tmp.resolve("data");
-    Path model = data.resolve("models").resolve(Pipeline.VISUAL_MODEL);
-    GeneratedClip.write(model, "tiny", GeneratedClip.TINY_VISION, GeneratedClip.TINY_TEXT, tokenizer,
-        new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
-    // Installed under the name the pipeline looks for: the manifest names the folder's model.
-    ObjectNode manifest = (ObjectNode) JSON.readTree(model.resolve("model.json").toFile());
-    manifest.put("name", Pipeline.VISUAL_MODEL);
-    JSON.writeValue(model.resolve("model.json").toFile(), manifest);
+    GeneratedModels.installClip(data); // a tiny CLIP-shaped model under the name the pipeline looks for
 
     Path inbox = Files.createDirectories(tmp.resolve("inbox"));
     byte[] red = png(Color.RED, 96);
