@@ -20,6 +20,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -454,12 +455,15 @@ public final class LuceneVectorIndex implements HybridIndex {
     }
     return withSearcher(
         searcher -> {
-          TopDocs top = searcher.search(new TermQuery(new Term(ID, id)), 1);
-          if (top.scoreDocs.length == 0) {
-            return Optional.empty();
-          }
-          return Optional.of(toMetadata(searcher.storedFields().document(top.scoreDocs[0].doc)));
+          OptionalInt live = liveDoc(searcher, id);
+          return live.isEmpty() ? Optional.empty() : Optional.of(toMetadata(searcher.storedFields().document(live.getAsInt())));
         });
+  }
+
+  /** The live document of {@code id} in {@code searcher}'s view (which hides deleted ones), if any. */
+  private static OptionalInt liveDoc(IndexSearcher searcher, String id) throws IOException {
+    TopDocs top = searcher.search(new TermQuery(new Term(ID, id)), 1);
+    return top.scoreDocs.length == 0 ? OptionalInt.empty() : OptionalInt.of(top.scoreDocs[0].doc);
   }
 
   /**
@@ -478,12 +482,11 @@ public final class LuceneVectorIndex implements HybridIndex {
     }
     return withSearcher(
         searcher -> {
-          // The searcher hides deleted documents, so this is the live document of the id.
-          TopDocs top = searcher.search(new TermQuery(new Term(ID, id)), 1);
-          if (top.scoreDocs.length == 0) {
+          OptionalInt live = liveDoc(searcher, id);
+          if (live.isEmpty()) {
             return Optional.empty();
           }
-          int doc = top.scoreDocs[0].doc;
+          int doc = live.getAsInt();
           List<LeafReaderContext> leaves = searcher.getIndexReader().leaves();
           LeafReaderContext leaf = leaves.get(ReaderUtil.subIndex(doc, leaves));
           FloatVectorValues values = leaf.reader().getFloatVectorValues(VECTOR);
