@@ -31,6 +31,13 @@ sealed interface Command {
     }
   }
 
+  /** {@code loupe bench http ARGS}: the load benchmark against a running server; {@code data} its default data folder. */
+  record BenchHttp(List<String> args, Path data) implements Command {
+    public BenchHttp {
+      args = List.copyOf(args);
+    }
+  }
+
   /** {@code loupe bench ingest ARGS}: {@code args} go to the benchmark untouched. */
   record BenchIngest(List<String> args) implements Command {
     public BenchIngest {
@@ -111,6 +118,10 @@ sealed interface Command {
         bench ingest [--files N] [--shape tiny|vit-b32] [--dir DIR] [options]
             Benchmark ingestion of a generated folder (10,000 files by default):
             hashing, extraction alone, end to end with a generated embedder, memory.
+        bench http [--url URL] [--rate Q] [--seconds S] [--query keyword|similar|mix] [options]
+            Drive the running server (found through --data's serve.json, or --url)
+            with searches at a fixed rate, optionally while --ingest DIR's files are
+            copied into its watch folder; latency percentiles against GET /api/health.
         version
             Print the version.
         help
@@ -204,13 +215,14 @@ sealed interface Command {
 
   private static Command parseBench(List<String> args, Map<String, String> env) {
     if (args.isEmpty()) {
-      throw new IllegalArgumentException("bench needs a target: loupe bench vectors|embed|ingest");
+      throw new IllegalArgumentException("bench needs a target: loupe bench vectors|embed|ingest|http");
     }
     String target = args.getFirst();
     List<String> rest = args.subList(1, args.size());
     return switch (target) {
       case "vectors" -> new BenchVectors(rest);
       case "ingest" -> new BenchIngest(rest);
+      case "http" -> new BenchHttp(rest, defaultDataDir(env));
       case "embed" -> {
         List<String> withData = new ArrayList<>(rest);
         if (!rest.contains("--data")) {
@@ -218,7 +230,7 @@ sealed interface Command {
         }
         yield new BenchEmbed(withData);
       }
-      default -> throw new IllegalArgumentException("unknown bench target '" + target + "'; expected vectors, embed or ingest");
+      default -> throw new IllegalArgumentException("unknown bench target '" + target + "'; expected vectors, embed, ingest or http");
     };
   }
 

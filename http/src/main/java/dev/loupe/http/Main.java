@@ -66,6 +66,7 @@ public final class Main {
           VectorBench.run(benchArgs.toArray(String[]::new));
       case Command.BenchEmbed(List<String> benchArgs) ->
           EmbedBench.run(benchArgs.toArray(String[]::new), out, err);
+      case Command.BenchHttp(List<String> benchArgs, Path data) -> HttpBench.run(benchArgs, data, out, err);
       case Command.BenchIngest(List<String> benchArgs) ->
           IngestBench.run(benchArgs.toArray(String[]::new), out, err);
       case Command.Ingest(Path dataDir, List<Path> paths) -> failsAsOne("ingest", err, () -> IngestCommand.ingest(dataDir, paths, out, err));

@@ -53,6 +53,11 @@ public final class SyntheticCorpus {
 
   private SyntheticCorpus() {}
 
+  /** The words the corpus's prose is drawn from, for benchmarks that query it. */
+  public static List<String> words() {
+    return List.of(WORDS);
+  }
+
   /** What a corpus holds: file count, bytes, files per kind and PDF pages. */
   public record Summary(int files, long bytes, Map<String, Integer> kinds, int pdfPages) {}
 
