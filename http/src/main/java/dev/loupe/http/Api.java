@@ -79,6 +79,7 @@ final class Api {
   /** Declares every route. */
   static void routes(RoutesConfig routes, Api api) {
     routes.get("/api/health", api::health);
+    routes.get("/openapi.json", OpenApi::serve);
     routes.get("/api/ingest/status", api::ingestStatus);
     routes.get("/api/ingest/failures", api::ingestFailures);
     routes.post("/api/ingest/pause", api::ingestPause);

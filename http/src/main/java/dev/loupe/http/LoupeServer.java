@@ -207,6 +207,12 @@ public final class LoupeServer implements Closeable {
     }
   }
 
+  /** The HTTP routes Javalin has registered, as "METHOD /path" (before/after handlers left out); for tests. */
+  java.util.List<String> routes() {
+    return app.unsafe.internalRouter.allHttpHandlers().stream().map(p -> p.endpoint)
+        .filter(e -> e.method.isHttpMethod()).map(e -> e.method.name() + " " + e.path).toList();
+  }
+
   /** The ingest pipeline this server owns, or null. */
   Pipeline pipeline() {
     return ingest;

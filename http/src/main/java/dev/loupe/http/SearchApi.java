@@ -343,7 +343,7 @@ final class SearchApi {
     ctx.header("Cache-Control", "private, max-age=3600");
     ctx.header("X-Content-Type-Options", "nosniff");
     ctx.contentType("image/jpeg");
-    ctx.result(Files.newInputStream(file));
+    ctx.result(Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS));
   }
 
   /**
@@ -356,13 +356,14 @@ final class SearchApi {
     Metadata m = indexed(id);
     for (String p : searcher.currentPaths(id, m)) {
       Path file = Path.of(p);
-      if (!file.isAbsolute() || !Files.isRegularFile(file)) continue;
+      // Not through a link: a file replaced by a link out of the watch folders is not indexed content.
+      if (!file.isAbsolute() || !Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) continue;
       ctx.header("X-Content-Type-Options", "nosniff");
       ctx.header("Content-Security-Policy", "sandbox");
       String name = file.getFileName().toString().replaceAll("[^A-Za-z0-9._ -]", "_");
       ctx.header("Content-Disposition", "inline; filename=\"" + name + "\"");
       ctx.contentType(MediaTypes.detect(file));
-      ctx.result(Files.newInputStream(file));
+      ctx.result(Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS)); // O_NOFOLLOW: no link swapped in since the check
       return;
     }
     throw new HttpError(404, "the files of item '" + id + "' are gone: " + searcher.currentPaths(id, m));
