@@ -81,10 +81,12 @@ final class Api {
     routes.get("/api/health", api::health);
     routes.get("/openapi.json", OpenApi::serve);
     routes.get("/api/ingest/status", api::ingestStatus);
+    routes.get("/api/status", api::ingestStatus); // the name for the same answer
     routes.get("/api/ingest/failures", api::ingestFailures);
     routes.post("/api/ingest/pause", api::ingestPause);
     routes.post("/api/ingest/resume", api::ingestResume);
     routes.post("/api/ingest/retry", api::ingestRetry);
+    routes.post("/api/files/retry", api::ingestRetry); // the name for the same action
     SearchApi.routes(routes, api.search);
     // Javalin maps HttpResponseException (unknown routes among them) itself unless told;
     // both registrations lead to the same method.

@@ -133,6 +133,14 @@ class ServeTest {
       assertEquals(file.toString(), JSON.readTree(retry.body()).get("path").asText());
       assertTrue(JSON.readTree(retry.body()).get("action").asText().matches("unchanged|hash|ingest"), retry.body());
 
+      // The names for the same routes answer the same.
+      HttpResponse<String> alias = post(server, "/api/files/retry", JSON.writeValueAsString(java.util.Map.of("path", file.toString())));
+      assertEquals(200, alias.statusCode(), alias.body());
+      assertEquals(file.toString(), JSON.readTree(alias.body()).get("path").asText());
+      HttpResponse<String> status = get(server, "/api/status");
+      assertEquals(200, status.statusCode(), status.body());
+      assertTrue(JSON.readTree(status.body()).has("done"), status.body());
+
       Path missing = data.resolve("inbox/never-seen.txt").toAbsolutePath();
       HttpResponse<String> gone = post(server, "/api/ingest/retry", JSON.writeValueAsString(java.util.Map.of("path", missing.toString())));
       assertEquals(404, gone.statusCode(), gone.body());
