@@ -88,6 +88,7 @@ final class Api {
     routes.post("/api/ingest/retry", api::ingestRetry);
     routes.post("/api/files/retry", api::ingestRetry); // the name for the same action
     SearchApi.routes(routes, api.search);
+    UploadApi.routes(routes, UploadApi.of(api.config, api.ingest));
     // Javalin maps HttpResponseException (unknown routes among them) itself unless told;
     // both registrations lead to the same method.
     routes.exception(HttpResponseException.class, Api::error);

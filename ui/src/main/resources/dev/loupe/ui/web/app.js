@@ -5,6 +5,7 @@ import { getJson } from './api.js';
 import { renderHealth } from './firstrun.js';
 import { startIngestBar } from './ingest.js';
 import { startSearch } from './search.js';
+import { startUpload } from './upload.js';
 
 let health = null;
 let ingest = null;
@@ -33,6 +34,7 @@ function onIngestStatus(status) {
 }
 
 startSearch();
+startUpload();
 Promise.allSettled([refreshHealth(), startIngestBar(onIngestStatus)]).then(() => {
   document.documentElement.dataset.ready = 'true';
 });
