@@ -3,7 +3,6 @@ package dev.loupe.http;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -14,12 +13,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
 import org.openqa.selenium.Keys;
 import org.openqa.selenium.WebElement;
@@ -30,50 +24,9 @@ import org.openqa.selenium.WebElement;
  * Screenshots of each state go to {@code target/screenshots}. Skipped, with the command that
  * installs them, where Chromium or ChromeDriver is missing.
  */
-class BrowserUiTest {
+class BrowserUiTest extends BrowserTest {
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static Chromium chromium;
 
-  @TempDir Path data;
-  private LoupeServer server;
-
-  @BeforeAll
-  static void startChromium() {
-    if (Chromium.missing() == null) {
-      chromium = new Chromium();
-    }
-  }
-
-  @AfterAll
-  static void stopChromium() {
-    if (chromium != null) {
-      chromium.close();
-    }
-  }
-
-  @BeforeEach
-  void startServer() throws IOException {
-    // Here rather than in startChromium, so that each test is reported skipped with the reason.
-    String missing = Chromium.missing();
-    assumeTrue(missing == null, missing);
-    // A short settle time: the dropped file is taken soon after it is written.
-    Files.createDirectories(data);
-    Files.writeString(data.resolve("loupe.properties"), "ingest.settle-time=200ms\n");
-    server = Main.start(new ServerConfig("127.0.0.1", 0, data, data.resolve("inbox")));
-    chromium.resize(1280, 900);
-    chromium.consoleErrors(); // drops what earlier tests left in the log
-  }
-
-  @AfterEach
-  void stopServer() throws IOException {
-    if (server != null) {
-      server.close();
-    }
-  }
-
-  private WebElement byId(String id) {
-    return chromium.driver.findElement(By.id(id));
-  }
 
   private JsonNode api(String method, String path) throws IOException, InterruptedException {
     try (HttpClient client = HttpClient.newHttpClient()) {

@@ -2,17 +2,12 @@ package dev.loupe.http;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
@@ -24,48 +19,15 @@ import org.openqa.selenium.WebElement;
  * loupe.properties}): a picked file uploads with its progress and gets indexed, an oversized one
  * shows the server's 413 message. Screenshots go to {@code target/screenshots/upload-*.png}.
  */
-class UploadUiTest {
+class UploadUiTest extends BrowserTest {
   private static final int LIMIT = 4096;
-  private static Chromium chromium;
 
-  @TempDir Path data;
+  @Override
+  String settings() {
+    return "ingest.settle-time=200ms\ningest.max-file-size=" + LIMIT + "\n";
+  }
+
   @TempDir Path picked;
-  private LoupeServer server;
-
-  @BeforeAll
-  static void startChromium() {
-    if (Chromium.missing() == null) {
-      chromium = new Chromium();
-    }
-  }
-
-  @AfterAll
-  static void stopChromium() {
-    if (chromium != null) {
-      chromium.close();
-    }
-  }
-
-  @BeforeEach
-  void startServer() throws IOException {
-    String missing = Chromium.missing();
-    assumeTrue(missing == null, missing);
-    Files.writeString(data.resolve("loupe.properties"), "ingest.settle-time=200ms\ningest.max-file-size=" + LIMIT + "\n");
-    server = Main.start(new ServerConfig("127.0.0.1", 0, data, data.resolve("inbox")));
-    chromium.resize(1280, 900);
-    chromium.consoleErrors(); // drops what earlier tests left in the log
-  }
-
-  @AfterEach
-  void stopServer() throws IOException {
-    if (server != null) {
-      server.close();
-    }
-  }
-
-  private WebElement byId(String id) {
-    return chromium.driver.findElement(By.id(id));
-  }
 
   private WebElement row(String name) {
     return chromium.driver.findElement(By.cssSelector("#upload-list .upload-item[data-name='" + name + "']"));
