@@ -3,6 +3,7 @@ package dev.loupe.http;
 import dev.loupe.indexer.IngestStatus;
 import dev.loupe.indexer.IngestSummary;
 import dev.loupe.indexer.Ingester;
+import dev.loupe.indexer.watch.SkipRules;
 import dev.loupe.indexer.journal.FileFailure;
 import dev.loupe.indexer.journal.IngestJournal;
 import dev.loupe.indexer.journal.JournalStatus;
@@ -38,7 +39,11 @@ final class IngestCommand {
       IngestSummary summary;
       ScheduledExecutorService progress = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon().name("loupe-progress").unstarted(r));
       boolean terminal = System.console() != null;
-      progress.scheduleAtFixedRate(() -> err.print(progressLine(ingester.status(), terminal)), 1, terminal ? 1 : 10, TimeUnit.SECONDS);
+      // The total is counted beside the ingest (a walk of the folders, skipping what the watcher skips).
+      java.util.concurrent.atomic.AtomicLong total = new java.util.concurrent.atomic.AtomicLong(-1);
+      Thread.ofVirtual().name("loupe-count").start(() -> total.set(countFiles(paths)));
+      progress.scheduleAtFixedRate(() -> err.print(progressLine(ingester.progressOf(paths), total.get(), ingester.status(), terminal)),
+          1, terminal ? 1 : 10, TimeUnit.SECONDS);
       try {
         summary = ingester.ingest(paths);
       } finally {
@@ -84,11 +89,47 @@ final class IngestCommand {
     }
   }
 
-  static String progressLine(IngestStatus s, boolean terminal) {
-    String eta = s.eta() == null ? "" : String.format(Locale.ROOT, ", about %d s left", s.eta().toSeconds());
-    String line = String.format(Locale.ROOT, "ingest: %d files seen, %d done, %d failed, %d in progress; %d items; %.1f files/s%s",
-        s.seen(), s.done(), s.failed(), s.pending(), s.items(), s.filesPerSecond(), eta);
+  /**
+   * One progress line: files finished of the total under the paths (once counted), failures,
+   * items, the rate over the last half minute and the time left at that rate.
+   *
+   * @param total files under the paths, or -1 while they are being counted
+   */
+  static String progressLine(IngestSummary mine, long total, IngestStatus s, boolean terminal) {
+    long finished = mine.done() + mine.failed();
+    String of = total < 0 ? "" : " of " + Math.max(total, finished);
+    String left = "";
+    if (total >= 0 && s.filesPerSecond() > 0 && total > finished) {
+      left = String.format(Locale.ROOT, ", about %d s left", (long) Math.ceil((total - finished) / s.filesPerSecond()));
+    }
+    String line = String.format(Locale.ROOT, "ingest: %d%s files done (%d failed); %d items; %.1f files/s%s%s",
+        finished, of, mine.failed(), mine.items(), s.filesPerSecond(), left, s.state() == IngestStatus.State.PAUSED ? "; paused" : "");
     return terminal ? "\r" + line + "\u001b[K" : line + System.lineSeparator();
+  }
+
+  /** Regular files under {@code paths} that the watcher would take (hidden and temporary names skipped); links not followed. */
+  static long countFiles(List<Path> paths) {
+    SkipRules rules = SkipRules.defaults();
+    long n = 0;
+    for (Path root : paths) {
+      if (Files.isRegularFile(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+        n++;
+        continue;
+      }
+      try (java.util.stream.Stream<Path> s = Files.walk(root)) {
+        n += s.filter(p -> Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS))
+            .filter(p -> {
+              for (Path part : root.relativize(p)) {
+                if (rules.skips(part.toString())) return false;
+              }
+              return true;
+            })
+            .count();
+      } catch (IOException | java.io.UncheckedIOException e) {
+        return -1; // unreadable somewhere: no total rather than a wrong one
+      }
+    }
+    return n;
   }
 
 }

@@ -218,4 +218,24 @@ class IngestCommandTest {
     assertEquals(1, serve.code(), serve.out() + serve.err());
     assertTrue(serve.err().contains("unknown setting ingset.workers"), serve.err());
   }
+
+  @Test
+  void the_progress_line_counts_the_files_under_the_paths_against_their_total(@TempDir Path tmp) throws Exception {
+    Files.writeString(tmp.resolve("a.txt"), "a");
+    Files.writeString(tmp.resolve(".hidden"), "h");
+    Files.writeString(tmp.resolve("b.tmp"), "t");
+    Files.createDirectories(tmp.resolve("sub"));
+    Files.writeString(tmp.resolve("sub/c.md"), "c");
+    Files.createDirectories(tmp.resolve(".git"));
+    Files.writeString(tmp.resolve(".git/config"), "g");
+    assertEquals(2, IngestCommand.countFiles(java.util.List.of(tmp)), "hidden, temporary and hidden folders' files are not counted");
+
+    var status = new dev.loupe.indexer.IngestStatus(dev.loupe.indexer.IngestStatus.State.RUNNING, 0, 0, 0, 0, 0, 0, 0, 0, 0, Map.of(),
+        0, 2.0, 0, null);
+    var mine = new dev.loupe.indexer.IngestSummary(4, 3, 1, 17, java.util.List.of());
+    assertEquals("ingest: 4 of 10 files done (1 failed); 17 items; 2.0 files/s, about 3 s left" + System.lineSeparator(),
+        IngestCommand.progressLine(mine, 10, status, false));
+    assertEquals("ingest: 4 files done (1 failed); 17 items; 2.0 files/s" + System.lineSeparator(),
+        IngestCommand.progressLine(mine, -1, status, false), "no total yet: no time left either");
+  }
 }

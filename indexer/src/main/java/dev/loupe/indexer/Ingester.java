@@ -472,6 +472,28 @@ public final class Ingester implements AutoCloseable {
     return summary(roots);
   }
 
+  /**
+   * The journal's counts for the files under {@code paths}, taken as {@link #ingest} takes them
+   * (paths that do not exist are left out): for the progress of a one-shot ingest while it runs.
+   * Reads the whole journal; call it about once a second, not in a loop.
+   */
+  public IngestSummary progressOf(List<Path> paths) {
+    List<Path> roots = new ArrayList<>();
+    for (Path p : paths) {
+      Path abs = p.toAbsolutePath().normalize();
+      try {
+        if (Files.isDirectory(abs)) {
+          roots.add(abs.toRealPath());
+        } else if (Files.isRegularFile(abs)) {
+          roots.add(abs.getParent().toRealPath().resolve(abs.getFileName()));
+        }
+      } catch (IOException e) {
+        // gone since: nothing of it to count
+      }
+    }
+    return summary(roots);
+  }
+
   /** Queues a collection of the orphans (contents no file has any more): their items are deleted. */
   public void collectOrphans() {
     requireStarted();
