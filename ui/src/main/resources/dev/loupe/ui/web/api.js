@@ -14,11 +14,13 @@ export class ApiError extends Error {
 async function call(method, path, body) {
   let response;
   try {
+    // A FormData body is sent as multipart/form-data, its boundary set by the browser.
+    const form = body instanceof FormData;
     response = await fetch(path, {
       method,
-      headers: body === undefined ? { Accept: 'application/json' }
+      headers: body === undefined || form ? { Accept: 'application/json' }
         : { Accept: 'application/json', 'Content-Type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined || form ? body : JSON.stringify(body),
     });
   } catch (e) {
     throw new ApiError(method, path, 0, `the server cannot be reached (${e.message})`);
@@ -42,3 +44,4 @@ async function call(method, path, body) {
 
 export const getJson = (path) => call('GET', path);
 export const postJson = (path, body) => call('POST', path, body);
+export const postForm = (path, form) => call('POST', path, form);
