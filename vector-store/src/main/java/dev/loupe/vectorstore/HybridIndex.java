@@ -21,6 +21,16 @@ public interface HybridIndex extends VectorIndex {
   List<SearchHit> keywordSearch(String text, int k, Filter filter);
 
   /**
+   * Items like {@code text} by their words ("more like this"): the {@code k} best BM25 matches
+   * for at most {@code maxTerms} of its terms, those most distinctive in this index (term
+   * frequency in {@code text} times BM25's inverse document frequency), so a long passage costs
+   * what a short query costs. Terms no item has are left out; empty when none is left.
+   *
+   * @throws IllegalArgumentException if {@code maxTerms} is outside [1, 1024]
+   */
+  List<SearchHit> similarTextSearch(String text, int maxTerms, int k, Filter filter);
+
+  /**
    * Fuses the BM25 ranking of {@code text} and the vector ranking of {@code vector} with
    * weighted reciprocal rank fusion: {@code score = Σ weight / (rankConstant + rank)}, rank
    * 1-based, over the top {@code candidates} of each ranking. The hit's score is that fused

@@ -66,8 +66,8 @@ public final class Searcher {
   public static final int RANK_CONSTANT = 60;
   /** Over-fetch factor when a path prefix filters after the search. */
   static final int PATH_OVERFETCH = 4;
-  /** Longest passage text used as a BM25 "more like this" query, in words. */
-  private static final int MAX_SIMILAR_WORDS = 200;
+  /** Terms of a passage a BM25 "more like this" query keeps: its most distinctive ones. */
+  static final int SIMILAR_TERMS = 25;
 
   /**
    * What a searcher searches. Indexes and embedders may be null (not installed / not opened).
@@ -288,10 +288,9 @@ public final class Searcher {
         sides.add(fetch(space, "vector", "the passage was embedded again from its text", request, need,
             n -> index.search(q, n, filter), id));
       } else if (passage) {
-        String words = String.join(" ", Snippets.terms(item.text()).stream().limit(MAX_SIMILAR_WORDS).toList());
         sides.add(fetch(space, "keyword", "passage model " + parts.textModel()
-            + " is not installed: similar passages are found by their words", request, need,
-            n -> parts.textIndex().keywordSearch(words, n, filter), id));
+            + " is not installed: similar passages are found by their most distinctive words", request, need,
+            n -> parts.textIndex().similarTextSearch(item.text(), SIMILAR_TERMS, n, filter), id));
       } else {
         throw new SearchUnavailableException(
             "the vector of visual item '" + id + "' cannot be read back, so items like it cannot be found", null);

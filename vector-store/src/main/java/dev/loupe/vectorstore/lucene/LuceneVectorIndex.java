@@ -32,6 +32,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import org.apache.lucene.analysis.Analyzer;
+import org.apache.lucene.analysis.TokenStream;
+import org.apache.lucene.analysis.tokenattributes.CharTermAttribute;
 import org.apache.lucene.analysis.standard.StandardAnalyzer;
 import org.apache.lucene.codecs.lucene99.Lucene99HnswVectorsFormat;
 import org.apache.lucene.document.Document;
@@ -546,6 +548,62 @@ public final class LuceneVectorIndex implements HybridIndex {
     VectorIndex.checkK(k);
     Query filterQuery = filterQuery(filter);
     return withSearcher(searcher -> toHits(searcher, keywordRanking(searcher, text, k, filterQuery)));
+  }
+
+  @Override
+  public List<SearchHit> similarTextSearch(String text, int maxTerms, int k, Filter filter) {
+    checkText(text);
+    VectorIndex.checkK(k);
+    if (maxTerms < 1 || maxTerms > 1024) {
+      throw new IllegalArgumentException("maxTerms " + maxTerms + " is outside [1, 1024]");
+    }
+    Query filterQuery = filterQuery(filter);
+    return withSearcher(
+        searcher -> {
+          Query terms = distinctiveTerms(searcher, text, maxTerms);
+          if (terms == null) {
+            return List.of();
+          }
+          Query query = filterQuery == null ? terms
+              : new BooleanQuery.Builder().add(terms, Occur.MUST).add(filterQuery, Occur.FILTER).build();
+          TopDocs top = searcher.search(query, k);
+          List<ScoredDoc> hits = new ArrayList<>(top.scoreDocs.length);
+          for (ScoreDoc sd : top.scoreDocs) {
+            hits.add(new ScoredDoc(sd.doc, sd.score));
+          }
+          return toHits(searcher, hits);
+        });
+  }
+
+  /** The {@code maxTerms} terms of {@code text} with the highest tf·idf in this index, as SHOULD clauses; null for none. */
+  private Query distinctiveTerms(IndexSearcher searcher, String text, int maxTerms) throws IOException {
+    Map<String, Integer> tf = new HashMap<>();
+    try (TokenStream stream = analyzer.tokenStream(TEXT, text)) {
+      CharTermAttribute term = stream.addAttribute(CharTermAttribute.class);
+      stream.reset();
+      while (stream.incrementToken()) {
+        tf.merge(term.toString(), 1, Integer::sum);
+      }
+      stream.end();
+    }
+    int docs = Math.max(1, searcher.getIndexReader().numDocs());
+    record Weighted(String term, double weight) {}
+    List<Weighted> weighted = new ArrayList<>();
+    for (var e : tf.entrySet()) {
+      int df = searcher.getIndexReader().docFreq(new Term(TEXT, e.getKey()));
+      if (df > 0) {
+        weighted.add(new Weighted(e.getKey(), e.getValue() * Math.log(1 + (docs - df + 0.5) / (df + 0.5))));
+      }
+    }
+    if (weighted.isEmpty()) {
+      return null;
+    }
+    weighted.sort(Comparator.comparingDouble(Weighted::weight).reversed().thenComparing(Weighted::term));
+    BooleanQuery.Builder query = new BooleanQuery.Builder();
+    for (Weighted w : weighted.subList(0, Math.min(maxTerms, weighted.size()))) {
+      query.add(new TermQuery(new Term(TEXT, w.term())), Occur.SHOULD);
+    }
+    return query.build();
   }
 
   @Override

@@ -42,6 +42,29 @@ class LuceneHybridSearchTest {
   }
 
   @Test
+  void more_like_this_text_keeps_the_passages_distinctive_terms_not_its_common_ones() throws IOException {
+    try (LuceneVectorIndex index = open(dir, 2)) {
+      // Ten passages share the common words; one shares the rare ones.
+      for (int i = 0; i < 10; i++) {
+        index.addKeywordOnly("common" + i, meta("chunk", "the report of the team about the project and the budget " + i));
+      }
+      index.addKeywordOnly("rare", meta("chunk", "a zeppelin moored at the aerodrome"));
+      index.addKeywordOnly("other", meta("chunk", "a lighthouse on the cape"));
+      String passage = "the report of the team about the project and the budget: a zeppelin at the aerodrome";
+
+      // With two terms, the rarest two decide: only the zeppelin passage has them.
+      assertEquals(List.of("rare"), ids(index.similarTextSearch(passage, 2, 5, Filter.ALL)));
+      // With all terms the common passages come in too, after it.
+      List<String> all = ids(index.similarTextSearch(passage, 1024, 20, Filter.ALL));
+      assertEquals("rare", all.getFirst());
+      assertTrue(all.size() > 5, all.toString()); // "the" and "a" match nearly everything
+      assertEquals(List.of(), index.similarTextSearch("words no passage has: quux", 5, 5, Filter.ALL));
+      assertEquals(List.of("rare"), ids(index.similarTextSearch(passage, 2, 5, Filter.term("type", "chunk"))));
+      assertThrows(IllegalArgumentException.class, () -> index.similarTextSearch(passage, 0, 5, Filter.ALL));
+    }
+  }
+
+  @Test
   void a_keyword_only_item_is_found_by_keywords_never_by_vector_and_survives_a_reopen() throws IOException {
     try (LuceneVectorIndex index = open(dir, 2)) {
       index.addKeywordOnly("plain", meta("chunk", "the okapi lives in the forest"));
