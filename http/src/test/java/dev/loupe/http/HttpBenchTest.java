@@ -12,7 +12,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -32,9 +31,7 @@ class HttpBenchTest {
     Path data = tmp.resolve("data");
     Path corpus = tmp.resolve("corpus");
     SyntheticCorpus.write(corpus, 20, 5, null);
-    var log = new ByteArrayOutputStream();
-    assertEquals(0, Main.run(new String[] {"ingest", "--data", data.toString(), corpus.toString()}, Map.of("HOME", "/nonexistent"),
-        new PrintStream(log, true, StandardCharsets.UTF_8), new PrintStream(log, true, StandardCharsets.UTF_8)), log.toString());
+    Fixtures.ingest(data, corpus);
     Path more = Files.createDirectories(tmp.resolve("more"));
     for (int i = 0; i < 5; i++) {
       Files.writeString(more.resolve("note" + i + ".txt"), "A note about the harbor and the ship number " + i + ".");

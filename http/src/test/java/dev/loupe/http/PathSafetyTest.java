@@ -8,11 +8,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.io.PrintStream;
 import java.net.Socket;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
@@ -20,7 +18,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -68,13 +65,6 @@ class PathSafetyTest {
     return Files.readAllLines(passwd).stream().filter(l -> l.startsWith("root:")).findFirst().orElse(null);
   }
 
-  private static void ingest(Path data, Path inbox) throws Exception {
-    var out = new ByteArrayOutputStream();
-    int code = Main.run(new String[] {"ingest", "--data", data.toString(), inbox.toString()}, Map.of("HOME", "/nonexistent"),
-        new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(out, true, StandardCharsets.UTF_8));
-    assertEquals(0, code, out.toString(StandardCharsets.UTF_8));
-  }
-
   private static JsonNode search(LoupeServer server, String q) throws IOException {
     Answer a = raw(server, "/api/search?q=" + URLEncoder.encode(q, StandardCharsets.UTF_8) + "&k=50");
     assertEquals(200, a.status(), a.text());
@@ -110,7 +100,7 @@ class PathSafetyTest {
     Path inbox = Files.createDirectories(tmp.resolve("inbox"));
     Files.writeString(inbox.resolve("harbour.txt"), "The harbour master counts the fishing boats at dawn.");
     Path outside = Files.writeString(tmp.resolve("outside.txt"), SECRET);
-    ingest(data, inbox);
+    Fixtures.ingest(data, inbox);
 
     LoupeServer server = Main.start(new ServerConfig("127.0.0.1", 0, data, tmp.resolve("watch")));
     try {
@@ -187,7 +177,7 @@ class PathSafetyTest {
     } catch (UnsupportedOperationException | IOException e) {
       assumeTrue(false, "this file system cannot make symbolic links: " + e);
     }
-    ingest(data, inbox);
+    Fixtures.ingest(data, inbox);
     String root = passwdRoot();
 
     LoupeServer server = Main.start(new ServerConfig("127.0.0.1", 0, data, tmp.resolve("watch")));
@@ -211,7 +201,7 @@ class PathSafetyTest {
     Path inbox = Files.createDirectories(tmp.resolve("inbox"));
     Path outside = Files.writeString(tmp.resolve("outside.txt"), SECRET);
     Path file = Files.writeString(inbox.resolve("harbour.txt"), "The harbour master counts the fishing boats at dawn.");
-    ingest(data, inbox);
+    Fixtures.ingest(data, inbox);
     // While no watcher looks (the server watches another folder), the file becomes a link out.
     Files.delete(file);
     try {

@@ -8,12 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.awt.Color;
-import java.awt.Graphics2D;
-import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -23,7 +19,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Base64;
 import java.util.List;
-import java.util.Map;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -45,26 +40,6 @@ class SearchApiTest {
     String text() {
       return new String(body, StandardCharsets.UTF_8);
     }
-  }
-
-  private static void ingest(Path data, Path inbox) throws Exception {
-    var out = new ByteArrayOutputStream();
-    int code = Main.run(new String[] {"ingest", "--data", data.toString(), inbox.toString()}, Map.of("HOME", "/nonexistent"),
-        new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(out, true, StandardCharsets.UTF_8));
-    assertEquals(0, code, out.toString(StandardCharsets.UTF_8));
-  }
-
-  private static byte[] png(Color colour, int size) throws IOException {
-    BufferedImage image = new BufferedImage(size, size, BufferedImage.TYPE_INT_RGB);
-    Graphics2D g = image.createGraphics();
-    g.setColor(colour);
-    g.fillRect(0, 0, size, size);
-    g.setColor(Color.WHITE);
-    g.fillOval(size / 4, size / 4, size / 3, size / 3);
-    g.dispose();
-    var out = new ByteArrayOutputStream();
-    ImageIO.write(image, "png", out);
-    return out.toByteArray();
   }
 
   private static Answer send(HttpRequest.Builder request) throws Exception {
@@ -118,8 +93,8 @@ class SearchApiTest {
     Files.writeString(inbox.resolve("lighthouse.txt"), "The lighthouse keeper logs every storm that passes the cape.");
     Files.writeString(inbox.resolve("harbour.txt"), "Boats wait in the harbour while the storm passes over the lighthouse.");
     Files.writeString(inbox.resolve("bread.txt"), "A recipe for sourdough bread with a long cold proof.");
-    Files.write(inbox.resolve("picture.png"), png(Color.RED, 64));
-    ingest(data, inbox);
+    Files.write(inbox.resolve("picture.png"), Fixtures.png(Color.RED, 64));
+    Fixtures.ingest(data, inbox);
 
     LoupeServer server = Main.start(new ServerConfig("127.0.0.1", 0, data, tmp.resolve("watch")));
     try {
@@ -190,9 +165,9 @@ class SearchApiTest {
       assertError(postFile(server, "notes.png", "not an image at all".getBytes(StandardCharsets.UTF_8)), 415, "notes.png");
       assertError(postJson(server, "{\"image\": \"" + Base64.getEncoder().encodeToString("plain text".getBytes()) + "\"}"), 415);
       assertError(postFile(server, "huge.png", new byte[SearchApi.MAX_IMAGE_BYTES + (128 << 10)]), 413, "over the limit");
-      String dataUrl = "data:image/png;base64," + Base64.getEncoder().encodeToString(png(Color.RED, 32));
+      String dataUrl = "data:image/png;base64," + Base64.getEncoder().encodeToString(Fixtures.png(Color.RED, 32));
       assertError(postJson(server, "{\"image\": \"" + dataUrl + "\"}"), 503, "./loupe models pull clip-vit-b32");
-      assertError(postFile(server, "red.png", png(Color.RED, 32)), 503, "./loupe models pull clip-vit-b32");
+      assertError(postFile(server, "red.png", Fixtures.png(Color.RED, 32)), 503, "./loupe models pull clip-vit-b32");
       assertError(get(server, "api/search?q=red&types=image"), 503, "./loupe models pull clip-vit-b32");
     } finally {
       server.close();
@@ -205,12 +180,12 @@ class SearchApiTest {
     GeneratedModels.installClip(data); // a tiny CLIP-shaped model under the name the pipeline looks for
 
     Path inbox = Files.createDirectories(tmp.resolve("inbox"));
-    byte[] red = png(Color.RED, 96);
+    byte[] red = Fixtures.png(Color.RED, 96);
     Files.write(inbox.resolve("red.png"), red);
-    Files.write(inbox.resolve("blue.png"), png(Color.BLUE, 96));
-    Files.write(inbox.resolve("green.png"), png(Color.GREEN, 96));
+    Files.write(inbox.resolve("blue.png"), Fixtures.png(Color.BLUE, 96));
+    Files.write(inbox.resolve("green.png"), Fixtures.png(Color.GREEN, 96));
     Files.writeString(inbox.resolve("notes.txt"), "Notes about a red kite.");
-    ingest(data, inbox);
+    Fixtures.ingest(data, inbox);
 
     LoupeServer server = Main.start(new ServerConfig("127.0.0.1", 0, data, tmp.resolve("watch")));
     try {

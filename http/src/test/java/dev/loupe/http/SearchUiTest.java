@@ -9,18 +9,12 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.loupe.embeddings.bench.GeneratedClip;
 import java.awt.Color;
-import java.awt.Graphics2D;
-import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Base64;
 import java.util.List;
-import java.util.Map;
-import javax.imageio.ImageIO;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -63,17 +57,14 @@ class SearchUiTest {
     GeneratedModels.installClip(data); // a tiny CLIP-shaped model under the name the pipeline looks for
 
     inbox = Files.createDirectories(tmp.resolve("inbox"));
-    PICTURES[0] = png(Color.RED, 96);
-    PICTURES[1] = png(Color.BLUE, 96);
-    PICTURES[2] = png(Color.GREEN, 96);
+    PICTURES[0] = Fixtures.png(Color.RED, 96);
+    PICTURES[1] = Fixtures.png(Color.BLUE, 96);
+    PICTURES[2] = Fixtures.png(Color.GREEN, 96);
     Files.write(inbox.resolve("red.png"), PICTURES[0]);
     Files.write(inbox.resolve("blue.png"), PICTURES[1]);
     Files.write(inbox.resolve("green.png"), PICTURES[2]);
     Files.writeString(inbox.resolve("notes.txt"), "Notes about a red kite.");
-    var out = new ByteArrayOutputStream();
-    int code = Main.run(new String[] {"ingest", "--data", data.toString(), inbox.toString()}, Map.of("HOME", "/nonexistent"),
-        new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(out, true, StandardCharsets.UTF_8));
-    assertEquals(0, code, out.toString(StandardCharsets.UTF_8));
+    Fixtures.ingest(data, inbox);
 
     server = Main.start(new ServerConfig("127.0.0.1", 0, data, tmp.resolve("watch")));
     chromium = new Chromium();
@@ -308,16 +299,4 @@ class SearchUiTest {
     }
   }
 
-  private static byte[] png(Color colour, int size) throws IOException {
-    BufferedImage image = new BufferedImage(size, size, BufferedImage.TYPE_INT_RGB);
-    Graphics2D g = image.createGraphics();
-    g.setColor(colour);
-    g.fillRect(0, 0, size, size);
-    g.setColor(Color.WHITE);
-    g.fillOval(size / 4, size / 4, size / 3, size / 3);
-    g.dispose();
-    var out = new ByteArrayOutputStream();
-    ImageIO.write(image, "png", out);
-    return out.toByteArray();
-  }
 }
