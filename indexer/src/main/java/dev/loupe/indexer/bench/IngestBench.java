@@ -146,7 +146,7 @@ public final class IngestBench {
   }
 
   /** What the extraction phase found; the end-to-end phase makes the same items. */
-  record Found(long texts, long chunks, long visuals, long pages, long failed) {}
+  record Found(long chunks, long visuals) {}
 
   private record Run(Config c, PrintStream out) {
 
@@ -242,7 +242,7 @@ public final class IngestBench {
       ExtractionLimits limits = ExtractionLimits.defaults();
       TextChunker chunker = TextChunker.withDefaults();
       AtomicInteger next = new AtomicInteger();
-      AtomicLong texts = new AtomicLong(), chunks = new AtomicLong(), visuals = new AtomicLong(), pages = new AtomicLong(), failed = new AtomicLong();
+      AtomicLong chunks = new AtomicLong(), visuals = new AtomicLong(), pages = new AtomicLong(), failed = new AtomicLong();
       ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
       long t0 = System.nanoTime();
       List<Thread> threads = new ArrayList<>();
@@ -261,7 +261,6 @@ public final class IngestBench {
                   case Extracted.Metadata ignored -> {}
                 }
               });
-              texts.addAndGet(parts.size());
               chunks.addAndGet(chunker.chunk(parts).size());
             } catch (IOException | ExtractionException | RuntimeException e) {
               failed.incrementAndGet();
@@ -282,7 +281,7 @@ public final class IngestBench {
       r.put("visuals", visuals.get());
       r.put("pages", pages.get());
       r.put("failed", failed.get());
-      return new Found(texts.get(), chunks.get(), visuals.get(), pages.get(), failed.get());
+      return new Found(chunks.get(), visuals.get());
     }
 
     private Map<String, Object> endToEnd(Path corpusDir, Path data, Embedder embedder, SyntheticCorpus.Summary corpus)
