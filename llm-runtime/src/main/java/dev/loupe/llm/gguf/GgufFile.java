@@ -376,15 +376,16 @@ public final class GgufFile implements Closeable {
       for (long i = 0; i < kvCount; i++) {
         long at = pos;
         String key = string("metadata key #" + i);
-        int typeId = u32("the type of metadata key '" + key + "'");
+        String shown = display(key);
+        int typeId = u32("the type of metadata key '" + shown + "'");
         GgufValueType type = GgufValueType.fromId(typeId)
-            .orElseThrow(() -> fail("metadata key '" + key + "' at offset " + at + " has unknown value type " + Integer.toUnsignedString(typeId)));
+            .orElseThrow(() -> fail("metadata key '" + shown + "' at offset " + at + " has unknown value type " + Integer.toUnsignedString(typeId)));
         if (type == GgufValueType.ARRAY && size - pos >= 4) {
           GgufValueType.fromId(bytes.get(INT, pos)).ifPresent(t -> elementTypes.put(key, t));
         }
-        Object value = value(type, key, 0);
+        Object value = value(type, shown, 0);
         if (metadata.putIfAbsent(key, value) != null) {
-          throw fail("has the metadata key '" + key + "' twice (the second at offset " + at + ")");
+          throw fail("has the metadata key '" + shown + "' twice (the second at offset " + at + ")");
         }
         types.put(key, type);
       }
@@ -407,24 +408,25 @@ public final class GgufFile implements Closeable {
       for (long i = 0; i < tensorCount; i++) {
         long at = pos;
         String name = string("the name of tensor #" + i);
+        String shown = display(name);
         if (!names.add(name)) {
-          throw fail("has two tensors named '" + name + "' (the second at offset " + at + ")");
+          throw fail("has two tensors named '" + shown + "' (the second at offset " + at + ")");
         }
-        int nDims = u32("the dimension count of tensor '" + name + "'");
+        int nDims = u32("the dimension count of tensor '" + shown + "'");
         if (nDims < 1 || nDims > 4) {
-          throw fail("tensor '" + name + "' at offset " + at + " has " + Integer.toUnsignedString(nDims) + " dimensions; ggml allows 1 to 4");
+          throw fail("tensor '" + shown + "' at offset " + at + " has " + Integer.toUnsignedString(nDims) + " dimensions; ggml allows 1 to 4");
         }
         long[] dims = new long[nDims];
         for (int d = 0; d < nDims; d++) {
-          dims[d] = u64("dimension " + d + " of tensor '" + name + "'");
+          dims[d] = u64("dimension " + d + " of tensor '" + shown + "'");
           if (dims[d] < 0) {
-            throw fail("tensor '" + name + "' has dimension " + d + " of " + Long.toUnsignedString(dims[d]));
+            throw fail("tensor '" + shown + "' has dimension " + d + " of " + Long.toUnsignedString(dims[d]));
           }
         }
-        int typeId = u32("the type of tensor '" + name + "'");
+        int typeId = u32("the type of tensor '" + shown + "'");
         GgmlType type = GgmlType.fromId(typeId)
-            .orElseThrow(() -> fail("tensor '" + name + "' has unknown ggml type id " + Integer.toUnsignedString(typeId)));
-        long offset = u64("the data offset of tensor '" + name + "'");
+            .orElseThrow(() -> fail("tensor '" + shown + "' has unknown ggml type id " + Integer.toUnsignedString(typeId)));
+        long offset = u64("the data offset of tensor '" + shown + "'");
         infos.add(new Info(name, type, dims, offset));
       }
 
@@ -434,25 +436,31 @@ public final class GgufFile implements Closeable {
       }
       Map<String, GgufTensor> tensors = new LinkedHashMap<>();
       for (Info info : infos) {
+        String shown = display(info.name);
+        String shape = info.type + " " + java.util.Arrays.toString(info.dims);
         long elements;
-        long byteSize;
         try {
           elements = GgufTensor.elementCount(info.name, info.dims);
-          if (info.dims[0] % info.type.blockSize() != 0) {
-            throw fail("tensor '" + info.name + "' of type " + info.type + " has a first dimension of " + info.dims[0]
-                + ", not a multiple of the block size " + info.type.blockSize());
-          }
+        } catch (IllegalArgumentException e) {
+          throw fail("tensor '" + shown + "' has dimensions " + java.util.Arrays.toString(info.dims) + " whose product overflows a long");
+        }
+        if (info.dims[0] % info.type.blockSize() != 0) {
+          throw fail("tensor '" + shown + "' of type " + info.type + " has a first dimension of " + info.dims[0]
+              + ", not a multiple of the block size " + info.type.blockSize());
+        }
+        long byteSize;
+        try {
           byteSize = info.type.byteSize(elements);
-        } catch (IllegalArgumentException | ArithmeticException e) {
-          throw fail(e.getMessage());
+        } catch (ArithmeticException e) {
+          throw fail("tensor '" + shown + "' (" + shape + ") would take more than 2^63 bytes");
         }
         if (info.offset < 0 || info.offset % alignment != 0) {
-          throw fail("tensor '" + info.name + "' has data offset " + Long.toUnsignedString(info.offset)
+          throw fail("tensor '" + shown + "' has data offset " + Long.toUnsignedString(info.offset)
               + ", not a multiple of the alignment " + alignment);
         }
         long start = dataOffset + info.offset;
         if (start < dataOffset || start > size || byteSize > size - start) {
-          throw fail("is truncated: tensor '" + info.name + "' (" + info.type + " " + java.util.Arrays.toString(info.dims) + ", "
+          throw fail("is truncated: tensor '" + shown + "' (" + shape + ", "
               + byteSize + " bytes) lies at offsets " + Long.toUnsignedString(start) + ".." + Long.toUnsignedString(start + byteSize)
               + " but the file has " + size + " bytes");
         }
@@ -564,7 +572,7 @@ public final class GgufFile implements Closeable {
       long left = size - pos;
       if (n < 0 || n > MAX_JAVA_ARRAY || n > left / minItemBytes) {
         throw fail("is malformed or truncated: " + what + " at offset " + (pos - 8) + " is " + Long.toUnsignedString(n)
-            + " but only " + left + " bytes follow");
+            + " but only " + left + " bytes follow it and the file has " + size + " bytes");
       }
       return n;
     }
@@ -590,6 +598,20 @@ public final class GgufFile implements Closeable {
 
     private GgufException fail(String problem) {
       return new GgufException(path + (problem.startsWith("is ") || problem.startsWith("has ") ? " " + problem : ": " + problem));
+    }
+
+    /** A name as messages show it: control characters escaped, at most 120 characters, so a message stays one short line. */
+    private static String display(String name) {
+      StringBuilder s = new StringBuilder();
+      for (int i = 0; i < name.length() && s.length() < 120; i++) {
+        char c = name.charAt(i);
+        if (Character.isISOControl(c)) {
+          s.append(String.format("\\u%04x", (int) c));
+        } else {
+          s.append(c);
+        }
+      }
+      return s.length() < name.length() || name.length() > 120 ? s + "..." : s.toString();
     }
 
     private static String printable(byte[] b) {
