@@ -1,0 +1,426 @@
+package dev.loupe.llm.oracle;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BOOLEAN;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.foreign.SymbolLookup;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Deque;
+
+/**
+ * llama.cpp as the oracle for Loupe's engine: its tokenization, its logits after every position and
+ * its greedy continuation, for a GGUF file, through llama.cpp's C API over the Foreign Function &
+ * Memory API.
+ *
+ * <p>The native library is the {@code libjllama.so} that {@code de.kherud:llama:4.2.0} bundles (a
+ * June 2025 llama.cpp, CPU only, Linux x86_64); it is copied from the jar to a temporary file and
+ * opened with {@code dlopen}, not through JNI, so none of de.kherud's Java code runs. Structs passed
+ * by value are handled so that only what is certain is relied on: {@code llama_model_params} and
+ * {@code llama_context_params} are obtained from llama.cpp's own {@code *_default_params()} into a
+ * buffer larger than the real struct and handed back unchanged except for the context's first six
+ * 32-bit fields ({@code n_ctx, n_batch, n_ubatch, n_seq_max, n_threads, n_threads_batch}), which
+ * have led the struct in every llama.cpp since 2023, and {@code type_k}/{@code type_v} (the KV cache
+ * type, F32 by default here so logits compare at 1e-4), whose defaults and surroundings are checked
+ * before use. On
+ * x86-64 System V a struct over 16 bytes travels in memory, so a larger buffer is harmless both as a
+ * return value and as the last argument. {@code llama_batch} is built field by field.
+ *
+ * <p>Each call runs in a fresh {@code llama_context}, so calls are independent. Run tests that use
+ * this in a forked JVM of their own (classes named {@code *OracleTest}; see llm-runtime's pom):
+ * llama.cpp keeps native threads and state for the life of the process. Not thread-safe: one
+ * thread per oracle.
+ */
+public final class LlamaCppOracle implements AutoCloseable {
+  private static final Linker LINKER = Linker.nativeLinker();
+  /** Larger than {@code llama_model_params} (72 bytes in mid-2025) and {@code llama_context_params} (about 120). */
+  private static final StructLayout PARAMS = MemoryLayout.structLayout(MemoryLayout.sequenceLayout(64, JAVA_LONG));
+  private static final StructLayout BATCH = MemoryLayout.structLayout(
+      JAVA_INT.withName("n_tokens"), MemoryLayout.paddingLayout(4),
+      ADDRESS.withName("token"), ADDRESS.withName("embd"), ADDRESS.withName("pos"),
+      ADDRESS.withName("n_seq_id"), ADDRESS.withName("seq_id"), ADDRESS.withName("logits"));
+
+  private static Native lib;
+
+  private final Native n;
+  private final MemorySegment model;
+  private final MemorySegment vocab;
+  private final int vocabSize;
+  private final int threads;
+  private final boolean f16KvCache;
+
+  private LlamaCppOracle(Native n, MemorySegment model, int threads, boolean f16KvCache) throws Throwable {
+    this.n = n;
+    this.model = model;
+    this.vocab = (MemorySegment) n.modelGetVocab.invokeExact(model);
+    this.vocabSize = (int) n.vocabNTokens.invokeExact(vocab);
+    this.threads = threads;
+    this.f16KvCache = f16KvCache;
+  }
+
+  /**
+   * Loads a GGUF model into llama.cpp (CPU, mmap), using {@code threads} threads per call.
+   *
+   * @param f16KvCache keep llama.cpp's default F16 KV cache (which costs about 1e-2 in stories260K's
+   *     logits); false makes it F32, for comparisons at 1e-4
+   */
+  public static LlamaCppOracle load(Path gguf, int threads, boolean f16KvCache) {
+    Native n = library();
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment params = (MemorySegment) n.modelDefaultParams.invokeExact((java.lang.foreign.SegmentAllocator) arena);
+      n.logs.clear();
+      MemorySegment model = (MemorySegment) n.modelLoad.invokeExact(arena.allocateFrom(gguf.toAbsolutePath().toString()), params);
+      if (model.equals(MemorySegment.NULL)) {
+        throw new IllegalStateException("llama.cpp could not load " + gguf + ": " + String.join(" | ", n.logs));
+      }
+      return new LlamaCppOracle(n, model, threads, f16KvCache);
+    } catch (RuntimeException | Error e) {
+      throw e;
+    } catch (Throwable t) {
+      throw new IllegalStateException(t);
+    }
+  }
+
+  /** Loads with two threads (this machine's cores) and an F32 KV cache. */
+  public static LlamaCppOracle load(Path gguf) {
+    return load(gguf, 2, false);
+  }
+
+  /** The vocabulary size. */
+  public int vocabSize() {
+    return vocabSize;
+  }
+
+  /** The BOS token id. */
+  public int bos() {
+    try {
+      return (int) n.vocabBos.invokeExact(vocab);
+    } catch (Throwable t) {
+      throw rethrow(t);
+    }
+  }
+
+  /** Whether {@code token} ends generation (EOS, EOT...). */
+  public boolean isEog(int token) {
+    try {
+      return (boolean) n.vocabIsEog.invokeExact(vocab, token);
+    } catch (Throwable t) {
+      throw rethrow(t);
+    }
+  }
+
+  /**
+   * llama.cpp's tokenization of {@code text}.
+   *
+   * @param addSpecial add BOS (and EOS) as the model's metadata says
+   * @param parseSpecial recognise special tokens such as {@code <s>} written in the text
+   */
+  public int[] tokenize(String text, boolean addSpecial, boolean parseSpecial) {
+    try (Arena arena = Arena.ofConfined()) {
+      byte[] utf8 = text.getBytes(StandardCharsets.UTF_8);
+      MemorySegment textSeg = arena.allocate(utf8.length + 1);
+      MemorySegment.copy(utf8, 0, textSeg, JAVA_BYTE, 0, utf8.length);
+      int capacity = utf8.length + 8;
+      MemorySegment out = arena.allocate(JAVA_INT, capacity);
+      int count = (int) n.tokenize.invokeExact(vocab, textSeg, utf8.length, out, capacity, addSpecial, parseSpecial);
+      if (count < 0) {
+        throw new IllegalStateException("llama_tokenize needs " + -count + " tokens for " + utf8.length + " bytes");
+      }
+      return out.asSlice(0, 4L * count).toArray(JAVA_INT);
+    } catch (RuntimeException e) {
+      throw e;
+    } catch (Throwable t) {
+      throw rethrow(t);
+    }
+  }
+
+  /** The UTF-8 bytes llama.cpp renders for one token (special tokens rendered when {@code special}). */
+  public byte[] piece(int token, boolean special) {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment buf = arena.allocate(256);
+      int len = (int) n.tokenToPiece.invokeExact(vocab, token, buf, 256, 0, special);
+      if (len < 0) {
+        buf = arena.allocate(-len);
+        len = (int) n.tokenToPiece.invokeExact(vocab, token, buf, -len, 0, special);
+      }
+      return buf.asSlice(0, len).toArray(JAVA_BYTE);
+    } catch (Throwable t) {
+      throw rethrow(t);
+    }
+  }
+
+  /** The text of a token sequence (special tokens omitted), decoded from the concatenated pieces. */
+  public String detokenize(int[] tokens) {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    for (int t : tokens) {
+      bytes.writeBytes(piece(t, false));
+    }
+    return bytes.toString(StandardCharsets.UTF_8);
+  }
+
+  /**
+   * llama.cpp's logits after each position of {@code tokens}, evaluated as one batch from position
+   * 0 in a fresh context: {@code result[i]} is the distribution over the token after {@code tokens[i]}.
+   */
+  public float[][] logits(int[] tokens) {
+    try (Arena arena = Arena.ofConfined(); Context ctx = newContext(tokens.length)) {
+      decode(arena, ctx.ptr, tokens, 0, true);
+      float[][] result = new float[tokens.length][];
+      for (int i = 0; i < tokens.length; i++) {
+        result[i] = logitsAt(ctx.ptr, i);
+      }
+      return result;
+    }
+  }
+
+  /**
+   * llama.cpp's greedy continuation of {@code prompt}: {@code count} tokens, each the argmax (lowest
+   * id on a tie, as llama.cpp's greedy sampler) of the logits after the previous one; EOG tokens do
+   * not stop it, so the result always has {@code count} tokens.
+   */
+  public int[] greedy(int[] prompt, int count) {
+    if (prompt.length == 0) {
+      throw new IllegalArgumentException("greedy needs a prompt of at least one token");
+    }
+    int[] out = new int[count];
+    try (Arena arena = Arena.ofConfined(); Context ctx = newContext(prompt.length + count)) {
+      decode(arena, ctx.ptr, prompt, 0, false);
+      int pos = prompt.length;
+      int last = prompt.length - 1;
+      for (int i = 0; i < count; i++) {
+        out[i] = argmax(logitsAt(ctx.ptr, last));
+        if (i + 1 < count) {
+          decode(arena, ctx.ptr, new int[] {out[i]}, pos++, false);
+          last = 0;
+        }
+      }
+    }
+    return out;
+  }
+
+  /** The index of the largest value, the lowest on a tie. */
+  public static int argmax(float[] values) {
+    int best = 0;
+    for (int i = 1; i < values.length; i++) {
+      if (values[i] > values[best]) {
+        best = i;
+      }
+    }
+    return best;
+  }
+
+  @Override
+  public void close() {
+    try {
+      n.modelFree.invokeExact(model);
+    } catch (Throwable t) {
+      throw rethrow(t);
+    }
+  }
+
+  // ---- internals
+
+  private record Context(Native n, MemorySegment ptr) implements AutoCloseable {
+    @Override
+    public void close() {
+      try {
+        n.free.invokeExact(ptr);
+      } catch (Throwable t) {
+        throw rethrow(t);
+      }
+    }
+  }
+
+  private Context newContext(int tokens) {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment p = (MemorySegment) n.contextDefaultParams.invokeExact((java.lang.foreign.SegmentAllocator) arena);
+      // The leading fields and their llama.cpp defaults: a different layout would show here.
+      int[] defaults = p.asSlice(0, 24).toArray(JAVA_INT);
+      if (defaults[0] != 512 || defaults[1] != 2048 || defaults[2] != 512 || defaults[3] != 1) {
+        throw new IllegalStateException("llama_context_params does not start with n_ctx=512, n_batch=2048, n_ubatch=512,"
+            + " n_seq_max=1 in this llama.cpp (found " + java.util.Arrays.toString(defaults) + "); the oracle's layout needs updating");
+      }
+      // type_k and type_v (enum ggml_type) at offsets 88 and 92 in this llama.cpp, after the three
+      // enums defaulting to -1, the YaRN floats (beta_fast 32.0) and the eval callback pair; all checked.
+      boolean kvLayout = p.get(JAVA_INT, 24) == -1 && p.get(JAVA_INT, 28) == -1 && p.get(JAVA_INT, 32) == -1
+          && p.get(JAVA_FLOAT, 52) == 32f && p.get(JAVA_LONG, 72) == 0 && p.get(JAVA_LONG, 80) == 0
+          && p.get(JAVA_INT, 88) == 1 && p.get(JAVA_INT, 92) == 1;
+      if (!kvLayout) {
+        throw new IllegalStateException("llama_context_params of this llama.cpp does not have type_k/type_v = F16 at offsets 88/92: "
+            + java.util.HexFormat.ofDelimiter(" ").formatHex(p.asSlice(0, 128).toArray(JAVA_BYTE)));
+      }
+      int kvType = f16KvCache ? 1 /* GGML_TYPE_F16 */ : 0 /* GGML_TYPE_F32 */;
+      p.set(JAVA_INT, 88, kvType);
+      p.set(JAVA_INT, 92, kvType);
+      int nCtx = Math.max(32, tokens + 8);
+      p.setAtIndex(JAVA_INT, 0, nCtx);
+      p.setAtIndex(JAVA_INT, 1, nCtx);
+      p.setAtIndex(JAVA_INT, 2, nCtx);
+      p.setAtIndex(JAVA_INT, 4, threads);
+      p.setAtIndex(JAVA_INT, 5, threads);
+      n.logs.clear();
+      MemorySegment ctx = (MemorySegment) n.initFromModel.invokeExact(model, p);
+      if (ctx.equals(MemorySegment.NULL)) {
+        throw new IllegalStateException("llama_init_from_model failed: " + String.join(" | ", n.logs));
+      }
+      return new Context(n, ctx);
+    } catch (RuntimeException e) {
+      throw e;
+    } catch (Throwable t) {
+      throw rethrow(t);
+    }
+  }
+
+  private void decode(Arena arena, MemorySegment ctx, int[] tokens, int firstPos, boolean allLogits) {
+    int count = tokens.length;
+    MemorySegment tok = arena.allocateFrom(JAVA_INT, tokens);
+    MemorySegment pos = arena.allocate(JAVA_INT, count);
+    MemorySegment nSeq = arena.allocate(JAVA_INT, count);
+    MemorySegment seqIds = arena.allocate(ADDRESS, count);
+    MemorySegment seq0 = arena.allocateFrom(JAVA_INT, 0);
+    MemorySegment out = arena.allocate(JAVA_BYTE, count);
+    for (int i = 0; i < count; i++) {
+      pos.setAtIndex(JAVA_INT, i, firstPos + i);
+      nSeq.setAtIndex(JAVA_INT, i, 1);
+      seqIds.setAtIndex(ADDRESS, i, seq0);
+      out.set(JAVA_BYTE, i, (byte) (allLogits || i == count - 1 ? 1 : 0));
+    }
+    MemorySegment batch = arena.allocate(BATCH);
+    batch.set(JAVA_INT, 0, count);
+    batch.set(ADDRESS, BATCH.byteOffset(MemoryLayout.PathElement.groupElement("token")), tok);
+    batch.set(ADDRESS, BATCH.byteOffset(MemoryLayout.PathElement.groupElement("embd")), MemorySegment.NULL);
+    batch.set(ADDRESS, BATCH.byteOffset(MemoryLayout.PathElement.groupElement("pos")), pos);
+    batch.set(ADDRESS, BATCH.byteOffset(MemoryLayout.PathElement.groupElement("n_seq_id")), nSeq);
+    batch.set(ADDRESS, BATCH.byteOffset(MemoryLayout.PathElement.groupElement("seq_id")), seqIds);
+    batch.set(ADDRESS, BATCH.byteOffset(MemoryLayout.PathElement.groupElement("logits")), out);
+    int rc;
+    try {
+      n.logs.clear();
+      rc = (int) n.decode.invokeExact(ctx, batch);
+    } catch (Throwable t) {
+      throw rethrow(t);
+    }
+    if (rc != 0) {
+      throw new IllegalStateException("llama_decode of " + count + " tokens at position " + firstPos + " returned " + rc + ": "
+          + String.join(" | ", n.logs));
+    }
+  }
+
+  private float[] logitsAt(MemorySegment ctx, int i) {
+    try {
+      MemorySegment p = (MemorySegment) n.getLogitsIth.invokeExact(ctx, i);
+      if (p.equals(MemorySegment.NULL)) {
+        throw new IllegalStateException("llama_get_logits_ith(" + i + ") returned NULL: " + String.join(" | ", n.logs));
+      }
+      return p.reinterpret(4L * vocabSize).toArray(JAVA_FLOAT);
+    } catch (RuntimeException e) {
+      throw e;
+    } catch (Throwable t) {
+      throw rethrow(t);
+    }
+  }
+
+  private static RuntimeException rethrow(Throwable t) {
+    if (t instanceof RuntimeException r) return r;
+    if (t instanceof Error e) throw e;
+    return new IllegalStateException(t);
+  }
+
+  /** The library and its functions, bound once per JVM. */
+  private static synchronized Native library() {
+    if (lib == null) {
+      lib = new Native();
+    }
+    return lib;
+  }
+
+  private static final class Native {
+    final Deque<String> logs = new java.util.concurrent.ConcurrentLinkedDeque<>();
+    final MethodHandle modelDefaultParams, modelLoad, modelFree, contextDefaultParams, initFromModel, free, modelGetVocab,
+        vocabNTokens, vocabBos, vocabIsEog, tokenize, tokenToPiece, decode, getLogitsIth;
+
+    Native() {
+      String resource = "/de/kherud/llama/Linux/x86_64/libjllama.so";
+      if (!System.getProperty("os.name").startsWith("Linux") || !System.getProperty("os.arch").equals("amd64")) {
+        throw new IllegalStateException("the llama.cpp oracle runs only on Linux x86_64 (this is " + System.getProperty("os.name")
+            + " " + System.getProperty("os.arch") + ")");
+      }
+      Path so;
+      try (InputStream in = LlamaCppOracle.class.getResourceAsStream(resource)) {
+        if (in == null) {
+          throw new IllegalStateException(resource + " is not on the test classpath; llm-runtime's pom must have de.kherud:llama:4.2.0 in test scope");
+        }
+        Path dir = Files.createTempDirectory("loupe-llama-cpp");
+        so = dir.resolve("libjllama.so");
+        Files.copy(in, so, StandardCopyOption.REPLACE_EXISTING);
+        so.toFile().deleteOnExit();
+        dir.toFile().deleteOnExit();
+      } catch (IOException e) {
+        throw new IllegalStateException("cannot extract " + resource + ": " + e.getMessage(), e);
+      }
+      SymbolLookup lookup = SymbolLookup.libraryLookup(so, Arena.global());
+      modelDefaultParams = bind(lookup, "llama_model_default_params", FunctionDescriptor.of(PARAMS));
+      modelLoad = bind(lookup, "llama_model_load_from_file", FunctionDescriptor.of(ADDRESS, ADDRESS, PARAMS));
+      modelFree = bind(lookup, "llama_model_free", FunctionDescriptor.ofVoid(ADDRESS));
+      contextDefaultParams = bind(lookup, "llama_context_default_params", FunctionDescriptor.of(PARAMS));
+      initFromModel = bind(lookup, "llama_init_from_model", FunctionDescriptor.of(ADDRESS, ADDRESS, PARAMS));
+      free = bind(lookup, "llama_free", FunctionDescriptor.ofVoid(ADDRESS));
+      modelGetVocab = bind(lookup, "llama_model_get_vocab", FunctionDescriptor.of(ADDRESS, ADDRESS));
+      vocabNTokens = bind(lookup, "llama_vocab_n_tokens", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+      vocabBos = bind(lookup, "llama_vocab_bos", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+      vocabIsEog = bind(lookup, "llama_vocab_is_eog", FunctionDescriptor.of(JAVA_BOOLEAN, ADDRESS, JAVA_INT));
+      tokenize = bind(lookup, "llama_tokenize",
+          FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, JAVA_BOOLEAN, JAVA_BOOLEAN));
+      tokenToPiece = bind(lookup, "llama_token_to_piece",
+          FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_BOOLEAN));
+      decode = bind(lookup, "llama_decode", FunctionDescriptor.of(JAVA_INT, ADDRESS, BATCH));
+      getLogitsIth = bind(lookup, "llama_get_logits_ith", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_INT));
+      try {
+        // Route llama.cpp's log to a small buffer (shown in errors) instead of stderr.
+        MethodHandle sink = MethodHandles.lookup().findVirtual(Native.class, "log",
+            MethodType.methodType(void.class, int.class, MemorySegment.class, MemorySegment.class)).bindTo(this);
+        MemorySegment callback = LINKER.upcallStub(sink, FunctionDescriptor.ofVoid(JAVA_INT, ADDRESS, ADDRESS), Arena.global());
+        bind(lookup, "llama_log_set", FunctionDescriptor.ofVoid(ADDRESS, ADDRESS)).invokeExact(callback, MemorySegment.NULL);
+        bind(lookup, "llama_backend_init", FunctionDescriptor.ofVoid()).invokeExact();
+      } catch (Throwable t) {
+        throw rethrow(t);
+      }
+    }
+
+    @SuppressWarnings("unused") // called from native code
+    private void log(int level, MemorySegment text, MemorySegment user) {
+      String line = text.reinterpret(Long.MAX_VALUE).getString(0).strip();
+      if (Boolean.getBoolean("loupe.oracle.log")) {
+        System.err.println("llama.cpp: " + line);
+      }
+      if (!line.isEmpty() && level >= 3 /* GGML_LOG_LEVEL_WARN */) {
+        logs.addLast(line);
+        while (logs.size() > 20) logs.pollFirst();
+      }
+    }
+
+    private static MethodHandle bind(SymbolLookup lookup, String name, FunctionDescriptor descriptor) {
+      MemorySegment symbol = lookup.find(name).orElseThrow(() -> new IllegalStateException(
+          "the bundled llama.cpp has no symbol " + name + "; the oracle was written for de.kherud:llama:4.2.0"));
+      return LINKER.downcallHandle(symbol, descriptor);
+    }
+  }
+}
