@@ -44,7 +44,7 @@ public final class WeightMatrix {
     if (data.byteSize() < rowBytes * rows) {
       throw new IllegalArgumentException(
           "weight data of " + data.byteSize() + " bytes is shorter than " + rows + " rows of " + rowBytes
-              + " bytes (" + rows + "×" + cols + " " + type + ")");
+              + " bytes = " + rowBytes * rows + " (" + rows + "×" + cols + " " + type + ")");
     }
     this.data = data;
     this.type = type;
