@@ -94,7 +94,7 @@ final class PanamaKernelOps implements KernelOps {
       a0 = FloatVector.fromMemorySegment(F, w, offset + 4L * i, LE).fma(FloatVector.fromArray(F, x, xo + i), a0);
       a1 = FloatVector.fromMemorySegment(F, w, offset + 4L * (i + L), LE).fma(FloatVector.fromArray(F, x, xo + i + L), a1);
     }
-    float s = a0.add(a1).reduceLanes(VectorOperators.ADD);
+    float s = sum(a0.add(a1));
     for (int i = whole; i < cols; i++) {
       s += w.get(F32, offset + 4L * i) * x[xo + i];
     }
@@ -113,7 +113,7 @@ final class PanamaKernelOps implements KernelOps {
       a0 = f16Lanes(w, offset + 2L * i).fma(FloatVector.fromArray(F, x, xo + i), a0);
       a1 = f16Lanes(w, offset + 2L * (i + L)).fma(FloatVector.fromArray(F, x, xo + i + L), a1);
     }
-    float s = a0.add(a1).reduceLanes(VectorOperators.ADD);
+    float s = sum(a0.add(a1));
     for (int i = whole; i < cols; i++) {
       s += Float.float16ToFloat(w.get(I16, offset + 2L * i)) * x[xo + i];
     }
@@ -132,7 +132,7 @@ final class PanamaKernelOps implements KernelOps {
       a0 = bf16Lanes(w, offset + 2L * i).fma(FloatVector.fromArray(F, x, xo + i), a0);
       a1 = bf16Lanes(w, offset + 2L * (i + L)).fma(FloatVector.fromArray(F, x, xo + i + L), a1);
     }
-    float s = a0.add(a1).reduceLanes(VectorOperators.ADD);
+    float s = sum(a0.add(a1));
     for (int i = whole; i < cols; i++) {
       s += HalfFloats.bf16ToF32(w.get(I16, offset + 2L * i)) * x[xo + i];
     }
@@ -140,6 +140,37 @@ final class PanamaKernelOps implements KernelOps {
   }
 
   // ---------------------------------------------------------------- Q8_0 / Q4_0
+
+  /**
+   * {@code (b >>> n) & mask} per byte lane. x86 has no byte shift, so shifting bytes directly makes
+   * the JIT widen and narrow; shifting the same bits as 32-bit lanes and masking is two instructions.
+   */
+  private static ByteVector shr(ByteVector b, int n, int mask) {
+    return b.reinterpretAsInts().lanewise(VectorOperators.LSHR, n).reinterpretAsBytes().and((byte) mask);
+  }
+
+  /** {@code (b << n) & mask} per byte lane, the mask dropping the bits shifted in from the next byte. */
+  private static ByteVector shl(ByteVector b, int n, int mask) {
+    return b.reinterpretAsInts().lanewise(VectorOperators.LSHL, n).reinterpretAsBytes().and((byte) mask);
+  }
+
+  /** Bit {@code bit} of each byte moved to bit 4 (value 0 or 16). */
+  private static ByteVector bitTo4(ByteVector b, int bit) {
+    return bit <= 4 ? shl(b, 4 - bit, 0x10) : shr(b, bit - 4, 0x10);
+  }
+
+  /**
+   * The lanes' sum, added in lane order. {@code reduceLanes(ADD)} leaves the order unspecified and
+   * the JIT's order differs from the interpreter's, which would make the same row give different
+   * bits before and after compilation (and batched and single passes disagree).
+   */
+  private static float sum(FloatVector v) {
+    float s = v.lane(0);
+    for (int i = 1; i < L; i++) {
+      s += v.lane(i);
+    }
+    return s;
+  }
 
   private static FloatVector bc(float s) {
     return FloatVector.broadcast(F, s);
@@ -168,7 +199,7 @@ final class PanamaKernelOps implements KernelOps {
     for (int k = 0; k < 16; k += L) {
       ByteVector q = ByteVector.fromMemorySegment(B, w, p + 2 + k, LE);
       FloatVector lo = widen(q.and((byte) 0x0F).sub((byte) 8));
-      FloatVector hi = widen(q.lanewise(VectorOperators.LSHR, 4).sub((byte) 8));
+      FloatVector hi = widen(shr(q, 4, 0x0F).sub((byte) 8));
       s = lo.fma(FloatVector.fromArray(F, x, xo + k), s);
       s = hi.fma(FloatVector.fromArray(F, x, xo + 16 + k), s);
     }
@@ -188,7 +219,7 @@ final class PanamaKernelOps implements KernelOps {
       long p = offset + 34L * b;
       a0 = blockQ8_0(w, p, x, xo + 32 * b).fma(bc(f16(w, p) * xs[so + b]), a0);
     }
-    return a0.add(a1).reduceLanes(VectorOperators.ADD);
+    return sum(a0.add(a1));
   }
 
   private static float dotQ4_0(MemorySegment w, long offset, int nb, float[] x, int xo, float[] xs, int so) {
@@ -203,7 +234,7 @@ final class PanamaKernelOps implements KernelOps {
       long p = offset + 18L * b;
       a0 = blockQ4_0(w, p, x, xo + 32 * b).fma(bc(f16(w, p) * xs[so + b]), a0);
     }
-    return a0.add(a1).reduceLanes(VectorOperators.ADD);
+    return sum(a0.add(a1));
   }
 
   /**
@@ -230,7 +261,7 @@ final class PanamaKernelOps implements KernelOps {
         for (int k = 0; k < 16; k += L) {
           ByteVector q = ByteVector.fromMemorySegment(B, w, p + 2 + k, LE);
           FloatVector lo = widen(q.and((byte) 0x0F).sub((byte) 8));
-          FloatVector hi = widen(q.lanewise(VectorOperators.LSHR, 4).sub((byte) 8));
+          FloatVector hi = widen(shr(q, 4, 0x0F).sub((byte) 8));
           p0 = hi.fma(FloatVector.fromArray(F, x, x0 + e + 16 + k), lo.fma(FloatVector.fromArray(F, x, x0 + e + k), p0));
           p1 = hi.fma(FloatVector.fromArray(F, x, x1 + e + 16 + k), lo.fma(FloatVector.fromArray(F, x, x1 + e + k), p1));
           p2 = hi.fma(FloatVector.fromArray(F, x, x2 + e + 16 + k), lo.fma(FloatVector.fromArray(F, x, x2 + e + k), p2));
@@ -258,10 +289,10 @@ final class PanamaKernelOps implements KernelOps {
         o3 = p3.fma(bc(d * xs[s3 + b]), o3);
       }
     }
-    out[o] = e0.add(o0).reduceLanes(VectorOperators.ADD);
-    out[o + stride] = e1.add(o1).reduceLanes(VectorOperators.ADD);
-    out[o + 2 * stride] = e2.add(o2).reduceLanes(VectorOperators.ADD);
-    out[o + 3 * stride] = e3.add(o3).reduceLanes(VectorOperators.ADD);
+    out[o] = sum(e0.add(o0));
+    out[o + stride] = sum(e1.add(o1));
+    out[o + 2 * stride] = sum(e2.add(o2));
+    out[o + 3 * stride] = sum(e3.add(o3));
   }
 
   // ---------------------------------------------------------------- K-quants
@@ -292,7 +323,7 @@ final class PanamaKernelOps implements KernelOps {
         for (int k = 0; k < 32; k += L) {
           ByteVector v = ByteVector.fromMemorySegment(B, w, q + k, LE);
           lo = widen(v.and((byte) 0x0F)).fma(FloatVector.fromArray(F, x, e + k), lo);
-          hi = widen(v.lanewise(VectorOperators.LSHR, 4)).fma(FloatVector.fromArray(F, x, e + 32 + k), hi);
+          hi = widen(shr(v, 4, 0x0F)).fma(FloatVector.fromArray(F, x, e + 32 + k), hi);
         }
         acc = lo.fma(bc(d * (sm1 & 0xFF)), acc);
         acc = hi.fma(bc(d * (sm2 & 0xFF)), acc);
@@ -300,7 +331,7 @@ final class PanamaKernelOps implements KernelOps {
         mins += dmin * ((sm1 >>> 8) * sums[g] + (sm2 >>> 8) * sums[g + 1]);
       }
     }
-    return acc.reduceLanes(VectorOperators.ADD) - mins;
+    return sum(acc) - mins;
   }
 
   private static float dotQ5K(MemorySegment w, long offset, int nb, float[] x, int xo, float[] xs, int so,
@@ -318,10 +349,9 @@ final class PanamaKernelOps implements KernelOps {
         for (int k = 0; k < 32; k += L) {
           ByteVector v = ByteVector.fromMemorySegment(B, w, q + k, LE);
           ByteVector h = ByteVector.fromMemorySegment(B, w, p + 16 + k, LE);
-          ByteVector hl = h.lanewise(VectorOperators.LSHR, 2 * c).and((byte) 1).lanewise(VectorOperators.LSHL, 4);
-          ByteVector hh = h.lanewise(VectorOperators.LSHR, 2 * c + 1).and((byte) 1).lanewise(VectorOperators.LSHL, 4);
+          ByteVector hl = bitTo4(h, 2 * c), hh = bitTo4(h, 2 * c + 1);
           lo = widen(v.and((byte) 0x0F).or(hl)).fma(FloatVector.fromArray(F, x, e + k), lo);
-          hi = widen(v.lanewise(VectorOperators.LSHR, 4).or(hh)).fma(FloatVector.fromArray(F, x, e + 32 + k), hi);
+          hi = widen(shr(v, 4, 0x0F).or(hh)).fma(FloatVector.fromArray(F, x, e + 32 + k), hi);
         }
         acc = lo.fma(bc(d * (sm1 & 0xFF)), acc);
         acc = hi.fma(bc(d * (sm2 & 0xFF)), acc);
@@ -329,7 +359,7 @@ final class PanamaKernelOps implements KernelOps {
         mins += dmin * ((sm1 >>> 8) * sums[g] + (sm2 >>> 8) * sums[g + 1]);
       }
     }
-    return acc.reduceLanes(VectorOperators.ADD) - mins;
+    return sum(acc) - mins;
   }
 
   private static float dotQ6K(MemorySegment w, long offset, int nb, float[] x, int xo, float[] xs, int so) {
@@ -345,10 +375,11 @@ final class PanamaKernelOps implements KernelOps {
           ByteVector a = ByteVector.fromMemorySegment(B, w, ql + l, LE);
           ByteVector c = ByteVector.fromMemorySegment(B, w, ql + 32 + l, LE);
           ByteVector h = ByteVector.fromMemorySegment(B, w, qh + l, LE);
-          ByteVector q1 = a.and((byte) 0x0F).or(h.and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-          ByteVector q2 = c.and((byte) 0x0F).or(h.lanewise(VectorOperators.LSHR, 2).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-          ByteVector q3 = a.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 4).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-          ByteVector q4 = c.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 6).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+          // the 2-bit pairs of h moved to bits 4-5: pair k needs a shift by 4 - 2k
+          ByteVector q1 = a.and((byte) 0x0F).or(shl(h, 4, 0x30)).sub((byte) 32);
+          ByteVector q2 = c.and((byte) 0x0F).or(shl(h, 2, 0x30)).sub((byte) 32);
+          ByteVector q3 = shr(a, 4, 0x0F).or(h.and((byte) 0x30)).sub((byte) 32);
+          ByteVector q4 = shr(c, 4, 0x0F).or(shr(h, 2, 0x30)).sub((byte) 32);
           acc = widen(q1).mul(FloatVector.fromArray(F, x, e + l)).fma(bc(d * w.get(I8, sc + is)), acc);
           acc = widen(q2).mul(FloatVector.fromArray(F, x, e + 32 + l)).fma(bc(d * w.get(I8, sc + is + 2)), acc);
           acc = widen(q3).mul(FloatVector.fromArray(F, x, e + 64 + l)).fma(bc(d * w.get(I8, sc + is + 4)), acc);
@@ -356,6 +387,6 @@ final class PanamaKernelOps implements KernelOps {
         }
       }
     }
-    return acc.reduceLanes(VectorOperators.ADD);
+    return sum(acc);
   }
 }

@@ -22,14 +22,17 @@ public final class MatvecThroughputBench {
   private MatvecThroughputBench() {}
 
   public static void main(String[] args) {
-    long megabytes = args.length > 0 ? Long.parseLong(args[0]) : 1024;
+    double megabytes = args.length > 0 ? Double.parseDouble(args[0]) : 1024;
     int cols = args.length > 1 ? Integer.parseInt(args[1]) : 4096;
     System.out.println("kernels: " + WeightMatrix.kernelsName() + ", cols " + cols + ", ~" + megabytes + " MB per matrix");
     for (WeightType type : new WeightType[] {WeightType.Q8_0, WeightType.Q4_0}) {
       long rowBytes = type.bytesFor(cols);
-      int rows = (int) (megabytes * 1_000_000L / rowBytes);
+      int rows = (int) Math.max(1, megabytes * 1e6 / rowBytes);
       try (Arena arena = Arena.ofShared()) {
-        MemorySegment seg = arena.allocate(rowBytes * rows, 64);
+        MemorySegment allocated = arena.allocate(rowBytes * rows, 64);
+        MemorySegment seg = Boolean.getBoolean("bench.global")
+            ? MemorySegment.ofAddress(allocated.address()).reinterpret(allocated.byteSize()) // no liveness checks
+            : allocated;
         fill(seg, type);
         WeightMatrix m = new WeightMatrix(seg, type, rows, cols);
         float[] x = randomVector(cols);
@@ -69,9 +72,9 @@ public final class MatvecThroughputBench {
   }
 
   private static volatile float sink;
+  private static final jdk.incubator.vector.VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
 
   private static void streamSum(MemorySegment seg, ComputePool pool) {
-    var F = FloatVector.SPECIES_PREFERRED;
     long floats = seg.byteSize() / 4;
     int chunks = 1024;
     float[] part = new float[chunks];
@@ -95,17 +98,30 @@ public final class MatvecThroughputBench {
   }
 
   private static void report(String what, int threads, long bytes, Runnable run) {
-    for (int i = 0; i < 3; i++) {
+    // small (cache-resident) matrices are run several times per sample to time something measurable
+    int reps = (int) Math.max(1, 256_000_000L / bytes);
+    for (int i = 0; i < 3 * reps; i++) {
       run.run();
     }
     double[] gbps = new double[8];
+    double[] cpuGbps = new double[8];
+    java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
     for (int i = 0; i < gbps.length; i++) {
+      long c0 = mx.getCurrentThreadCpuTime();
       long t0 = System.nanoTime();
-      run.run();
-      gbps[i] = bytes / (double) (System.nanoTime() - t0);
+      for (int k = 0; k < reps; k++) {
+        run.run();
+      }
+      gbps[i] = bytes * (double) reps / (System.nanoTime() - t0);
+      cpuGbps[i] = bytes * (double) reps / (mx.getCurrentThreadCpuTime() - c0);
     }
     Arrays.sort(gbps);
-    System.out.printf(Locale.ROOT, "%-26s threads=%d  median %6.2f GB/s  best %6.2f GB/s%n",
-        what, threads, gbps[gbps.length / 2], gbps[gbps.length - 1]);
+    Arrays.sort(cpuGbps);
+    // With one thread the caller does all the work, so bytes per CPU-second of the calling thread
+    // shows the kernel's speed with the time other processes took from it removed.
+    String cpu = threads == 1
+        ? String.format(Locale.ROOT, "  per CPU-second %6.2f GB/s", cpuGbps[cpuGbps.length / 2]) : "";
+    System.out.printf(Locale.ROOT, "%-26s threads=%d  median %6.2f GB/s  best %6.2f GB/s%s%n",
+        what, threads, gbps[gbps.length / 2], gbps[gbps.length - 1], cpu);
   }
 }
