@@ -74,10 +74,14 @@ final class PanamaKernelOps implements KernelOps {
   public void dotAll(WeightType type, MemorySegment w, long offset, int cols, Activations a,
       float[] out, int outOffset, int outStride) {
     int v = 0;
-    if (type == WeightType.Q8_0 || type == WeightType.Q4_0) {
-      int nb = cols / 32;
+    int nb = cols / 32;
+    if (type == WeightType.Q8_0) {
       for (; v + 4 <= a.count; v += 4) {
-        dot4(type == WeightType.Q4_0, w, offset, nb, a, v, out, outOffset + v * outStride, outStride);
+        dot4Q8_0(w, offset, nb, a, v, out, outOffset + v * outStride, outStride);
+      }
+    } else if (type == WeightType.Q4_0) {
+      for (; v + 4 <= a.count; v += 4) {
+        dot4Q4_0(w, offset, nb, a, v, out, outOffset + v * outStride, outStride);
       }
     }
     for (; v < a.count; v++) {
@@ -238,43 +242,74 @@ final class PanamaKernelOps implements KernelOps {
   }
 
   /**
-   * One row against vectors {@code v..v+3}: each weight block is loaded and widened once. Every
-   * vector's result is bit-identical to {@link #dotQ8_0}/{@link #dotQ4_0} on it alone (same
-   * per-block order, same even/odd block accumulators), so a batched pass and single-vector passes
-   * give the same logits.
+   * One Q8_0 row against vectors {@code v..v+3}: each weight block is loaded and widened once.
+   * Every vector's result is bit-identical to {@link #dotQ8_0} on it alone (same per-block order,
+   * same even/odd block accumulators), so a batched pass and single-vector passes give the same
+   * logits. Q8_0 and Q4_0 have separate methods to keep each small enough for C2 to inline every
+   * vector operation (a vector passed to a method that is not inlined is boxed).
    */
-  private static void dot4(boolean q4, MemorySegment w, long offset, int nb, Activations a, int v,
+  private static void dot4Q8_0(MemorySegment w, long offset, int nb, Activations a, int v,
       float[] out, int o, int stride) {
     int cols = a.cols;
     float[] x = a.x, xs = a.scales;
     int x0 = a.xOffset + v * cols, x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
     int s0 = v * nb, s1 = s0 + nb, s2 = s1 + nb, s3 = s2 + nb;
-    int bytes = q4 ? 18 : 34;
     FloatVector zero = FloatVector.zero(F);
     FloatVector e0 = zero, e1 = zero, e2 = zero, e3 = zero; // even blocks
     FloatVector o0 = zero, o1 = zero, o2 = zero, o3 = zero; // odd blocks
     for (int b = 0; b < nb; b++) {
-      long p = offset + (long) bytes * b;
+      long p = offset + 34L * b;
       FloatVector p0 = zero, p1 = zero, p2 = zero, p3 = zero;
       int e = 32 * b;
-      if (q4) {
-        for (int k = 0; k < 16; k += L) {
-          ByteVector q = ByteVector.fromMemorySegment(B, w, p + 2 + k, LE);
-          FloatVector lo = widen(q.and((byte) 0x0F).sub((byte) 8));
-          FloatVector hi = widen(shr(q, 4, 0x0F).sub((byte) 8));
-          p0 = hi.fma(FloatVector.fromArray(F, x, x0 + e + 16 + k), lo.fma(FloatVector.fromArray(F, x, x0 + e + k), p0));
-          p1 = hi.fma(FloatVector.fromArray(F, x, x1 + e + 16 + k), lo.fma(FloatVector.fromArray(F, x, x1 + e + k), p1));
-          p2 = hi.fma(FloatVector.fromArray(F, x, x2 + e + 16 + k), lo.fma(FloatVector.fromArray(F, x, x2 + e + k), p2));
-          p3 = hi.fma(FloatVector.fromArray(F, x, x3 + e + 16 + k), lo.fma(FloatVector.fromArray(F, x, x3 + e + k), p3));
-        }
+      for (int k = 0; k < 32; k += L) {
+        FloatVector q = q8Lanes(w, p + 2 + k);
+        p0 = q.fma(FloatVector.fromArray(F, x, x0 + e + k), p0);
+        p1 = q.fma(FloatVector.fromArray(F, x, x1 + e + k), p1);
+        p2 = q.fma(FloatVector.fromArray(F, x, x2 + e + k), p2);
+        p3 = q.fma(FloatVector.fromArray(F, x, x3 + e + k), p3);
+      }
+      float d = f16(w, p);
+      if ((b & 1) == 0) {
+        e0 = p0.fma(bc(d * xs[s0 + b]), e0);
+        e1 = p1.fma(bc(d * xs[s1 + b]), e1);
+        e2 = p2.fma(bc(d * xs[s2 + b]), e2);
+        e3 = p3.fma(bc(d * xs[s3 + b]), e3);
       } else {
-        for (int k = 0; k < 32; k += L) {
-          FloatVector q = q8Lanes(w, p + 2 + k);
-          p0 = q.fma(FloatVector.fromArray(F, x, x0 + e + k), p0);
-          p1 = q.fma(FloatVector.fromArray(F, x, x1 + e + k), p1);
-          p2 = q.fma(FloatVector.fromArray(F, x, x2 + e + k), p2);
-          p3 = q.fma(FloatVector.fromArray(F, x, x3 + e + k), p3);
-        }
+        o0 = p0.fma(bc(d * xs[s0 + b]), o0);
+        o1 = p1.fma(bc(d * xs[s1 + b]), o1);
+        o2 = p2.fma(bc(d * xs[s2 + b]), o2);
+        o3 = p3.fma(bc(d * xs[s3 + b]), o3);
+      }
+    }
+    out[o] = sum(e0.add(o0));
+    out[o + stride] = sum(e1.add(o1));
+    out[o + 2 * stride] = sum(e2.add(o2));
+    out[o + 3 * stride] = sum(e3.add(o3));
+  }
+
+  /** {@link #dot4Q8_0} for Q4_0, bit-identical to {@link #dotQ4_0} per vector. */
+  private static void dot4Q4_0(MemorySegment w, long offset, int nb, Activations a, int v,
+      float[] out, int o, int stride) {
+    int cols = a.cols;
+    float[] x = a.x, xs = a.scales;
+    int x0 = a.xOffset + v * cols, x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
+    int s0 = v * nb, s1 = s0 + nb, s2 = s1 + nb, s3 = s2 + nb;
+    FloatVector zero = FloatVector.zero(F);
+    FloatVector e0 = zero, e1 = zero, e2 = zero, e3 = zero;
+    FloatVector o0 = zero, o1 = zero, o2 = zero, o3 = zero;
+    for (int b = 0; b < nb; b++) {
+      long p = offset + 18L * b;
+      FloatVector p0 = zero, p1 = zero, p2 = zero, p3 = zero;
+      int e = 32 * b;
+      for (int k = 0; k < 16; k += L) {
+        ByteVector q = ByteVector.fromMemorySegment(B, w, p + 2 + k, LE);
+        FloatVector lo = widen(q.and((byte) 0x0F).sub((byte) 8));
+        FloatVector hi = widen(shr(q, 4, 0x0F).sub((byte) 8));
+        int lx = e + k, hx = e + 16 + k;
+        p0 = hi.fma(FloatVector.fromArray(F, x, x0 + hx), lo.fma(FloatVector.fromArray(F, x, x0 + lx), p0));
+        p1 = hi.fma(FloatVector.fromArray(F, x, x1 + hx), lo.fma(FloatVector.fromArray(F, x, x1 + lx), p1));
+        p2 = hi.fma(FloatVector.fromArray(F, x, x2 + hx), lo.fma(FloatVector.fromArray(F, x, x2 + lx), p2));
+        p3 = hi.fma(FloatVector.fromArray(F, x, x3 + hx), lo.fma(FloatVector.fromArray(F, x, x3 + lx), p3));
       }
       float d = f16(w, p);
       if ((b & 1) == 0) {

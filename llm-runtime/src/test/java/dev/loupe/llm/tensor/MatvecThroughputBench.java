@@ -12,7 +12,8 @@ import jdk.incubator.vector.VectorOperators;
 /**
  * Throughput probe, not a test: streams a ~1 GB Q8_0 and Q4_0 weight matrix through {@link
  * WeightMatrix#matmul} on 1 and 2 threads and prints the weight bytes per second, next to a plain
- * streaming read of the same memory (the bandwidth bound a memory-bound matvec can reach).
+ * streaming read of the same memory (the bandwidth bound a memory-bound matvec can reach), and the
+ * batched matmul of 8 vectors (prefill), counted as weight bytes × vectors per second.
  *
  * <p>Run after {@code mvn -pl gpu-kernels,llm-runtime test-compile}:
  * <pre>java --add-modules jdk.incubator.vector -cp llm-runtime/target/classes:llm-runtime/target/test-classes \
@@ -43,6 +44,11 @@ public final class MatvecThroughputBench {
             report(type + " matvec ggml-act", threads, m.byteSize(),
                 () -> m.matmul(x, 0, out, 0, pool, ActivationMode.GGML));
             report("stream read (bound)", threads, seg.byteSize(), () -> streamSum(seg, pool));
+            // prefill: 8 vectors per pass over the weights; GB/s counts weight bytes × vectors
+            float[] xs = randomVector(8 * cols);
+            float[] outs = new float[8 * rows];
+            report(type + " batch-8 fp32-act", threads, 8 * m.byteSize(),
+                () -> m.matmulBatch(xs, 0, 8, outs, 0, pool, ActivationMode.FP32));
           }
         }
       }
