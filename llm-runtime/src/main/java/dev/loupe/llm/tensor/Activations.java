@@ -1,0 +1,100 @@
+package dev.loupe.llm.tensor;
+
+/**
+ * One or more input vectors prepared for the dot kernels of one weight type.
+ *
+ * <p>{@code x} holds vector {@code v} at {@code xOffset + v·cols}: the caller's fp32 values, or
+ * (in {@link ActivationMode#GGML}) the rounded values or the integer levels of the quantized
+ * activations, stored as exact floats. For block types, {@code scales} holds one factor per
+ * activation block (per 32 elements for Q8_0/Q4_0, per 256 for the K-quants; 1 in FP32 mode) at
+ * {@code v·(cols/block) + b}; for Q4_K/Q5_K, {@code sums} holds the sum of each 32 elements of
+ * {@code x} at {@code v·(cols/32) + g} (the term the weights' mins multiply). Built per call;
+ * immutable after construction.
+ */
+final class Activations {
+  final float[] x;
+  final int xOffset;
+  final int cols;
+  final int count;
+  final float[] scales;
+  final float[] sums;
+
+  private Activations(float[] x, int xOffset, int cols, int count, float[] scales, float[] sums) {
+    this.x = x;
+    this.xOffset = xOffset;
+    this.cols = cols;
+    this.count = count;
+    this.scales = scales;
+    this.sums = sums;
+  }
+
+  int scaleBlock(WeightType type) {
+    return switch (type) {
+      case Q8_0, Q4_0 -> 32;
+      case Q4_K, Q5_K, Q6_K -> 256;
+      case F32, F16, BF16 -> 1;
+    };
+  }
+
+  /** Prepares {@code count} vectors of {@code cols} from {@code x[xOffset..]} for {@code type}. */
+  static Activations prepare(WeightType type, ActivationMode mode, float[] x, int xOffset, int cols, int count) {
+    if (xOffset < 0 || (long) xOffset + (long) cols * count > x.length) {
+      throw new IndexOutOfBoundsException(
+          count + " input vectors of " + cols + " from offset " + xOffset + " exceed array length " + x.length);
+    }
+    int n = cols * count;
+    return switch (type) {
+      case F32 -> new Activations(x, xOffset, cols, count, null, null);
+      case F16, BF16 -> {
+        if (mode == ActivationMode.FP32) {
+          yield new Activations(x, xOffset, cols, count, null, null);
+        }
+        float[] r = new float[n];
+        for (int i = 0; i < n; i++) {
+          r[i] = type == WeightType.F16 ? HalfFloats.roundF16(x[xOffset + i]) : HalfFloats.roundBf16(x[xOffset + i]);
+        }
+        yield new Activations(r, 0, cols, count, null, null);
+      }
+      case Q8_0, Q4_0 -> {
+        int blocks = n / 32;
+        float[] scales = new float[blocks];
+        if (mode == ActivationMode.FP32) {
+          java.util.Arrays.fill(scales, 1f);
+          yield new Activations(x, xOffset, cols, count, scales, null);
+        }
+        float[] q = new float[n];
+        for (int b = 0; b < blocks; b++) {
+          scales[b] = ActivationQuantizer.q8_0Block(x, xOffset + 32 * b, q, 32 * b);
+        }
+        yield new Activations(q, 0, cols, count, scales, null);
+      }
+      case Q4_K, Q5_K, Q6_K -> {
+        int blocks = n / 256;
+        float[] scales = new float[blocks];
+        float[] values = x;
+        int offset = xOffset;
+        if (mode == ActivationMode.FP32) {
+          java.util.Arrays.fill(scales, 1f);
+        } else {
+          values = new float[n];
+          offset = 0;
+          for (int b = 0; b < blocks; b++) {
+            scales[b] = ActivationQuantizer.q8KBlock(x, xOffset + 256 * b, values, 256 * b);
+          }
+        }
+        float[] sums = null;
+        if (type != WeightType.Q6_K) {
+          sums = new float[n / 32];
+          for (int g = 0; g < sums.length; g++) {
+            float s = 0;
+            for (int j = 0; j < 32; j++) {
+              s += values[offset + 32 * g + j];
+            }
+            sums[g] = s;
+          }
+        }
+        yield new Activations(values, offset, cols, count, scales, sums);
+      }
+    };
+  }
+}

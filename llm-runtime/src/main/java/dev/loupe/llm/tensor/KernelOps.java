@@ -1,0 +1,34 @@
+package dev.loupe.llm.tensor;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Dot products of one weight row (ggml block layout, see {@link BlockCodec}) with prepared input
+ * vectors ({@link Activations}): the inner loop of every matmul.
+ *
+ * <p>A row of {@code cols} elements starts at byte {@code offset} of {@code w}; {@code cols} is a
+ * multiple of the type's block size. {@link ScalarKernelOps} is the reference, {@link
+ * PanamaKernelOps} the Vector API fast path; {@link KernelOpsProvider} picks one per JVM.
+ * Implementations are stateless and thread-safe.
+ */
+interface KernelOps {
+
+  /** {@code Σ row[i]·x_v[i]}, with the activation scales of vector {@code v} applied. */
+  float dot(WeightType type, MemorySegment w, long offset, int cols, Activations a, int v);
+
+  /**
+   * {@link #dot} for every vector of {@code a}, into {@code out[outOffset + v·outStride]}. Fast
+   * paths read the row once for several vectors.
+   */
+  default void dotAll(WeightType type, MemorySegment w, long offset, int cols, Activations a,
+      float[] out, int outOffset, int outStride) {
+    for (int v = 0; v < a.count; v++) {
+      out[outOffset + v * outStride] = dot(type, w, offset, cols, a, v);
+    }
+  }
+
+  /** The implementation chosen for this JVM. */
+  static KernelOps get() {
+    return KernelOpsProvider.INSTANCE;
+  }
+}

@@ -1,0 +1,427 @@
+package dev.loupe.llm.tensor;
+
+import static dev.loupe.llm.tensor.BlockCodec.F32;
+import static dev.loupe.llm.tensor.BlockCodec.I16;
+import static dev.loupe.llm.tensor.BlockCodec.I8;
+import static dev.loupe.llm.tensor.BlockCodec.f16;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * {@link KernelOps} on the Vector API at the platform's preferred width ({@code L} = 16 floats
+ * with AVX-512, 8 with AVX2), reading the weights straight from the {@link MemorySegment}.
+ *
+ * <p>Quantized rows are loaded {@code L} bytes at a time, unpacked with byte-lane operations
+ * (nibble masks and shifts, Q5_K/Q6_K high bits), widened to {@code L} floats with one
+ * conversion, multiplied with the activations and accumulated per block (Q8_0/Q4_0: 32 elements)
+ * or per scale group (K-quants: 32 or 16 elements); only then is the block's scale applied, with
+ * one FMA per lane group. In {@link ActivationMode#GGML} the activations are integer levels, so
+ * each lane's block sum is exact and the result differs from ggml's only in the order of the
+ * scaled additions. Q8_0 and Q4_0 also have a four-vector form that reads each weight block once
+ * for four inputs (batched prefill, speculative verification).
+ *
+ * <p>fp16 weights are decoded by moving bits: {@code (h << 13) & 0x8FFFE000} is the value times
+ * 2^-112 as an fp32, exact for normal and subnormal halves, then multiplied by 2^112 (exact)
+ * before it meets the activations, so no product underflows; infinities and NaN are not decoded
+ * (weights never hold them).
+ */
+final class PanamaKernelOps implements KernelOps {
+  private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+  private static final int L = F.length();
+  private static final VectorSpecies<Byte> B =
+      VectorSpecies.of(byte.class, VectorShape.forBitSize(F.vectorBitSize() / 4));
+  private static final VectorSpecies<Short> S =
+      VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
+  private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
+  private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+
+  PanamaKernelOps() {
+    if (F.vectorBitSize() < 256) {
+      throw new UnsupportedOperationException(
+          "preferred vector width " + F.vectorBitSize() + " bits is below the 256 these kernels need");
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "Vector API, " + F.vectorBitSize() + "-bit";
+  }
+
+  @Override
+  public float dot(WeightType type, MemorySegment w, long offset, int cols, Activations a, int v) {
+    int xo = a.xOffset + v * cols;
+    return switch (type) {
+      case F32 -> dotF32(w, offset, cols, a.x, xo);
+      case F16 -> dotF16(w, offset, cols, a.x, xo);
+      case BF16 -> dotBf16(w, offset, cols, a.x, xo);
+      case Q8_0 -> dotQ8_0(w, offset, cols / 32, a.x, xo, a.scales, v * (cols / 32));
+      case Q4_0 -> dotQ4_0(w, offset, cols / 32, a.x, xo, a.scales, v * (cols / 32));
+      case Q4_K -> dotQ4K(w, offset, cols / 256, a.x, xo, a.scales, v * (cols / 256), a.sums, v * (cols / 32));
+      case Q5_K -> dotQ5K(w, offset, cols / 256, a.x, xo, a.scales, v * (cols / 256), a.sums, v * (cols / 32));
+      case Q6_K -> dotQ6K(w, offset, cols / 256, a.x, xo, a.scales, v * (cols / 256));
+    };
+  }
+
+  @Override
+  public void dotAll(WeightType type, MemorySegment w, long offset, int cols, Activations a,
+      float[] out, int outOffset, int outStride) {
+    int v = 0;
+    int nb = cols / 32;
+    if (type == WeightType.Q8_0) {
+      for (; v + 4 <= a.count; v += 4) {
+        dot4Q8_0(w, offset, nb, a, v, out, outOffset + v * outStride, outStride);
+      }
+    } else if (type == WeightType.Q4_0) {
+      for (; v + 4 <= a.count; v += 4) {
+        dot4Q4_0(w, offset, nb, a, v, out, outOffset + v * outStride, outStride);
+      }
+    }
+    for (; v < a.count; v++) {
+      out[outOffset + v * outStride] = dot(type, w, offset, cols, a, v);
+    }
+  }
+
+  // ---------------------------------------------------------------- float rows
+
+  private static float dotF32(MemorySegment w, long offset, int cols, float[] x, int xo) {
+    int whole = cols - cols % (2 * L);
+    FloatVector a0 = FloatVector.zero(F), a1 = a0;
+    for (int i = 0; i < whole; i += 2 * L) {
+      a0 = FloatVector.fromMemorySegment(F, w, offset + 4L * i, LE).fma(FloatVector.fromArray(F, x, xo + i), a0);
+      a1 = FloatVector.fromMemorySegment(F, w, offset + 4L * (i + L), LE).fma(FloatVector.fromArray(F, x, xo + i + L), a1);
+    }
+    float s = sum(a0.add(a1));
+    for (int i = whole; i < cols; i++) {
+      s += w.get(F32, offset + 4L * i) * x[xo + i];
+    }
+    return s;
+  }
+
+  private static FloatVector f16Lanes(MemorySegment w, long at) {
+    IntVector h = (IntVector) ShortVector.fromMemorySegment(S, w, at, LE).convertShape(VectorOperators.S2I, I, 0);
+    return h.lanewise(VectorOperators.LSHL, 13).and(0x8FFF_E000).reinterpretAsFloats().mul(0x1p112f);
+  }
+
+  private static float dotF16(MemorySegment w, long offset, int cols, float[] x, int xo) {
+    int whole = cols - cols % (2 * L);
+    FloatVector a0 = FloatVector.zero(F), a1 = a0;
+    for (int i = 0; i < whole; i += 2 * L) {
+      a0 = f16Lanes(w, offset + 2L * i).fma(FloatVector.fromArray(F, x, xo + i), a0);
+      a1 = f16Lanes(w, offset + 2L * (i + L)).fma(FloatVector.fromArray(F, x, xo + i + L), a1);
+    }
+    float s = sum(a0.add(a1));
+    for (int i = whole; i < cols; i++) {
+      s += Float.float16ToFloat(w.get(I16, offset + 2L * i)) * x[xo + i];
+    }
+    return s;
+  }
+
+  private static FloatVector bf16Lanes(MemorySegment w, long at) {
+    IntVector h = (IntVector) ShortVector.fromMemorySegment(S, w, at, LE).convertShape(VectorOperators.S2I, I, 0);
+    return h.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+  }
+
+  private static float dotBf16(MemorySegment w, long offset, int cols, float[] x, int xo) {
+    int whole = cols - cols % (2 * L);
+    FloatVector a0 = FloatVector.zero(F), a1 = a0;
+    for (int i = 0; i < whole; i += 2 * L) {
+      a0 = bf16Lanes(w, offset + 2L * i).fma(FloatVector.fromArray(F, x, xo + i), a0);
+      a1 = bf16Lanes(w, offset + 2L * (i + L)).fma(FloatVector.fromArray(F, x, xo + i + L), a1);
+    }
+    float s = sum(a0.add(a1));
+    for (int i = whole; i < cols; i++) {
+      s += HalfFloats.bf16ToF32(w.get(I16, offset + 2L * i)) * x[xo + i];
+    }
+    return s;
+  }
+
+  // ---------------------------------------------------------------- Q8_0 / Q4_0
+
+  /**
+   * {@code (b >>> n) & mask} per byte lane. x86 has no byte shift, so shifting bytes directly makes
+   * the JIT widen and narrow; shifting the same bits as 32-bit lanes and masking is two instructions.
+   */
+  private static ByteVector shr(ByteVector b, int n, int mask) {
+    return b.reinterpretAsInts().lanewise(VectorOperators.LSHR, n).reinterpretAsBytes().and((byte) mask);
+  }
+
+  /** {@code (b << n) & mask} per byte lane, the mask dropping the bits shifted in from the next byte. */
+  private static ByteVector shl(ByteVector b, int n, int mask) {
+    return b.reinterpretAsInts().lanewise(VectorOperators.LSHL, n).reinterpretAsBytes().and((byte) mask);
+  }
+
+  /** Bit {@code bit} of each byte moved to bit 4 (value 0 or 16). */
+  private static ByteVector bitTo4(ByteVector b, int bit) {
+    return bit <= 4 ? shl(b, 4 - bit, 0x10) : shr(b, bit - 4, 0x10);
+  }
+
+  /**
+   * The lanes' sum, added in lane order. {@code reduceLanes(ADD)} leaves the order unspecified and
+   * the JIT's order differs from the interpreter's, which would make the same row give different
+   * bits before and after compilation (and batched and single passes disagree).
+   */
+  private static float sum(FloatVector v) {
+    float s = v.lane(0);
+    for (int i = 1; i < L; i++) {
+      s += v.lane(i);
+    }
+    return s;
+  }
+
+  private static FloatVector bc(float s) {
+    return FloatVector.broadcast(F, s);
+  }
+
+  private static FloatVector widen(ByteVector b) {
+    return (FloatVector) b.convertShape(VectorOperators.B2F, F, 0);
+  }
+
+  private static FloatVector q8Lanes(MemorySegment w, long at) {
+    return widen(ByteVector.fromMemorySegment(B, w, at, LE));
+  }
+
+  /** Lane sums of {@code q·x} over one Q8_0 block at {@code p}. */
+  private static FloatVector blockQ8_0(MemorySegment w, long p, float[] x, int xo) {
+    FloatVector s = FloatVector.zero(F);
+    for (int k = 0; k < 32; k += L) {
+      s = q8Lanes(w, p + 2 + k).fma(FloatVector.fromArray(F, x, xo + k), s);
+    }
+    return s;
+  }
+
+  /** Lane sums of {@code (q−8)·x} over one Q4_0 block at {@code p}. */
+  private static FloatVector blockQ4_0(MemorySegment w, long p, float[] x, int xo) {
+    FloatVector s = FloatVector.zero(F);
+    for (int k = 0; k < 16; k += L) {
+      ByteVector q = ByteVector.fromMemorySegment(B, w, p + 2 + k, LE);
+      FloatVector lo = widen(q.and((byte) 0x0F).sub((byte) 8));
+      FloatVector hi = widen(shr(q, 4, 0x0F).sub((byte) 8));
+      s = lo.fma(FloatVector.fromArray(F, x, xo + k), s);
+      s = hi.fma(FloatVector.fromArray(F, x, xo + 16 + k), s);
+    }
+    return s;
+  }
+
+  private static float dotQ8_0(MemorySegment w, long offset, int nb, float[] x, int xo, float[] xs, int so) {
+    // Two accumulators, two blocks per iteration: the per-block FMA chain is the only dependency.
+    FloatVector a0 = FloatVector.zero(F), a1 = a0;
+    int b = 0;
+    for (; b + 2 <= nb; b += 2) {
+      long p = offset + 34L * b;
+      a0 = blockQ8_0(w, p, x, xo + 32 * b).fma(bc(f16(w, p) * xs[so + b]), a0);
+      a1 = blockQ8_0(w, p + 34, x, xo + 32 * b + 32).fma(bc(f16(w, p + 34) * xs[so + b + 1]), a1);
+    }
+    if (b < nb) {
+      long p = offset + 34L * b;
+      a0 = blockQ8_0(w, p, x, xo + 32 * b).fma(bc(f16(w, p) * xs[so + b]), a0);
+    }
+    return sum(a0.add(a1));
+  }
+
+  private static float dotQ4_0(MemorySegment w, long offset, int nb, float[] x, int xo, float[] xs, int so) {
+    FloatVector a0 = FloatVector.zero(F), a1 = a0;
+    int b = 0;
+    for (; b + 2 <= nb; b += 2) {
+      long p = offset + 18L * b;
+      a0 = blockQ4_0(w, p, x, xo + 32 * b).fma(bc(f16(w, p) * xs[so + b]), a0);
+      a1 = blockQ4_0(w, p + 18, x, xo + 32 * b + 32).fma(bc(f16(w, p + 18) * xs[so + b + 1]), a1);
+    }
+    if (b < nb) {
+      long p = offset + 18L * b;
+      a0 = blockQ4_0(w, p, x, xo + 32 * b).fma(bc(f16(w, p) * xs[so + b]), a0);
+    }
+    return sum(a0.add(a1));
+  }
+
+  /**
+   * One Q8_0 row against vectors {@code v..v+3}: each weight block is loaded and widened once.
+   * Every vector's result is bit-identical to {@link #dotQ8_0} on it alone (same per-block order,
+   * same even/odd block accumulators), so a batched pass and single-vector passes give the same
+   * logits. Q8_0 and Q4_0 have separate methods to keep each small enough for C2 to inline every
+   * vector operation (a vector passed to a method that is not inlined is boxed).
+   */
+  private static void dot4Q8_0(MemorySegment w, long offset, int nb, Activations a, int v,
+      float[] out, int o, int stride) {
+    int cols = a.cols;
+    float[] x = a.x, xs = a.scales;
+    int x0 = a.xOffset + v * cols, x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
+    int s0 = v * nb, s1 = s0 + nb, s2 = s1 + nb, s3 = s2 + nb;
+    FloatVector zero = FloatVector.zero(F);
+    FloatVector e0 = zero, e1 = zero, e2 = zero, e3 = zero; // even blocks
+    FloatVector o0 = zero, o1 = zero, o2 = zero, o3 = zero; // odd blocks
+    for (int b = 0; b < nb; b++) {
+      long p = offset + 34L * b;
+      FloatVector p0 = zero, p1 = zero, p2 = zero, p3 = zero;
+      int e = 32 * b;
+      for (int k = 0; k < 32; k += L) {
+        FloatVector q = q8Lanes(w, p + 2 + k);
+        p0 = q.fma(FloatVector.fromArray(F, x, x0 + e + k), p0);
+        p1 = q.fma(FloatVector.fromArray(F, x, x1 + e + k), p1);
+        p2 = q.fma(FloatVector.fromArray(F, x, x2 + e + k), p2);
+        p3 = q.fma(FloatVector.fromArray(F, x, x3 + e + k), p3);
+      }
+      float d = f16(w, p);
+      if ((b & 1) == 0) {
+        e0 = p0.fma(bc(d * xs[s0 + b]), e0);
+        e1 = p1.fma(bc(d * xs[s1 + b]), e1);
+        e2 = p2.fma(bc(d * xs[s2 + b]), e2);
+        e3 = p3.fma(bc(d * xs[s3 + b]), e3);
+      } else {
+        o0 = p0.fma(bc(d * xs[s0 + b]), o0);
+        o1 = p1.fma(bc(d * xs[s1 + b]), o1);
+        o2 = p2.fma(bc(d * xs[s2 + b]), o2);
+        o3 = p3.fma(bc(d * xs[s3 + b]), o3);
+      }
+    }
+    out[o] = sum(e0.add(o0));
+    out[o + stride] = sum(e1.add(o1));
+    out[o + 2 * stride] = sum(e2.add(o2));
+    out[o + 3 * stride] = sum(e3.add(o3));
+  }
+
+  /** {@link #dot4Q8_0} for Q4_0, bit-identical to {@link #dotQ4_0} per vector. */
+  private static void dot4Q4_0(MemorySegment w, long offset, int nb, Activations a, int v,
+      float[] out, int o, int stride) {
+    int cols = a.cols;
+    float[] x = a.x, xs = a.scales;
+    int x0 = a.xOffset + v * cols, x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
+    int s0 = v * nb, s1 = s0 + nb, s2 = s1 + nb, s3 = s2 + nb;
+    FloatVector zero = FloatVector.zero(F);
+    FloatVector e0 = zero, e1 = zero, e2 = zero, e3 = zero;
+    FloatVector o0 = zero, o1 = zero, o2 = zero, o3 = zero;
+    for (int b = 0; b < nb; b++) {
+      long p = offset + 18L * b;
+      FloatVector p0 = zero, p1 = zero, p2 = zero, p3 = zero;
+      int e = 32 * b;
+      for (int k = 0; k < 16; k += L) {
+        ByteVector q = ByteVector.fromMemorySegment(B, w, p + 2 + k, LE);
+        FloatVector lo = widen(q.and((byte) 0x0F).sub((byte) 8));
+        FloatVector hi = widen(shr(q, 4, 0x0F).sub((byte) 8));
+        int lx = e + k, hx = e + 16 + k;
+        p0 = hi.fma(FloatVector.fromArray(F, x, x0 + hx), lo.fma(FloatVector.fromArray(F, x, x0 + lx), p0));
+        p1 = hi.fma(FloatVector.fromArray(F, x, x1 + hx), lo.fma(FloatVector.fromArray(F, x, x1 + lx), p1));
+        p2 = hi.fma(FloatVector.fromArray(F, x, x2 + hx), lo.fma(FloatVector.fromArray(F, x, x2 + lx), p2));
+        p3 = hi.fma(FloatVector.fromArray(F, x, x3 + hx), lo.fma(FloatVector.fromArray(F, x, x3 + lx), p3));
+      }
+      float d = f16(w, p);
+      if ((b & 1) == 0) {
+        e0 = p0.fma(bc(d * xs[s0 + b]), e0);
+        e1 = p1.fma(bc(d * xs[s1 + b]), e1);
+        e2 = p2.fma(bc(d * xs[s2 + b]), e2);
+        e3 = p3.fma(bc(d * xs[s3 + b]), e3);
+      } else {
+        o0 = p0.fma(bc(d * xs[s0 + b]), o0);
+        o1 = p1.fma(bc(d * xs[s1 + b]), o1);
+        o2 = p2.fma(bc(d * xs[s2 + b]), o2);
+        o3 = p3.fma(bc(d * xs[s3 + b]), o3);
+      }
+    }
+    out[o] = sum(e0.add(o0));
+    out[o + stride] = sum(e1.add(o1));
+    out[o + 2 * stride] = sum(e2.add(o2));
+    out[o + 3 * stride] = sum(e3.add(o3));
+  }
+
+  // ---------------------------------------------------------------- K-quants
+
+  /** Scale (low byte) and min (next byte) of sub-block {@code j}; see {@link BlockCodec#scaleMinK4}. */
+  private static int scaleMin(MemorySegment w, long scales, int j) {
+    if (j < 4) {
+      return (w.get(I8, scales + j) & 63) | ((w.get(I8, scales + j + 4) & 63) << 8);
+    }
+    int qj4 = w.get(I8, scales + j + 4) & 0xFF;
+    int sc = (qj4 & 0x0F) | (((w.get(I8, scales + j - 4) & 0xFF) >>> 6) << 4);
+    int m = (qj4 >>> 4) | (((w.get(I8, scales + j) & 0xFF) >>> 6) << 4);
+    return sc | (m << 8);
+  }
+
+  private static float dotQ4K(MemorySegment w, long offset, int nb, float[] x, int xo, float[] xs, int so,
+      float[] sums, int go) {
+    FloatVector acc = FloatVector.zero(F);
+    float mins = 0;
+    for (int b = 0; b < nb; b++) {
+      long p = offset + 144L * b;
+      float d = f16(w, p) * xs[so + b], dmin = f16(w, p + 2) * xs[so + b];
+      for (int c = 0; c < 4; c++) {
+        int sm1 = scaleMin(w, p + 4, 2 * c), sm2 = scaleMin(w, p + 4, 2 * c + 1);
+        long q = p + 16 + 32L * c;
+        int e = xo + 256 * b + 64 * c;
+        FloatVector lo = FloatVector.zero(F), hi = lo;
+        for (int k = 0; k < 32; k += L) {
+          ByteVector v = ByteVector.fromMemorySegment(B, w, q + k, LE);
+          lo = widen(v.and((byte) 0x0F)).fma(FloatVector.fromArray(F, x, e + k), lo);
+          hi = widen(shr(v, 4, 0x0F)).fma(FloatVector.fromArray(F, x, e + 32 + k), hi);
+        }
+        acc = lo.fma(bc(d * (sm1 & 0xFF)), acc);
+        acc = hi.fma(bc(d * (sm2 & 0xFF)), acc);
+        int g = go + 8 * b + 2 * c;
+        mins += dmin * ((sm1 >>> 8) * sums[g] + (sm2 >>> 8) * sums[g + 1]);
+      }
+    }
+    return sum(acc) - mins;
+  }
+
+  private static float dotQ5K(MemorySegment w, long offset, int nb, float[] x, int xo, float[] xs, int so,
+      float[] sums, int go) {
+    FloatVector acc = FloatVector.zero(F);
+    float mins = 0;
+    for (int b = 0; b < nb; b++) {
+      long p = offset + 176L * b;
+      float d = f16(w, p) * xs[so + b], dmin = f16(w, p + 2) * xs[so + b];
+      for (int c = 0; c < 4; c++) {
+        int sm1 = scaleMin(w, p + 4, 2 * c), sm2 = scaleMin(w, p + 4, 2 * c + 1);
+        long q = p + 48 + 32L * c;
+        int e = xo + 256 * b + 64 * c;
+        FloatVector lo = FloatVector.zero(F), hi = lo;
+        for (int k = 0; k < 32; k += L) {
+          ByteVector v = ByteVector.fromMemorySegment(B, w, q + k, LE);
+          ByteVector h = ByteVector.fromMemorySegment(B, w, p + 16 + k, LE);
+          ByteVector hl = bitTo4(h, 2 * c), hh = bitTo4(h, 2 * c + 1);
+          lo = widen(v.and((byte) 0x0F).or(hl)).fma(FloatVector.fromArray(F, x, e + k), lo);
+          hi = widen(shr(v, 4, 0x0F).or(hh)).fma(FloatVector.fromArray(F, x, e + 32 + k), hi);
+        }
+        acc = lo.fma(bc(d * (sm1 & 0xFF)), acc);
+        acc = hi.fma(bc(d * (sm2 & 0xFF)), acc);
+        int g = go + 8 * b + 2 * c;
+        mins += dmin * ((sm1 >>> 8) * sums[g] + (sm2 >>> 8) * sums[g + 1]);
+      }
+    }
+    return sum(acc) - mins;
+  }
+
+  private static float dotQ6K(MemorySegment w, long offset, int nb, float[] x, int xo, float[] xs, int so) {
+    FloatVector acc = FloatVector.zero(F);
+    for (int b = 0; b < nb; b++) {
+      long p = offset + 210L * b;
+      float d = f16(w, p + 208) * xs[so + b];
+      for (int half = 0; half < 2; half++) {
+        long ql = p + 64L * half, qh = p + 128 + 32L * half, sc = p + 192 + 8L * half;
+        int e = xo + 256 * b + 128 * half;
+        for (int l = 0; l < 32; l += L) {
+          int is = l / 16;
+          ByteVector a = ByteVector.fromMemorySegment(B, w, ql + l, LE);
+          ByteVector c = ByteVector.fromMemorySegment(B, w, ql + 32 + l, LE);
+          ByteVector h = ByteVector.fromMemorySegment(B, w, qh + l, LE);
+          // the 2-bit pairs of h moved to bits 4-5: pair k needs a shift by 4 - 2k
+          ByteVector q1 = a.and((byte) 0x0F).or(shl(h, 4, 0x30)).sub((byte) 32);
+          ByteVector q2 = c.and((byte) 0x0F).or(shl(h, 2, 0x30)).sub((byte) 32);
+          ByteVector q3 = shr(a, 4, 0x0F).or(h.and((byte) 0x30)).sub((byte) 32);
+          ByteVector q4 = shr(c, 4, 0x0F).or(shr(h, 2, 0x30)).sub((byte) 32);
+          acc = widen(q1).mul(FloatVector.fromArray(F, x, e + l)).fma(bc(d * w.get(I8, sc + is)), acc);
+          acc = widen(q2).mul(FloatVector.fromArray(F, x, e + 32 + l)).fma(bc(d * w.get(I8, sc + is + 2)), acc);
+          acc = widen(q3).mul(FloatVector.fromArray(F, x, e + 64 + l)).fma(bc(d * w.get(I8, sc + is + 4)), acc);
+          acc = widen(q4).mul(FloatVector.fromArray(F, x, e + 96 + l)).fma(bc(d * w.get(I8, sc + is + 6)), acc);
+        }
+      }
+    }
+    return sum(acc);
+  }
+}

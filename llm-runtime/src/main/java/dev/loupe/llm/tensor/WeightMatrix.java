@@ -1,0 +1,161 @@
+package dev.loupe.llm.tensor;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * A 2-D weight of a model: {@code rows × cols} elements of one {@link WeightType} in a read-only
+ * {@link MemorySegment} (typically a slice of a memory-mapped GGUF file; never copied), row-major
+ * with rows of {@code cols} elements in ggml's block layout (GGUF dims {@code [ne0 = cols, ne1 =
+ * rows]}). {@code cols} is a multiple of the type's block size.
+ *
+ * <p>{@link #matmul} computes {@code out[r] = Σ_c W[r][c]·x[c]} for every row, in parallel over
+ * rows on a {@link ComputePool}; {@link #matmulBatch} does the same for several input vectors,
+ * reading each weight row once for all of them (prefill, speculative verification). The dot
+ * kernels are the JVM's choice of {@link KernelOps} unless {@link #withKernels} says otherwise.
+ *
+ * <p>Immutable and thread-safe; the segment must stay alive (its arena open) while in use.
+ */
+public final class WeightMatrix {
+  private final MemorySegment data;
+  private final WeightType type;
+  private final int rows;
+  private final int cols;
+  private final long rowBytes;
+  private final KernelOps ops;
+
+  /**
+   * Wraps {@code data} (at least {@code rows·rowBytes} long, from its start) as a matrix; rejects
+   * column counts that are not whole blocks and segments too short.
+   */
+  public WeightMatrix(MemorySegment data, WeightType type, int rows, int cols) {
+    this(data, type, rows, cols, KernelOps.get());
+  }
+
+  private WeightMatrix(MemorySegment data, WeightType type, int rows, int cols, KernelOps ops) {
+    if (rows < 1 || cols < 1) {
+      throw new IllegalArgumentException("weight shape " + rows + "×" + cols + " must be positive");
+    }
+    if (cols % type.blockSize() != 0) {
+      throw new IllegalArgumentException(
+          "weight of " + cols + " columns is not a multiple of the " + type + " block size " + type.blockSize()
+              + "; this tensor cannot be used as " + type);
+    }
+    this.rowBytes = type.bytesFor(cols);
+    if (data.byteSize() < rowBytes * rows) {
+      throw new IllegalArgumentException(
+          "weight data of " + data.byteSize() + " bytes is shorter than " + rows + " rows of " + rowBytes
+              + " bytes = " + rowBytes * rows + " (" + rows + "×" + cols + " " + type + ")");
+    }
+    this.data = data;
+    this.type = type;
+    this.rows = rows;
+    this.cols = cols;
+    this.ops = ops;
+  }
+
+  /** The same matrix computed with the given kernels (duel tests, benchmarks). */
+  WeightMatrix withKernels(KernelOps kernels) {
+    return new WeightMatrix(data, type, rows, cols, kernels);
+  }
+
+  /** Name of the dot kernels chosen for this JVM, for start-up logs and benchmarks. */
+  public static String kernelsName() {
+    return KernelOps.get().toString();
+  }
+
+  public MemorySegment data() {
+    return data;
+  }
+
+  public WeightType type() {
+    return type;
+  }
+
+  public int rows() {
+    return rows;
+  }
+
+  public int cols() {
+    return cols;
+  }
+
+  /** Bytes per row. */
+  public long rowBytes() {
+    return rowBytes;
+  }
+
+  /** Total bytes of weights a full matmul streams. */
+  public long byteSize() {
+    return rowBytes * rows;
+  }
+
+  /** Decodes row {@code row} into {@code out[outOffset..outOffset+cols)} (e.g. an embedding lookup). */
+  public void dequantizeRow(int row, float[] out, int outOffset) {
+    checkRow(row);
+    BlockCodec.dequantize(type, data, row * rowBytes, out, outOffset, cols);
+  }
+
+  /** {@code Σ_c W[row][c]·x[xOffset + c]} with fp32 activations. */
+  public float dot(int row, float[] x, int xOffset) {
+    checkRow(row);
+    Activations a = Activations.prepare(type, ActivationMode.FP32, x, xOffset, cols, 1);
+    return ops.dot(type, data, row * rowBytes, cols, a, 0);
+  }
+
+  /** {@code out[r] = W[r]·x} for all rows, fp32 activations. */
+  public void matmul(float[] x, float[] out, ComputePool pool) {
+    matmul(x, 0, out, 0, pool, ActivationMode.FP32);
+  }
+
+  /**
+   * {@code out[outOffset + r] = W[r]·x[xOffset..xOffset+cols)} for all rows, the activations
+   * treated per {@code mode}.
+   */
+  public void matmul(float[] x, int xOffset, float[] out, int outOffset, ComputePool pool, ActivationMode mode) {
+    checkOut(out, outOffset, rows);
+    Activations a = Activations.prepare(type, mode, x, xOffset, cols, 1);
+    pool.forRange(rows, (start, end) -> {
+      for (int r = start; r < end; r++) {
+        out[outOffset + r] = ops.dot(type, data, r * rowBytes, cols, a, 0);
+      }
+    });
+  }
+
+  /**
+   * The batched matmul: {@code count} input vectors packed in {@code xs} (vector {@code v} at
+   * {@code xOffset + v·cols}) give {@code count} output vectors packed in {@code out} (vector
+   * {@code v} at {@code outOffset + v·rows}), each equal to {@link #matmul} of its input. Each
+   * weight row is read once for all vectors.
+   */
+  public void matmulBatch(float[] xs, int xOffset, int count, float[] out, int outOffset, ComputePool pool,
+      ActivationMode mode) {
+    if (count < 1) {
+      throw new IllegalArgumentException("batch of " + count + " vectors must hold at least one");
+    }
+    checkOut(out, outOffset, (long) rows * count);
+    Activations a = Activations.prepare(type, mode, xs, xOffset, cols, count);
+    pool.forRange(rows, (start, end) -> {
+      for (int r = start; r < end; r++) {
+        ops.dotAll(type, data, r * rowBytes, cols, a, out, outOffset + r, rows);
+      }
+    });
+  }
+
+  private void checkRow(int row) {
+    if (row < 0 || row >= rows) {
+      throw new IndexOutOfBoundsException("row " + row + " is outside 0.." + (rows - 1));
+    }
+  }
+
+  private static void checkOut(float[] out, int outOffset, long length) {
+    if (outOffset < 0 || outOffset + length > out.length) {
+      throw new IndexOutOfBoundsException(
+          "output range " + outOffset + "+" + length + " exceeds array length " + out.length);
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "WeightMatrix[" + rows + "×" + cols + " " + type + "]";
+  }
+}
