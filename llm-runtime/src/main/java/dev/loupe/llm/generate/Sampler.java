@@ -69,7 +69,8 @@ public final class Sampler {
    * most likely first; for greedy settings the single most likely token. For tests and diagnostics.
    */
   int[] candidates(float[] logits, int[] history, int historyLength) {
-    return Arrays.copyOf(ids, filter(logits, history, historyLength));
+    int n = filter(logits, history, historyLength); // may reallocate ids
+    return Arrays.copyOf(ids, n);
   }
 
   /** Fills ids/vals with the candidates left after the filters and returns how many there are. */
