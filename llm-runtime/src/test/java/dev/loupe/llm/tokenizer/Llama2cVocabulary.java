@@ -17,13 +17,13 @@ import java.util.Map;
  * writes: raw spaces as '▁', ids 0..2 unknown and control, {@code <0xXX>} byte tokens. Tests that need it are
  * skipped with the reason when the shared test data is absent.
  */
-final class Llama2cVocabulary {
+public final class Llama2cVocabulary {
   private Llama2cVocabulary() {}
 
   private static Map<String, Object> cached;
 
   /** The metadata map; skips the calling test when the file is absent. */
-  static synchronized Map<String, Object> metadata() throws IOException {
+  public static synchronized Map<String, Object> metadata() throws IOException {
     if (cached == null) {
       cached = read(file());
     }

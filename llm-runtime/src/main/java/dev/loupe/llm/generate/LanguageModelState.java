@@ -1,0 +1,45 @@
+package dev.loupe.llm.generate;
+
+/**
+ * The state of a language model over one token sequence, as the {@link Generator} drives it: tokens are appended
+ * (prefilled, several at a time), the logits after the last appended token are read, and the sequence can be
+ * rolled back. The model package's {@code Session} implements it over its KV cache; tests implement it over a
+ * small n-gram model.
+ *
+ * <p>Contract: {@link #logits()} after {@code append(a); append(b)} equals {@link #logits()} after
+ * {@code append(a ++ b)} and after {@code truncate(0); append(a ++ b)}: the logits depend only on the token
+ * sequence, never on how it was fed. The generation loop and its hooks rely on this.
+ *
+ * <p>Not thread-safe: one state is driven by one thread at a time.
+ */
+public interface LanguageModelState {
+
+  /** Number of tokens in the sequence: the position the next appended token takes. */
+  int position();
+
+  /** The most tokens the sequence can hold. */
+  int contextLength();
+
+  /**
+   * Appends {@code tokens} to the sequence (a batched prefill).
+   *
+   * @throws IllegalArgumentException when a token is outside the vocabulary or {@code position() + tokens.length}
+   *     exceeds {@link #contextLength()}, naming the numbers
+   */
+  void append(int[] tokens);
+
+  /**
+   * The logits (one per vocabulary token) predicting the token after the last appended one. The array belongs to
+   * the state: callers must not modify it, and it is valid until the next {@link #append} or {@link #truncate}.
+   *
+   * @throws IllegalStateException when the sequence is empty
+   */
+  float[] logits();
+
+  /**
+   * Drops every token at {@code position} and after, so that the sequence is its first {@code position} tokens.
+   *
+   * @throws IllegalArgumentException when {@code position} is negative or beyond {@link #position()}
+   */
+  void truncate(int position);
+}

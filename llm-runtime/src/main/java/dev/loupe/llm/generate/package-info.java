@@ -1,0 +1,9 @@
+/**
+ * Text generation over a {@link dev.loupe.llm.generate.LanguageModelState} (implemented by the model package's
+ * {@code Session}): the {@link dev.loupe.llm.generate.Generator} loop with stop strings and UTF-8-safe streaming,
+ * the {@link dev.loupe.llm.generate.Sampler} (llama.cpp's penalties, top-k, top-p, min-p, temperature, seeded),
+ * {@link dev.loupe.llm.generate.GenerationHook}s that stop or inject tokens mid-answer, and
+ * {@link dev.loupe.llm.generate.JsonConstraint}, which masks logits so that the output is a document of a
+ * {@link dev.loupe.llm.generate.JsonSchema}.
+ */
+package dev.loupe.llm.generate;
