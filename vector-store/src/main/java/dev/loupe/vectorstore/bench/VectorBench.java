@@ -229,10 +229,13 @@ public final class VectorBench {
         for (String kind : c.indexes()) {
           if (kind.equals("flat")) {
             for (Encoding e : c.dtypes()) {
-              Map<String, Object> r = measure("flat-" + e.name().toLowerCase(Locale.ROOT), dir -> FlatVectorIndex.open(dir, spec, e, c.threads()));
+              Map<String, Object> r = measure(name(e), dir -> FlatVectorIndex.open(dir, spec, e, c.threads()));
               double bytesPerQuery = (double) c.n() * c.dim() * e.bytes;
               double achieved = bytesPerQuery / ((double) r.get("latency_mean_ms") / 1e3);
               r.put("scan_bandwidth_gbps", round(achieved / 1e9));
+              if (e == Encoding.F32) {
+                r.put("interleaved", interleaved(name(e), dir -> FlatVectorIndex.open(dir, spec, e, c.threads()), bytesPerQuery));
+              }
               flatQps.put(e, (Double) r.get("qps"));
               if (e != Encoding.F32 && flatQps.containsKey(Encoding.F32)) {
                 double ratio = flatQps.get(e) / flatQps.get(Encoding.F32);
@@ -420,11 +423,70 @@ public final class VectorBench {
       }
     }
 
+    private static String name(Encoding e) {
+      return "flat-" + e.name().toLowerCase(Locale.ROOT);
+    }
+
+    /**
+     * The scan against the memory bandwidth measured right beside it: rounds of one bandwidth
+     * measurement then a stretch of single-client queries, the ratio taken within each round and
+     * the median reported. On a shared machine the bandwidth itself moves between readings taken
+     * minutes apart (25 to 44 GB/s in one session here); a ratio within a round compares the
+     * scan with what the memory gave at that moment.
+     */
+    private Map<String, Object> interleaved(String name, Opener opener, double bytesPerQuery) throws Exception {
+      int rounds = 7, perRound = Math.max(5, Math.min(50, c.queries() / rounds));
+      Path dir = Files.createTempDirectory("loupe-bench-interleaved");
+      List<Double> ratios = new ArrayList<>(), scans = new ArrayList<>(), bandwidths = new ArrayList<>();
+      try (VectorIndex index = opener.open(dir)) {
+        addAll(index);
+        for (int q = 0; q < Math.min(c.queries(), 100); q++) {
+          index.search(queries.get(q), c.k()); // JIT warm-up
+        }
+        for (int round = 0; round < rounds; round++) {
+          double bandwidth = memoryBandwidth(3);
+          long t0 = System.nanoTime();
+          for (int q = 0; q < perRound; q++) {
+            index.search(queries.get((round * perRound + q) % c.queries()), c.k());
+          }
+          double scan = bytesPerQuery * perRound / ((System.nanoTime() - t0) / 1e9);
+          bandwidths.add(round(bandwidth / 1e9));
+          scans.add(round(scan / 1e9));
+          ratios.add(scan / bandwidth);
+        }
+      } finally {
+        deleteTree(dir);
+      }
+      List<Double> sorted = ratios.stream().sorted().toList();
+      double median = sorted.get(sorted.size() / 2);
+      out.printf(Locale.ROOT, "%s interleaved with bandwidth readings (%d rounds of %d queries): scan %s GB/s against %s GB/s;"
+          + " median %.0f%% of the bandwidth measured beside it (range %.0f-%.0f%%)%n", name, rounds, perRound, oneDecimal(scans),
+          oneDecimal(bandwidths),
+          100 * median, 100 * sorted.getFirst(), 100 * sorted.getLast());
+      Map<String, Object> r = new LinkedHashMap<>();
+      r.put("rounds", rounds);
+      r.put("queries_per_round", perRound);
+      r.put("scan_gbps", scans);
+      r.put("memory_bandwidth_gbps", bandwidths);
+      r.put("fraction_median", round(median));
+      r.put("fraction_min", round(sorted.getFirst()));
+      r.put("fraction_max", round(sorted.getLast()));
+      return r;
+    }
+
+    private static String oneDecimal(List<Double> values) {
+      return values.stream().map(v -> String.format(Locale.ROOT, "%.1f", v)).collect(java.util.stream.Collectors.joining(", ", "[", "]"));
+    }
+
+    private double memoryBandwidth() throws Exception {
+      return memoryBandwidth(6);
+    }
+
     /**
      * Read bandwidth of a streaming sum over a 1 GiB buffer (32x a large L3) split across the same
-     * threads as the flat scan; the best of five passes.
+     * threads as the flat scan; the best of {@code passes - 1} passes after a first that warms up.
      */
-    private double memoryBandwidth() throws Exception {
+    private double memoryBandwidth(int passes) throws Exception {
       long floats = (1L << 30) / 4;
       VectorOps ops = VectorOps.get();
       try (Arena arena = Arena.ofShared()) {
@@ -434,7 +496,7 @@ public final class VectorBench {
         }
         double best = 0;
         float sink = 0;
-        for (int pass = 0; pass < 6; pass++) {
+        for (int pass = 0; pass < passes; pass++) {
           long t0 = System.nanoTime();
           List<Future<Float>> parts = new ArrayList<>();
           for (int t = 0; t < c.threads(); t++) {
