@@ -7,14 +7,10 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.net.URI;
 import java.net.URLEncoder;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -38,7 +34,7 @@ import java.util.stream.Stream;
  * <p>The load is open-loop: request {@code i} is due at {@code start + i / rate} whether or not
  * earlier ones have answered, and its latency is measured from that due time, so a stalled server
  * shows as latency rather than as a quietly lower rate (no coordinated omission). Each request runs
- * on its own virtual thread over one shared HTTP/1.1 client.
+ * on its own virtual thread over a pool of kept-alive connections ({@link BenchClient}).
  *
  * <p>In the same run, before the searches, the same load of {@code GET /api/health} (a handler
  * that only reads counters) measures the floor of an HTTP round trip to this server on this
@@ -152,8 +148,7 @@ final class HttpBench {
       json.put("seconds", c.seconds());
       json.put("query", c.query());
       json.put("machine", Map.of("cores", Runtime.getRuntime().availableProcessors(), "jdk", Runtime.version().toString()));
-      try (HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5))
-          .executor(Executors.newVirtualThreadPerTaskExecutor()).build()) {
+      try (BenchClient client = new BenchClient(base, c.key(), 30_000)) {
         JsonNode health = getJson(client, "api/health");
         JsonNode before = getJson(client, "api/ingest/status");
         out.printf(Locale.ROOT, "server %s: %s items in the visual store; ingest: %s files done, %s items%n", base,
@@ -166,7 +161,9 @@ final class HttpBench {
               + " (e.g. `./loupe ingest` of a folder written by `./loupe bench ingest --dir DIR`)");
         }
         SplittableRandom random = new SplittableRandom(c.seed());
-        List<String> words = SyntheticCorpus.words();
+        // Query words as a search log has them: neither the stop words at the top of the corpus's
+        // Zipfian vocabulary nor its rarest words.
+        List<String> words = SyntheticCorpus.words().subList(10, 2_000);
         java.util.function.IntFunction<String> searches = i -> {
           boolean similar = c.query().equals("similar") || (c.query().equals("mix") && i % 2 == 1);
           if (similar) {
@@ -215,7 +212,7 @@ final class HttpBench {
     }
 
     /** Sends {@code rate * seconds} requests open-loop; waits for the answers (30 s at most after the last is due). */
-    private Phase drive(HttpClient client, java.util.function.IntFunction<String> paths, double seconds) throws InterruptedException {
+    private Phase drive(BenchClient client, java.util.function.IntFunction<String> paths, double seconds) throws InterruptedException {
       Phase p = new Phase();
       int total = (int) Math.max(1, Math.round(c.rate() * seconds));
       long intervalNs = (long) (1e9 / c.rate());
@@ -243,14 +240,12 @@ final class HttpBench {
       return p;
     }
 
-    private void send(HttpClient client, String path, long due, Phase p) {
-      HttpRequest.Builder request = HttpRequest.newBuilder(base.resolve(path)).timeout(Duration.ofSeconds(30)).GET();
-      if (c.key() != null) request.header("Authorization", "Bearer " + c.key());
+    private void send(BenchClient client, String path, long due, Phase p) {
       try {
-        HttpResponse<byte[]> response = client.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
+        BenchClient.Response response = client.get(base.getRawPath() + path);
         long latency = System.nanoTime() - due;
-        if (response.statusCode() != 200) {
-          p.errors.computeIfAbsent("http " + response.statusCode(), s -> new AtomicLong()).incrementAndGet();
+        if (response.status() != 200) {
+          p.errors.computeIfAbsent("http " + response.status(), s -> new AtomicLong()).incrementAndGet();
           return;
         }
         p.latencies.add(latency);
@@ -260,9 +255,6 @@ final class HttpBench {
         }
       } catch (IOException e) {
         p.errors.computeIfAbsent(e.getClass().getSimpleName(), s -> new AtomicLong()).incrementAndGet();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        p.errors.computeIfAbsent("interrupted", s -> new AtomicLong()).incrementAndGet();
       }
     }
 
@@ -296,7 +288,7 @@ final class HttpBench {
     }
 
     /** Ids to search similar to: the hits of a few keyword searches. */
-    private List<String> similarIds(HttpClient client) throws IOException, InterruptedException {
+    private List<String> similarIds(BenchClient client) throws IOException {
       List<String> ids = new ArrayList<>();
       for (String word : SyntheticCorpus.words().subList(0, Math.min(40, SyntheticCorpus.words().size()))) {
         for (JsonNode hit : getJson(client, "api/search?mode=keyword&k=20&q=" + encode(word)).path("hits")) {
@@ -315,12 +307,10 @@ final class HttpBench {
       return Path.of(watch.get(0).asText());
     }
 
-    private JsonNode getJson(HttpClient client, String path) throws IOException, InterruptedException {
-      HttpRequest.Builder request = HttpRequest.newBuilder(base.resolve(path)).timeout(Duration.ofSeconds(30)).GET();
-      if (c.key() != null) request.header("Authorization", "Bearer " + c.key());
-      HttpResponse<String> response = client.send(request.build(), HttpResponse.BodyHandlers.ofString());
-      if (response.statusCode() != 200) {
-        throw new IOException("GET " + base.resolve(path) + " answered " + response.statusCode() + ": " + response.body());
+    private JsonNode getJson(BenchClient client, String path) throws IOException {
+      BenchClient.Response response = client.get(base.getRawPath() + path);
+      if (response.status() != 200) {
+        throw new IOException("GET " + base.resolve(path) + " answered " + response.status() + ": " + response.text());
       }
       return JSON.readTree(response.body());
     }

@@ -34,7 +34,7 @@ final class BatchEmbedder implements AutoCloseable {
     this.embedder = embedder;
     this.batch = batch;
     this.queue = new ArrayBlockingQueue<>(4 * batch);
-    this.thread = Thread.ofPlatform().daemon().name("loupe-ingest-embed-" + name).start(this::loop);
+    this.thread = Thread.ofPlatform().daemon().name("loupe-ingest-embed-" + name).start(Ingester.background(this::loop));
   }
 
   Embedder embedder() {

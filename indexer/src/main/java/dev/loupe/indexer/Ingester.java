@@ -289,10 +289,10 @@ public final class Ingester implements AutoCloseable {
     } finally {
       lock.unlock();
     }
-    writer = Thread.ofPlatform().daemon().name("loupe-ingest-writer").start(this::writeLoop);
-    assembler = Thread.ofPlatform().daemon().name("loupe-ingest-assembler").start(this::assembleLoop);
+    writer = Thread.ofPlatform().daemon().name("loupe-ingest-writer").start(background(this::writeLoop));
+    assembler = Thread.ofPlatform().daemon().name("loupe-ingest-assembler").start(background(this::assembleLoop));
     for (int i = 0; i < config.workers(); i++) {
-      workers.add(Thread.ofPlatform().daemon().name("loupe-ingest-worker-" + i).start(this::workLoop));
+      workers.add(Thread.ofPlatform().daemon().name("loupe-ingest-worker-" + i).start(background(this::workLoop)));
     }
     List<Work> work = journal.recover();
     if (!work.isEmpty()) {
@@ -317,7 +317,7 @@ public final class Ingester implements AutoCloseable {
           + " ingesting them again in the background");
       catchUpFiles.set(incomplete.stream().mapToInt(c -> c.paths().size()).sum());
       begin(); // the catch-up itself is in flight until it has queued its last job
-      catchUp = Thread.ofPlatform().daemon().name("loupe-ingest-catch-up").start(() -> catchUp(incomplete));
+      catchUp = Thread.ofPlatform().daemon().name("loupe-ingest-catch-up").start(background(() -> catchUp(incomplete)));
     }
   }
 
@@ -1118,6 +1118,14 @@ public final class Ingester implements AutoCloseable {
     }
   }
 
+  /** {@code body} on a thread lowered to {@link BackgroundPriority#NICE} first: searches come before ingestion. */
+  static Runnable background(Runnable body) {
+    return () -> {
+      BackgroundPriority.lowerCurrentThread();
+      body.run();
+    };
+  }
+
   // ---- the index writer -------------------------------------------------------------------------
 
   /** What the journal hears after a commit. */
@@ -1129,10 +1137,14 @@ public final class Ingester implements AutoCloseable {
 
   private record MarkPurged(String sha) implements AfterCommit {}
 
+  /** Least time between two commits while writes keep arriving. */
+  private static final long BUSY_COMMIT_INTERVAL_NS = 1_000_000_000L;
+
   private void writeLoop() {
     List<AfterCommit> after = new ArrayList<>();
     int[] tasks = {0};
     int writesSinceCommit = 0;
+    long lastCommit = System.nanoTime();
     try {
       while (true) {
         Write w = overflow.poll();
@@ -1141,6 +1153,7 @@ public final class Ingester implements AutoCloseable {
           if (tasks[0] > 0) {
             commit(after, tasks);
             writesSinceCommit = 0;
+            lastCommit = System.nanoTime();
           }
           if (closed && workersDone()) return;
           maybeCollectOrphans();
@@ -1148,9 +1161,13 @@ public final class Ingester implements AutoCloseable {
         }
         writesSinceCommit += apply(w, after);
         tasks[0]++;
-        if (writesSinceCommit >= config.commitItems() || (writes.isEmpty() && overflow.isEmpty())) {
+        // While files keep coming, commit at most once a second (each commit syncs files and
+        // gives searches a new reader); 100 ms without a write commits at once (above).
+        if (writesSinceCommit >= config.commitItems()
+            || (writes.isEmpty() && overflow.isEmpty() && System.nanoTime() - lastCommit >= BUSY_COMMIT_INTERVAL_NS)) {
           commit(after, tasks);
           writesSinceCommit = 0;
+          lastCommit = System.nanoTime();
         }
       }
     } catch (Throwable t) {

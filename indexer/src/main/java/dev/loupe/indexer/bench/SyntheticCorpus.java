@@ -51,11 +51,64 @@ public final class SyntheticCorpus {
           + " figure table chart estimate measure sample average increase decrease stable risk opportunity")
       .split(" ");
 
+  /**
+   * Version of the text generator, part of a corpus's marker so a folder written by an older
+   * generator is not taken for the same corpus. 2: Zipfian vocabulary.
+   */
+  static final int GENERATOR = 2;
+
+  /** Size of the vocabulary: the English words above, then made-up words of three syllables. */
+  static final int VOCABULARY_SIZE = 50_000;
+
+  private static final String[] SYLLABLES = (
+      "ka lo mi ren tu sa vel dor pi na ez qua rim bo tes lan gu fe shi yor"
+          + " ma pol dri kes nu ot ari sem vo ti lux bra den cor fy hal jo mer pra sul").split(" ");
+
+  /** Word of each frequency rank, most frequent first. */
+  private static final String[] VOCABULARY = vocabulary();
+
+  /** Cumulative Zipf (s = 1) probabilities of the ranks, for drawing words as natural text does. */
+  private static final double[] CUMULATIVE = zipf(VOCABULARY_SIZE);
+
   private SyntheticCorpus() {}
 
-  /** The words the corpus's prose is drawn from, for benchmarks that query it. */
+  /**
+   * The corpus's vocabulary in frequency rank order: the prose draws rank {@code r} with
+   * probability proportional to {@code 1 / (r + 1)}, so a few hundred words make half of the text
+   * and most words are rare, as in real text. Benchmarks pick their query words from it.
+   */
   public static List<String> words() {
-    return List.of(WORDS);
+    return List.of(VOCABULARY);
+  }
+
+  private static String[] vocabulary() {
+    java.util.LinkedHashSet<String> words = new java.util.LinkedHashSet<>(List.of(WORDS));
+    int n = SYLLABLES.length;
+    for (int i = 0; words.size() < VOCABULARY_SIZE; i++) {
+      // Spread consecutive ranks over different syllables: a multiplier coprime to n^3.
+      int code = (int) ((i * 7919L) % ((long) n * n * n));
+      words.add(SYLLABLES[code % n] + SYLLABLES[(code / n) % n] + SYLLABLES[code / (n * n)]);
+    }
+    return words.toArray(String[]::new);
+  }
+
+  private static double[] zipf(int n) {
+    double[] c = new double[n];
+    double sum = 0;
+    for (int r = 0; r < n; r++) {
+      sum += 1.0 / (r + 1);
+      c[r] = sum;
+    }
+    for (int r = 0; r < n; r++) {
+      c[r] /= sum;
+    }
+    c[n - 1] = 1.0;
+    return c;
+  }
+
+  static String word(SplittableRandom r) {
+    int i = java.util.Arrays.binarySearch(CUMULATIVE, r.nextDouble());
+    return VOCABULARY[i >= 0 ? i : -i - 1];
   }
 
   /** What a corpus holds: file count, bytes, files per kind and PDF pages. */
@@ -82,7 +135,7 @@ public final class SyntheticCorpus {
   public static Summary write(Path dir, int files, long seed, Mix mix, PrintStream progress) throws IOException {
     if (files < 1) throw new IllegalArgumentException("corpus of " + files + " files: need at least 1");
     Path marker = dir.resolve(MARKER);
-    String stamp = "files=" + files + " seed=" + seed + (mix == Mix.DOCUMENTS ? "" : " mix=" + mix.name().toLowerCase(Locale.ROOT));
+    String stamp = "generator=" + GENERATOR + " files=" + files + " seed=" + seed + (mix == Mix.DOCUMENTS ? "" : " mix=" + mix.name().toLowerCase(Locale.ROOT));
     if (Files.isRegularFile(marker) && Files.readString(marker).startsWith(stamp + "\n")) {
       return summarize(dir, files, Files.readString(marker));
     }
@@ -163,7 +216,7 @@ public final class SyntheticCorpus {
     int n = 6 + r.nextInt(13);
     StringBuilder s = new StringBuilder();
     for (int i = 0; i < n; i++) {
-      String w = WORDS[r.nextInt(WORDS.length)];
+      String w = word(r);
       s.append(i == 0 ? Character.toUpperCase(w.charAt(0)) + w.substring(1) : " " + w);
     }
     return s.append('.').toString();

@@ -140,9 +140,16 @@ public final class LuceneVectorIndex implements HybridIndex {
    * @param efSearch candidates a vector search collects before keeping the top k (at least k),
    *     in [1, {@link VectorIndex#MAX_K}]
    * @param mergeWorkers threads that build the graph of a merged segment, in [1, 512]
+   * @param readYourWrites true: a search sees every write that returned before it, refreshing
+   *     the reader first when writes came in since the last search (the default, and what the
+   *     {@link VectorIndex} contract states). false: a search never waits for a refresh; it sees
+   *     the index as of the last {@link #commit()}, which refreshes the reader before it returns.
+   *     For a server that searches while it ingests: with writes arriving all the time, the
+   *     default would make nearly every search pay for a refresh (a segment flush) and queue
+   *     behind the others doing the same.
    */
   public record Options(
-      int maxConn, int beamWidth, boolean scalarQuantized, int efSearch, int mergeWorkers) {
+      int maxConn, int beamWidth, boolean scalarQuantized, int efSearch, int mergeWorkers, boolean readYourWrites) {
 
     public Options {
       if (maxConn < 1 || maxConn > Lucene99HnswVectorsFormat.MAXIMUM_MAX_CONN) {
@@ -164,8 +171,14 @@ public final class LuceneVectorIndex implements HybridIndex {
       }
     }
 
+    /** Options that read their writes. */
+    public Options(int maxConn, int beamWidth, boolean scalarQuantized, int efSearch, int mergeWorkers) {
+      this(maxConn, beamWidth, scalarQuantized, efSearch, mergeWorkers, true);
+    }
+
     /**
-     * M=32, beam width 200, float vectors, efSearch 100, one merge worker per processor.
+     * M=32, beam width 200, float vectors, efSearch 100, one merge worker per processor, searches
+     * read their writes.
      *
      * <p>At 1M clustered 512-d vectors M=16 / beam 100 reached recall@10 0.83 at efSearch 100 and
      * 0.95 only past 2 ms; M=32 / beam 200 reaches 0.98 at about 1.1 ms (BENCHMARKS.md). The
@@ -178,12 +191,17 @@ public final class LuceneVectorIndex implements HybridIndex {
 
     /** These options with scalar quantization switched on or off. */
     public Options withScalarQuantized(boolean quantized) {
-      return new Options(maxConn, beamWidth, quantized, efSearch, mergeWorkers);
+      return new Options(maxConn, beamWidth, quantized, efSearch, mergeWorkers, readYourWrites);
     }
 
     /** These options with another {@code efSearch}. */
     public Options withEfSearch(int ef) {
-      return new Options(maxConn, beamWidth, scalarQuantized, ef, mergeWorkers);
+      return new Options(maxConn, beamWidth, scalarQuantized, ef, mergeWorkers, readYourWrites);
+    }
+
+    /** These options with searches that read every returned write, or only committed ones (see {@link #readYourWrites()}). */
+    public Options withReadYourWrites(boolean read) {
+      return new Options(maxConn, beamWidth, scalarQuantized, efSearch, mergeWorkers, read);
     }
   }
 
@@ -414,7 +432,11 @@ public final class LuceneVectorIndex implements HybridIndex {
   @Override
   public void commit() throws IOException {
     ensureOpen();
+    long target = writes.get();
     writer.commit();
+    if (!options.readYourWrites()) {
+      refreshThrough(target);
+    }
   }
 
   /**
@@ -795,7 +817,9 @@ public final class LuceneVectorIndex implements HybridIndex {
   private <T> T withSearcher(SearcherCall<T> call) {
     ensureOpen();
     try {
-      refreshIfBehind();
+      if (options.readYourWrites()) {
+        refreshThrough(writes.get());
+      }
       IndexSearcher searcher = searchers.acquire();
       try {
         return call.apply(searcher);
@@ -807,8 +831,8 @@ public final class LuceneVectorIndex implements HybridIndex {
     }
   }
 
-  private void refreshIfBehind() throws IOException {
-    long target = writes.get();
+  /** Refreshes the reader unless it already sees the first {@code target} completed writes. */
+  private void refreshThrough(long target) throws IOException {
     if (refreshedThrough >= target) {
       return;
     }

@@ -107,6 +107,29 @@ class LuceneVectorIndexTest {
   }
 
   @Test
+  void without_read_your_writes_searches_see_what_was_committed_and_commit_makes_writes_visible() throws IOException {
+    LuceneVectorIndex.Options options = new LuceneVectorIndex.Options(16, 100, false, 100, 1).withReadYourWrites(false);
+    try (LuceneVectorIndex index = LuceneVectorIndex.open(dir, new IndexSpec(3, Similarity.COSINE), options)) {
+      index.add("a", new float[] {1, 0, 0}, Metadata.of("text", "/a"));
+      index.commit();
+      index.add("b", new float[] {0, 1, 0}, Metadata.of("text", "/b"));
+      assertEquals(List.of("a"), index.search(new float[] {0, 1, 0}, 5).stream().map(SearchHit::id).toList(),
+          "b is written but not committed");
+      assertTrue(index.get("b").isEmpty());
+      index.delete("a");
+      assertEquals(1, index.search(new float[] {1, 0, 0}, 5).size(), "the delete of a is not committed either");
+
+      index.commit();
+      assertEquals(List.of("b"), index.search(new float[] {1, 0, 0}, 5).stream().map(SearchHit::id).toList());
+      assertTrue(index.get("b").isPresent());
+    }
+    try (LuceneVectorIndex index = open(dir, new IndexSpec(3, Similarity.COSINE))) {
+      index.add("c", new float[] {0, 0, 1}, Metadata.of("text", "/c"));
+      assertEquals("c", index.search(new float[] {0, 0, 1}, 1).getFirst().id(), "the default reads its writes");
+    }
+  }
+
+  @Test
   void vectors_wider_than_lucenes_default_limit_of_1024_dimensions_are_indexed() throws IOException {
     int dim = 1536; // e.g. a large text embedding model
     SplittableRandom random = new SplittableRandom(SEED);
