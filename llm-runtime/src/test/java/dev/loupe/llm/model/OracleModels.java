@@ -2,7 +2,7 @@ package dev.loupe.llm.model;
 
 import dev.loupe.llm.oracle.LlamaCppOracle;
 
-/** Helpers the oracle tests share: running Loupe's engine the way the oracle reports llama.cpp's results. */
+/** Helpers the model tests share: running Loupe's engine the way the oracle reports llama.cpp's results. */
 final class OracleModels {
   private OracleModels() {}
 
@@ -20,6 +20,11 @@ final class OracleModels {
       }
     }
     return worst;
+  }
+
+  /** The message of what {@code body} throws; fails if it throws nothing. */
+  static String message(org.junit.jupiter.api.function.Executable body) {
+    return org.junit.jupiter.api.Assertions.assertThrows(RuntimeException.class, body).getMessage();
   }
 
   /** Greedy decoding (lowest id on a tie), EOG not stopping it: {@code count} tokens after {@code prompt}. */
