@@ -106,7 +106,8 @@ final class RandomModels {
     }
     String letters = "etaoinshrdlucmfwypvbgkjqxz";
     for (int i = 0; tokens.size() < size; i++) {
-      String piece = i < letters.length() ? String.valueOf(letters.charAt(i))
+      String piece = i >= 3 * letters.length() * letters.length() ? "\u2581x" + i
+          : i < letters.length() ? String.valueOf(letters.charAt(i))
           : i < 2 * letters.length() ? "\u2581" + letters.charAt(i - letters.length())
           : "\u2581" + letters.charAt(i % letters.length()) + letters.charAt((i / letters.length()) % letters.length());
       if (tokens.contains(piece)) continue;
