@@ -17,10 +17,10 @@ import jdk.incubator.vector.VectorOperators;
  *
  * <p>Run after {@code mvn -pl gpu-kernels,llm-runtime test-compile}:
  * <pre>java --add-modules jdk.incubator.vector -cp llm-runtime/target/classes:llm-runtime/target/test-classes \
- *     dev.loupe.llm.tensor.MatvecThroughputBench [megabytes] [cols]</pre>
+ *     dev.loupe.llm.tensor.PanamaMatvecThroughputBench [megabytes] [cols]</pre>
  */
-public final class MatvecThroughputBench {
-  private MatvecThroughputBench() {}
+public final class PanamaMatvecThroughputBench {
+  private PanamaMatvecThroughputBench() {}
 
   public static void main(String[] args) {
     double megabytes = args.length > 0 ? Double.parseDouble(args[0]) : 1024;
