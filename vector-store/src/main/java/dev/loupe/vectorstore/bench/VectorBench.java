@@ -233,9 +233,6 @@ public final class VectorBench {
               double bytesPerQuery = (double) c.n() * c.dim() * e.bytes;
               double achieved = bytesPerQuery / ((double) r.get("latency_mean_ms") / 1e3);
               r.put("scan_bandwidth_gbps", round(achieved / 1e9));
-              if (e == Encoding.F32) {
-                r.put("interleaved", interleaved(name(e), dir -> FlatVectorIndex.open(dir, spec, e, c.threads()), bytesPerQuery));
-              }
               flatQps.put(e, (Double) r.get("qps"));
               if (e != Encoding.F32 && flatQps.containsKey(Encoding.F32)) {
                 double ratio = flatQps.get(e) / flatQps.get(Encoding.F32);
@@ -310,6 +307,9 @@ public final class VectorBench {
           r.put("memory_bytes_per_vector", round(ram / (double) c.n()));
           r.put("disk_bytes", diskBytes(dir));
           r.putAll(timeQueries(index));
+          if (name.equals(name(Encoding.F32))) {
+            r.put("interleaved", interleaved(name, index, (double) c.n() * c.dim() * Encoding.F32.bytes));
+          }
           String built = Double.isNaN(build) ? "reused" : String.format(Locale.ROOT, "build %.1f s (%,.0f vectors/s)", build, c.n() / build);
           out.printf(Locale.ROOT,
               "%s: %s, recall@%d %.4f, p50 %.3f ms, p99 %.3f ms, %,.0f queries/s (one client), %,.0f queries/s (all cores), %.0f bytes/vector in memory%n",
@@ -434,28 +434,20 @@ public final class VectorBench {
      * minutes apart (25 to 44 GB/s in one session here); a ratio within a round compares the
      * scan with what the memory gave at that moment.
      */
-    private Map<String, Object> interleaved(String name, Opener opener, double bytesPerQuery) throws Exception {
+    private Map<String, Object> interleaved(String name, VectorIndex index, double bytesPerQuery) throws Exception {
       int rounds = 7, perRound = Math.max(5, Math.min(50, c.queries() / rounds));
-      Path dir = Files.createTempDirectory("loupe-bench-interleaved");
       List<Double> ratios = new ArrayList<>(), scans = new ArrayList<>(), bandwidths = new ArrayList<>();
-      try (VectorIndex index = opener.open(dir)) {
-        addAll(index);
-        for (int q = 0; q < Math.min(c.queries(), 100); q++) {
-          index.search(queries.get(q), c.k()); // JIT warm-up
+      // The index is warm: timeQueries ran every query on it just before.
+      for (int round = 0; round < rounds; round++) {
+        double bandwidth = memoryBandwidth(3);
+        long t0 = System.nanoTime();
+        for (int q = 0; q < perRound; q++) {
+          index.search(queries.get((round * perRound + q) % c.queries()), c.k());
         }
-        for (int round = 0; round < rounds; round++) {
-          double bandwidth = memoryBandwidth(3);
-          long t0 = System.nanoTime();
-          for (int q = 0; q < perRound; q++) {
-            index.search(queries.get((round * perRound + q) % c.queries()), c.k());
-          }
-          double scan = bytesPerQuery * perRound / ((System.nanoTime() - t0) / 1e9);
-          bandwidths.add(round(bandwidth / 1e9));
-          scans.add(round(scan / 1e9));
-          ratios.add(scan / bandwidth);
-        }
-      } finally {
-        deleteTree(dir);
+        double scan = bytesPerQuery * perRound / ((System.nanoTime() - t0) / 1e9);
+        bandwidths.add(round(bandwidth / 1e9));
+        scans.add(round(scan / 1e9));
+        ratios.add(scan / bandwidth);
       }
       List<Double> sorted = ratios.stream().sorted().toList();
       double median = sorted.get(sorted.size() / 2);

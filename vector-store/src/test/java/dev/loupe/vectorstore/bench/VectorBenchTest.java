@@ -45,6 +45,15 @@ class VectorBenchTest {
     Matcher bandwidth = Pattern.compile("\"memory_bandwidth_gbps\":([0-9.]+)").matcher(json);
     assertTrue(bandwidth.find() && Double.parseDouble(bandwidth.group(1)) > 0, json);
     assertTrue(json.contains("\"fraction_of_memory_bandwidth\""), json);
+    // fp32 also against the bandwidth read beside each stretch of queries: 7 rounds of 5 (30 queries).
+    Matcher interleaved = Pattern.compile(
+        "\"index\":\"flat-f32\".*?\"interleaved\":\\{\"rounds\":7,\"queries_per_round\":5,\"scan_gbps\":\\[([0-9.,]+)\\]"
+            + ",\"memory_bandwidth_gbps\":\\[([0-9.,]+)\\],\"fraction_median\":([0-9.]+)").matcher(json);
+    assertTrue(interleaved.find(), json);
+    assertEquals(7, interleaved.group(1).split(",").length, json);
+    assertEquals(7, interleaved.group(2).split(",").length, json);
+    assertTrue(Double.parseDouble(interleaved.group(3)) > 0, json);
+    assertEquals(1, json.split("\"interleaved\"", -1).length - 1, "fp32 only: " + json);
   }
 
   @Test
