@@ -358,6 +358,9 @@ final class SearchApi {
       Path file = Path.of(p);
       // Not through a link: a file replaced by a link out of the watch folders is not indexed content.
       if (!file.isAbsolute() || !Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) continue;
+      // Nor through a folder swapped for a link: the ingester records files under their folder's
+      // real path, so a folder that resolves elsewhere now is not the one that was indexed.
+      if (!realFolder(file)) continue;
       ctx.header("X-Content-Type-Options", "nosniff");
       ctx.header("Content-Security-Policy", "sandbox");
       String name = file.getFileName().toString().replaceAll("[^A-Za-z0-9._ -]", "_");
@@ -367,6 +370,15 @@ final class SearchApi {
       return;
     }
     throw new HttpError(404, "the files of item '" + id + "' are gone: " + searcher.currentPaths(id, m));
+  }
+
+  /** Whether {@code file}'s folder is still its own real path (no link anywhere above the file). */
+  private static boolean realFolder(Path file) {
+    try {
+      return file.getParent().toRealPath().equals(file.getParent());
+    } catch (IOException e) {
+      return false;
+    }
   }
 
   /** The item {@code id} from either index; 404 for an id no index holds. */

@@ -221,4 +221,34 @@ class PathSafetyTest {
       server.close();
     }
   }
+
+  @Test
+  void an_indexed_folder_replaced_by_a_link_out_of_the_roots_is_not_served_through_it(@TempDir Path tmp) throws Exception {
+    Path data = tmp.resolve("data");
+    Path inbox = Files.createDirectories(tmp.resolve("inbox"));
+    Path folder = Files.createDirectories(inbox.resolve("reports"));
+    Files.writeString(folder.resolve("harbour.txt"), "The harbour master counts the fishing boats at dawn.");
+    Fixtures.ingest(data, inbox);
+    // The folder is moved away and a link to a folder outside the roots takes its name, where a
+    // file of the same name holds a secret: the recorded path now reaches it through the link.
+    Path elsewhere = Files.createDirectories(tmp.resolve("elsewhere"));
+    Files.writeString(elsewhere.resolve("harbour.txt"), SECRET);
+    Files.move(folder, tmp.resolve("moved-away"));
+    try {
+      Files.createSymbolicLink(folder, elsewhere);
+    } catch (UnsupportedOperationException | IOException e) {
+      assumeTrue(false, "this file system cannot make symbolic links: " + e);
+    }
+
+    LoupeServer server = Main.start(new ServerConfig("127.0.0.1", 0, data, tmp.resolve("watch")));
+    try {
+      JsonNode hits = search(server, "harbour master").get("hits");
+      assertEquals(1, hits.size(), hits.toString());
+      String id = hits.get(0).get("id").asText();
+      Answer content = raw(server, "/api/items/" + id.replace("#", "%23") + "/content");
+      assertRefused(content, "the content of an item whose folder is now a link", Set.of(404), SECRET);
+    } finally {
+      server.close();
+    }
+  }
 }
