@@ -23,10 +23,13 @@ import jakarta.servlet.http.Part;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URLEncoder;
+import java.nio.channels.Channels;
+import java.nio.channels.SeekableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
@@ -366,10 +369,65 @@ final class SearchApi {
       String name = file.getFileName().toString().replaceAll("[^A-Za-z0-9._ -]", "_");
       ctx.header("Content-Disposition", "inline; filename=\"" + name + "\"");
       ctx.contentType(MediaTypes.detect(file));
-      ctx.result(Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS)); // O_NOFOLLOW: no link swapped in since the check
+      sendRange(ctx, file);
       return;
     }
     throw new HttpError(404, "the files of item '" + id + "' are gone: " + searcher.currentPaths(id, m));
+  }
+
+  /**
+   * Sends {@code file}, or the byte range the request asks for (206, so a browser can seek in a
+   * video to a frame's {@code #t=} and fetch a PDF's pages), opened with {@code O_NOFOLLOW}: no
+   * link swapped in since the caller's check.
+   */
+  private static void sendRange(Context ctx, Path file) throws IOException {
+    SeekableByteChannel channel = Files.newByteChannel(file, Set.of(StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS));
+    long size = channel.size();
+    ctx.header("Accept-Ranges", "bytes");
+    switch (ByteRange.parse(ctx.header("Range"), size)) {
+      case ByteRange.Whole w -> {
+        ctx.header("Content-Length", Long.toString(size));
+        ctx.result(Channels.newInputStream(channel));
+      }
+      case ByteRange.Part(ByteRange r) -> {
+        channel.position(r.first());
+        ctx.status(206);
+        ctx.header("Content-Range", r.contentRange(size));
+        ctx.header("Content-Length", Long.toString(r.length()));
+        ctx.result(new BoundedInputStream(Channels.newInputStream(channel), r.length()));
+      }
+      case ByteRange.Unsatisfiable u -> {
+        channel.close();
+        ctx.header("Content-Range", "bytes */" + size);
+        throw new HttpError(416, "the range '" + ctx.header("Range") + "' lies beyond the file's " + size + " bytes");
+      }
+    }
+  }
+
+  /** At most {@code limit} bytes of {@code in}. */
+  private static final class BoundedInputStream extends java.io.FilterInputStream {
+    private long left;
+
+    BoundedInputStream(InputStream in, long limit) {
+      super(in);
+      this.left = limit;
+    }
+
+    @Override
+    public int read() throws IOException {
+      if (left <= 0) return -1;
+      int b = in.read();
+      if (b >= 0) left--;
+      return b;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      if (left <= 0) return -1;
+      int n = in.read(b, off, (int) Math.min(len, left));
+      if (n > 0) left -= n;
+      return n;
+    }
   }
 
   /** Whether {@code file}'s folder is still its own real path (no link anywhere above the file). */

@@ -32,7 +32,7 @@ class SearchApiTest {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final HttpClient CLIENT = HttpClient.newHttpClient();
 
-  private record Answer(int status, String type, byte[] body) {
+  private record Answer(int status, String type, byte[] body, java.net.http.HttpHeaders headers) {
     JsonNode json() throws IOException {
       return JSON.readTree(body);
     }
@@ -44,7 +44,7 @@ class SearchApiTest {
 
   private static Answer send(HttpRequest.Builder request) throws Exception {
     HttpResponse<byte[]> r = CLIENT.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
-    return new Answer(r.statusCode(), r.headers().firstValue("Content-Type").orElse(""), r.body());
+    return new Answer(r.statusCode(), r.headers().firstValue("Content-Type").orElse(""), r.body(), r.headers());
   }
 
   private static Answer get(LoupeServer server, String path) throws Exception {
@@ -205,6 +205,14 @@ class SearchApiTest {
       Answer content = get(server, item(id) + "/content");
       assertEquals("image/png", content.type());
       assertArrayEquals(red, content.body());
+      // Byte ranges, as a browser asks for them to seek in a video or fetch a PDF's pages.
+      Answer range = send(HttpRequest.newBuilder(server.localUrl().resolve(item(id) + "/content")).header("Range", "bytes=10-29"));
+      assertEquals(206, range.status(), range.text());
+      assertArrayEquals(java.util.Arrays.copyOfRange(red, 10, 30), range.body());
+      assertEquals("bytes 10-29/" + red.length, range.headers().firstValue("Content-Range").orElse(null));
+      Answer beyond = send(HttpRequest.newBuilder(server.localUrl().resolve(item(id) + "/content")).header("Range", "bytes=" + red.length + "-"));
+      assertEquals(416, beyond.status(), beyond.text());
+      assertTrue(beyond.text().contains("beyond the file's " + red.length + " bytes"), beyond.text());
 
       // More like this picture: its stored vector, the picture itself left out.
       Answer similar = get(server, "api/search?similar_to=" + q(id));
