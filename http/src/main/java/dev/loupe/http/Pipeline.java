@@ -7,6 +7,7 @@ import dev.loupe.embeddings.model.ModelManifest;
 import dev.loupe.embeddings.model.ModelUnavailableException;
 import dev.loupe.embeddings.onnx.OnnxEmbedder;
 import dev.loupe.embeddings.text.Tokenizer;
+import dev.loupe.indexer.BackgroundPriority;
 import dev.loupe.indexer.IngestConfig;
 import dev.loupe.indexer.IngestSettings;
 import dev.loupe.indexer.Ingester;
@@ -185,8 +186,20 @@ final class Pipeline implements AutoCloseable {
     }
   }
 
+  /**
+   * The model's embedder, opened at background priority: ONNX Runtime starts its intra-op threads
+   * with the session, and they must not compute ingestion's embeddings at the priority of the
+   * server's request threads (a query's own text embedding runs on them too, slower only while
+   * ingestion keeps the cores busy).
+   */
   private static Embedder embedder(InstalledModel model) throws IOException {
-    return OnnxEmbedder.open(model.dir(), model.manifest(), OnnxEmbedder.Options.defaults());
+    try {
+      return BackgroundPriority.call(() -> OnnxEmbedder.open(model.dir(), model.manifest(), OnnxEmbedder.Options.defaults()));
+    } catch (IOException | RuntimeException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new IOException("could not open model " + model.dir() + ": " + e.getMessage(), e);
+    }
   }
 
   /**

@@ -6,6 +6,7 @@ import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.util.Optional;
+import java.util.concurrent.Callable;
 
 /**
  * Lowers the scheduling priority of the calling thread, so ingestion takes the cores only when
@@ -21,7 +22,7 @@ import java.util.Optional;
  *
  * <p>Thread-safe; stateless apart from the looked-up functions.
  */
-final class BackgroundPriority {
+public final class BackgroundPriority {
   /** The nice value of ingestion threads. */
   static final int NICE = 19;
 
@@ -48,6 +49,38 @@ final class BackgroundPriority {
     } catch (Throwable t) {
       return false;
     }
+  }
+
+  /**
+   * Runs {@code body} on a new platform thread at background priority and returns its result, so
+   * that the threads it starts inherit that priority. Open the ingestion's embedders with this:
+   * ONNX Runtime starts its intra-op pool when a session is created, and a pool started by a
+   * thread at normal priority computes ingestion's embeddings at normal priority, beside the
+   * searches.
+   *
+   * @throws Exception what {@code body} threw (an {@link Error} too)
+   */
+  public static <T> T call(Callable<T> body) throws Exception {
+    Object[] result = new Object[1];
+    Throwable[] failure = new Throwable[1];
+    Thread t = Thread.ofPlatform().name("loupe-background-start").start(() -> {
+      lowerCurrentThread();
+      try {
+        result[0] = body.call();
+      } catch (Throwable e) {
+        failure[0] = e;
+      }
+    });
+    t.join();
+    switch (failure[0]) {
+      case null -> {}
+      case Exception e -> throw e;
+      case Error e -> throw e;
+      default -> throw new IllegalStateException(failure[0]);
+    }
+    @SuppressWarnings("unchecked")
+    T value = (T) result[0];
+    return value;
   }
 
   /** Whether a new thread of {@code builder} manages to lower itself (for tests). */

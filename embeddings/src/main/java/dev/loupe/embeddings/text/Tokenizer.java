@@ -6,6 +6,12 @@ import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -38,12 +44,49 @@ import java.util.function.IntUnaryOperator;
  * {@code ~/.djl.ai}). This class turns on DJL's offline mode ({@code ai.djl.offline=true}) unless
  * it was set otherwise: on a machine with a GPU DJL would else try to download a CUDA build of
  * the library, and Loupe downloads nothing at run time.
+ *
+ * <p>It also sets {@code TOKENIZERS_PARALLELISM=false} in the process environment (through libc's
+ * {@code setenv}, unless it is already set): a batch is then encoded on the calling thread instead
+ * of the library's own pool of threads. That pool is started once, at normal priority, by whichever
+ * thread encodes first, and would tokenize ingestion's passages beside the server's searches; on
+ * the calling thread they run at the ingester's background priority. Batches here are small, so the
+ * pool bought little.
  */
 public final class Tokenizer implements AutoCloseable {
 
   static {
     if (System.getProperty("ai.djl.offline") == null && System.getenv("DJL_OFFLINE") == null) {
       System.setProperty("ai.djl.offline", "true");
+    }
+    setNativeEnvIfAbsent("TOKENIZERS_PARALLELISM", "false");
+  }
+
+  /**
+   * Sets a variable in the native environment, where the tokenizer library reads it ({@link
+   * System#getenv} keeps its own copy and does not see it). Does nothing where libc's {@code
+   * setenv} cannot be called (no native access).
+   */
+  static boolean setNativeEnvIfAbsent(String name, String value) {
+    try (Arena arena = Arena.ofConfined()) {
+      Linker linker = Linker.nativeLinker();
+      MethodHandle setenv = linker.downcallHandle(linker.defaultLookup().find("setenv").orElseThrow(),
+          FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
+      return (int) setenv.invokeExact(arena.allocateFrom(name), arena.allocateFrom(value), 0) == 0;
+    } catch (Throwable t) {
+      return false;
+    }
+  }
+
+  /** The native environment's value of {@code name}, or null (for tests). */
+  static String nativeEnv(String name) {
+    try (Arena arena = Arena.ofConfined()) {
+      Linker linker = Linker.nativeLinker();
+      MethodHandle getenv = linker.downcallHandle(linker.defaultLookup().find("getenv").orElseThrow(),
+          FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.ADDRESS));
+      MemorySegment v = (MemorySegment) getenv.invokeExact(arena.allocateFrom(name));
+      return v.equals(MemorySegment.NULL) ? null : v.reinterpret(Long.MAX_VALUE).getString(0);
+    } catch (Throwable t) {
+      return null;
     }
   }
 

@@ -220,4 +220,14 @@ class TokenizerTest {
       assertTrue(closed.getMessage().contains("closed"), closed.getMessage());
     }
   }
+
+  @Test
+  void batches_are_encoded_on_the_calling_thread_because_the_library_is_told_not_to_start_its_pool() {
+    String before = System.getenv("TOKENIZERS_PARALLELISM"); // the JVM's copy, taken at start-up
+    Tokenizer.class.getName(); // class initialization sets it
+    org.junit.jupiter.api.Assumptions.assumeTrue(Tokenizer.nativeEnv("PATH") != null, "skipped: no native access to the environment");
+    assertEquals(before == null ? "false" : before, Tokenizer.nativeEnv("TOKENIZERS_PARALLELISM"),
+        "set where the library reads it, unless the user set it");
+    assertEquals(false, Tokenizer.setNativeEnvIfAbsent("NAME=WITH=EQUALS", "x"), "setenv refuses a name with '='");
+  }
 }
