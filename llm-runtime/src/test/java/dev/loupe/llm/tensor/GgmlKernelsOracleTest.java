@@ -9,6 +9,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Random;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -111,7 +112,7 @@ class GgmlKernelsOracleTest {
     return v;
   }
 
-  @org.junit.jupiter.api.Test
+  @Test
   void the_layout_of_ggml_s_type_traits_reads_back_known_values() {
     GgmlInternals ggml = GgmlInternals.get();
     assertEquals("q4_K", ggml.typeName(WeightType.Q4_K.ggmlId()));
