@@ -1,6 +1,12 @@
 package dev.loupe.llm.model;
 
+import dev.loupe.llm.gguf.GgufTensor;
+import dev.loupe.llm.oracle.GgmlInternals;
 import dev.loupe.llm.oracle.LlamaCppOracle;
+import dev.loupe.llm.tensor.ActivationMode;
+import dev.loupe.llm.tensor.ComputePool;
+import dev.loupe.llm.tensor.WeightMatrix;
+import dev.loupe.llm.tensor.WeightType;
 
 /** Helpers the model tests share: running Loupe's engine the way the oracle reports llama.cpp's results. */
 final class OracleModels {
@@ -40,4 +46,36 @@ final class OracleModels {
     }
     return out;
   }
+
+  /**
+   * Recomputes every weight matmul of a llama.cpp forward pass with Loupe's {@link WeightMatrix}
+   * (GGML activation mode) from llama.cpp's own input to it, and returns the largest difference
+   * from llama.cpp's output relative to that output's largest magnitude, with the node it occurred
+   * at; {@code matmuls[0]} receives the number of matmuls compared.
+   */
+  static Worst matmulsAgainst(GgmlInternals.Capture capture, Model model, int[] matmuls) {
+    Worst worst = new Worst("none", 0);
+    try (ComputePool pool = ComputePool.singleThreaded()) {
+      for (GgmlInternals.Node n : capture.nodes()) {
+        if (!n.op().equals("MUL_MAT") || !n.sources().get(0).name().endsWith(".weight")) continue;
+        GgmlInternals.Node w = n.sources().get(0), x = n.sources().get(1);
+        GgufTensor t = model.file().tensor(w.name());
+        int cols = (int) w.ne()[0], rows = (int) w.ne()[1], count = (int) x.rows();
+        WeightMatrix m = new WeightMatrix(t.data(), WeightType.fromGgmlId(t.type().id()), rows, cols);
+        float[] out = new float[rows * count];
+        m.matmulBatch(x.values(), 0, count, out, 0, pool, ActivationMode.GGML);
+        double diff = 0, max = 0;
+        for (int i = 0; i < out.length; i++) {
+          diff = Math.max(diff, Math.abs(out[i] - n.values()[i]));
+          max = Math.max(max, Math.abs(n.values()[i]));
+        }
+        matmuls[0]++;
+        if (diff / max > worst.relative()) worst = new Worst(n.name() + " (" + w.name() + ")", diff / max);
+      }
+    }
+    return worst;
+  }
+
+  /** The largest relative difference found and where. */
+  record Worst(String node, double relative) {}
 }

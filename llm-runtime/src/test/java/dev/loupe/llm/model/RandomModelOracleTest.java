@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.loupe.llm.gguf.GgmlType;
+import dev.loupe.llm.oracle.GgmlInternals;
 import dev.loupe.llm.oracle.LlamaCppOracle;
 import dev.loupe.llm.tensor.ActivationMode;
 import java.io.IOException;
@@ -31,20 +32,38 @@ import org.junit.jupiter.params.provider.MethodSource;
 class RandomModelOracleTest {
   /**
    * The documented max |logit difference| per weight type, GGML activation mode, llama.cpp with an
-   * F32 KV cache: about twice the worst measured. Logits of these models spread over about ±10.
-   * F32 and Q8_0 match to about 4e-5; Q4_0 too when the output matrix is the (unrepacked) token
-   * embedding, but 0.16 with an untied Q4_0 output; F16 differs by 1e-2 to 3e-2 (as stories260K
-   * does, from position 1 on) and the K-quants by 0.03 to 0.8. Those gaps are not explained yet
-   * (llama.cpp's repacked CPU kernels and its F16 attention path are the suspects), so these bounds
-   * are measurements, not the issue's target.
+   * F32 KV cache (and, as the graph shows, no flash attention): about twice the worst measured over
+   * these shapes. Logits spread over about ±16 (untied) to ±150 (tied).
+   *
+   * <p>Why they are what they are, found by bisection with llama.cpp's own functions: Loupe's
+   * dequantization and its quantization of activations are bit-identical to ggml's ({@code
+   * dev.loupe.llm.tensor.GgmlKernelsOracleTest}), and every matmul recomputed from llama.cpp's own
+   * input agrees to 7e-7 of its output (the test above); RoPE and attention from llama.cpp's q, k, v
+   * agree to 5e-6. What remains is propagation: the activations are rounded again before every
+   * matmul (to F16 for F16 weights, to Q8_0 or Q8_K levels for the quantized types), so a
+   * float-rounding difference upstream (a different summation order: ggml's SIMD lanes, llamafile's
+   * tiles, its vectorised expf in SiLU) now and then moves an activation across a rounding boundary,
+   * a step of one F16 ulp (2^-11 of the value) or of one Q8 level (1/127 of the block's largest
+   * element). F16 steps are fine, so such flips happen at every position: 4e-3 to 3e-2 everywhere.
+   * Q8 steps are coarse and flips rare: most positions agree to 1e-5 and a few jump by 0.03 to 0.8
+   * (one or two flips, amplified by these random models' sharp attention). Loupe's own scalar and
+   * Panama kernels, which differ only in summation order, disagree with each other by the same
+   * amounts (F16 9e-3 and 3e-2, Q4_0 0.16, Q4_K 0.77, Q5_K 0.30 and 0.69, Q6_K 0.15) at other
+   * positions, and llama.cpp disagrees with itself by 7e-3 on the qwen2 F16 model when the same
+   * tokens are split into other batches. Q8_0 and the tied Q4_0 models happen to flip nowhere on
+   * these seeds; which types flip is a matter of seed, not of type. The suspects this rules out:
+   * the repacked Q4_0 kernels (llama.cpp's logits are bit-identical across batch sizes, i.e. gemm
+   * and gemv paths, for every quantized type), Q8_K's sign and bsums (bit-identical), and F16
+   * attention (the cache is F32 and every op was checked). The issue's 1e-3 for F16 would need
+   * ggml's exact summation order in every op, not only its rounding points.
    */
   static final Map<GgmlType, Double> BOUND = Map.of(
-      GgmlType.F32, 1e-4,
+      GgmlType.F32, 8e-5,
       GgmlType.F16, 6e-2,
-      GgmlType.Q8_0, 1e-4,
+      GgmlType.Q8_0, 2e-5,
       GgmlType.Q4_0, 0.35,
       GgmlType.Q4_K, 1.6,
-      GgmlType.Q5_K, 1.6,
+      GgmlType.Q5_K, 1.4,
       GgmlType.Q6_K, 1.6);
 
   @TempDir static Path dir;
@@ -58,6 +77,33 @@ class RandomModelOracleTest {
       }
     }
     return list.stream();
+  }
+
+  /**
+   * The per-operation view of the same comparison: every weight matmul of llama.cpp's forward pass
+   * (its graph observed through {@code cb_eval}), recomputed by Loupe's kernels in GGML mode from
+   * llama.cpp's own input, agrees to float rounding (measured at most 7e-7 of the output's largest
+   * magnitude, every type; bound 2e-6); what separates the logits below is only how those roundings
+   * propagate.
+   */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("shapes")
+  void every_matmul_of_llama_cpp_s_forward_pass_is_reproduced_from_the_same_input(RandomModels.Shape shape) throws IOException {
+    assumeTrue(shape.arch() != ModelConfig.Architecture.QWEN3,
+        "skipped: the llama.cpp bundled with de.kherud:llama 4.2.0 does not know the qwen3 architecture");
+    Path gguf = dir.resolve("matmuls-" + shape.arch().ggufName() + "-" + shape.type() + "-" + shape.seed() + ".gguf");
+    RandomModels.write(shape, gguf);
+    int[] tokens = RandomModels.randomTokens(new Random(shape.seed()), 40, shape.vocab());
+    try (LlamaCppOracle oracle = LlamaCppOracle.load(gguf); Model model = Model.load(gguf, new ModelOptions(1, ActivationMode.GGML))) {
+      GgmlInternals.Capture capture = GgmlInternals.get().capture();
+      oracle.logits(tokens, capture.callback());
+      int[] count = new int[1];
+      OracleModels.Worst worst = OracleModels.matmulsAgainst(capture, model, count);
+      System.out.printf("%s: %d matmuls recomputed from llama.cpp's inputs, worst relative difference %.3g at %s%n",
+          shape, count[0], worst.relative(), worst.node());
+      assertTrue(count[0] == 7 * shape.layers() + 1, shape + ": expected every weight matmul, found " + count[0]);
+      assertTrue(worst.relative() <= 2e-6, shape + ": " + worst);
+    }
   }
 
   @ParameterizedTest(name = "{0}")

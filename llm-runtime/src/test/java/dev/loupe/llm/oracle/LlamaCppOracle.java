@@ -99,6 +99,38 @@ public final class LlamaCppOracle implements AutoCloseable {
     }
   }
 
+  /**
+   * Loads only the vocabulary of a GGUF file ({@code vocab_only}: the architecture's metadata must
+   * be there, tensors need not), for tokenizer comparisons; {@link #logits} and {@link #greedy} do
+   * not work on it.
+   */
+  public static LlamaCppOracle loadVocabulary(Path gguf) {
+    Native n = library();
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment params = (MemorySegment) n.modelDefaultParams.invokeExact((java.lang.foreign.SegmentAllocator) arena);
+      // vocab_only, use_mmap, use_mlock, check_tensors: the four bools after kv_overrides, at offset 56 in this
+      // llama.cpp (devices, n_gpu_layers, split_mode = 1, main_gpu, tensor_split, progress callback and data,
+      // kv_overrides before them), defaulting to false, true, false, false
+      byte[] flags = params.asSlice(56, 4).toArray(JAVA_BYTE);
+      if (flags[0] != 0 || flags[1] != 1 || flags[2] != 0 || flags[3] != 0) {
+        throw new IllegalStateException("llama_model_params of this llama.cpp does not have vocab_only/use_mmap/use_mlock/check_tensors"
+            + " = false/true/false/false at offset 56 (found " + java.util.HexFormat.ofDelimiter(" ").formatHex(params.asSlice(0, 96).toArray(JAVA_BYTE))
+            + "); the oracle's layout needs updating");
+      }
+      params.set(JAVA_BYTE, 56, (byte) 1);
+      n.logs.clear();
+      MemorySegment model = (MemorySegment) n.modelLoad.invokeExact(arena.allocateFrom(gguf.toAbsolutePath().toString()), params);
+      if (model.equals(MemorySegment.NULL)) {
+        throw new IllegalStateException("llama.cpp could not load the vocabulary of " + gguf + ": " + String.join(" | ", n.logs));
+      }
+      return new LlamaCppOracle(n, model, 1, false);
+    } catch (RuntimeException | Error e) {
+      throw e;
+    } catch (Throwable t) {
+      throw new IllegalStateException(t);
+    }
+  }
+
   /** Loads with two threads (this machine's cores) and an F32 KV cache. */
   public static LlamaCppOracle load(Path gguf) {
     return load(gguf, 2, false);
@@ -177,11 +209,45 @@ public final class LlamaCppOracle implements AutoCloseable {
   }
 
   /**
+   * llama.cpp's {@code llama_detokenize}: the text of {@code tokens}, invalid UTF-8 decoded as
+   * U+FFFD.
+   *
+   * @param removeSpecial drop a leading BOS and trailing EOS the vocabulary adds
+   * @param unparseSpecial render control tokens as their text
+   */
+  public String detokenize(int[] tokens, boolean removeSpecial, boolean unparseSpecial) {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment in = arena.allocateFrom(JAVA_INT, tokens.length == 0 ? new int[1] : tokens);
+      int capacity = 64 + 16 * tokens.length;
+      MemorySegment out = arena.allocate(capacity);
+      int len = (int) n.detokenize.invokeExact(vocab, in, tokens.length, out, capacity, removeSpecial, unparseSpecial);
+      if (len < 0) {
+        capacity = -len;
+        out = arena.allocate(capacity);
+        len = (int) n.detokenize.invokeExact(vocab, in, tokens.length, out, capacity, removeSpecial, unparseSpecial);
+      }
+      return new String(out.asSlice(0, len).toArray(JAVA_BYTE), StandardCharsets.UTF_8);
+    } catch (Throwable t) {
+      throw rethrow(t);
+    }
+  }
+
+  /**
    * llama.cpp's logits after each position of {@code tokens}, evaluated as one batch from position
    * 0 in a fresh context: {@code result[i]} is the distribution over the token after {@code tokens[i]}.
    */
   public float[][] logits(int[] tokens) {
-    try (Arena arena = Arena.ofConfined(); Context ctx = newContext(tokens.length)) {
+    return logits(tokens, MemorySegment.NULL);
+  }
+
+  /**
+   * {@link #logits(int[])} with llama.cpp's graph evaluation callback set ({@code cb_eval} of
+   * {@code llama_context_params}: {@code bool (*)(struct ggml_tensor *, bool ask, void *)}, an
+   * upcall stub such as the test helper {@code GgmlInternals.Capture} makes), to observe every intermediate
+   * tensor of the forward pass; {@code NULL} for none.
+   */
+  public float[][] logits(int[] tokens, MemorySegment evalCallback) {
+    try (Arena arena = Arena.ofConfined(); Context ctx = newContext(tokens.length, evalCallback)) {
       decode(arena, ctx.ptr, tokens, 0, true);
       float[][] result = new float[tokens.length][];
       for (int i = 0; i < tokens.length; i++) {
@@ -201,7 +267,7 @@ public final class LlamaCppOracle implements AutoCloseable {
       throw new IllegalArgumentException("greedy needs a prompt of at least one token");
     }
     int[] out = new int[count];
-    try (Arena arena = Arena.ofConfined(); Context ctx = newContext(prompt.length + count)) {
+    try (Arena arena = Arena.ofConfined(); Context ctx = newContext(prompt.length + count, MemorySegment.NULL)) {
       decode(arena, ctx.ptr, prompt, 0, false);
       int pos = prompt.length;
       int last = prompt.length - 1;
@@ -249,7 +315,7 @@ public final class LlamaCppOracle implements AutoCloseable {
     }
   }
 
-  private Context newContext(int tokens) {
+  private Context newContext(int tokens, MemorySegment evalCallback) {
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment p = (MemorySegment) n.contextDefaultParams.invokeExact((java.lang.foreign.SegmentAllocator) arena);
       // The leading fields and their llama.cpp defaults: a different layout would show here.
@@ -276,6 +342,7 @@ public final class LlamaCppOracle implements AutoCloseable {
       p.setAtIndex(JAVA_INT, 2, nCtx);
       p.setAtIndex(JAVA_INT, 4, threads);
       p.setAtIndex(JAVA_INT, 5, threads);
+      p.set(ADDRESS, 72, evalCallback); // cb_eval (checked NULL by default above; cb_eval_user_data stays NULL)
       n.logs.clear();
       MemorySegment ctx = (MemorySegment) n.initFromModel.invokeExact(model, p);
       if (ctx.equals(MemorySegment.NULL)) {
@@ -355,7 +422,7 @@ public final class LlamaCppOracle implements AutoCloseable {
   private static final class Native {
     final Deque<String> logs = new java.util.concurrent.ConcurrentLinkedDeque<>();
     final MethodHandle modelDefaultParams, modelLoad, modelFree, contextDefaultParams, initFromModel, free, modelGetVocab,
-        vocabNTokens, vocabBos, vocabIsEog, tokenize, tokenToPiece, decode, getLogitsIth;
+        vocabNTokens, vocabBos, vocabIsEog, tokenize, tokenToPiece, decode, getLogitsIth, detokenize;
 
     Native() {
       String resource = "/de/kherud/llama/Linux/x86_64/libjllama.so";
@@ -391,6 +458,8 @@ public final class LlamaCppOracle implements AutoCloseable {
           FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, JAVA_BOOLEAN, JAVA_BOOLEAN));
       tokenToPiece = bind(lookup, "llama_token_to_piece",
           FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_BOOLEAN));
+      detokenize = bind(lookup, "llama_detokenize",
+          FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, JAVA_BOOLEAN, JAVA_BOOLEAN));
       decode = bind(lookup, "llama_decode", FunctionDescriptor.of(JAVA_INT, ADDRESS, BATCH));
       getLogitsIth = bind(lookup, "llama_get_logits_ith", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_INT));
       try {
