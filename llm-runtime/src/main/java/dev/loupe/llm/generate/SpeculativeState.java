@@ -28,7 +28,10 @@ import java.util.Locale;
  * but would lose the token-for-token equality with plain sampling.)
  *
  * <p>With {@link Options#adaptive()} the number of guesses per round grows by one after a round whose guesses were
- * all accepted and shrinks by one after a round that kept fewer than half, between 1 and {@link Options#draftTokens()}.
+ * all accepted and shrinks by one after a round that kept fewer than half, between 1 and {@link Options#draftTokens()};
+ * after four rounds in a row in which a single guess was rejected the draft rests (the target decodes alone) for
+ * 16 rounds, then 32, 64, up to 256, until a guess is accepted again: a draft that rarely agrees with the target
+ * (as two random-weight models) then costs little.
  *
  * <p>Ownership: the state owns both wrapped states while in use. They may hold rejected guesses beyond
  * {@link #position()} until the next round; {@link #settle()} truncates them to the accepted sequence. Both must
@@ -98,6 +101,9 @@ public final class SpeculativeState implements LanguageModelState {
   private float[] logits;
   private long rounds, drafted, accepted;
   private boolean vocabularyChecked;
+  // Adaptive mode: consecutive rounds whose single guess failed, rounds left to decode without the draft, and how
+  // often the draft was rested since it last guessed right.
+  private int misses, rest, restBackoff;
 
   /**
    * @throws IllegalArgumentException when either state already holds tokens or both are the same object
@@ -166,6 +172,15 @@ public final class SpeculativeState implements LanguageModelState {
    */
   private void round(int fresh) {
     if (guesses.length > 0 && options.adaptive()) {
+      if (next == 0 && k == 1) {
+        if (++misses == 4) {
+          misses = 0;
+          rest = 16 << Math.min(restBackoff++, 4);
+        }
+      } else if (next > 0) {
+        misses = 0;
+        restBackoff = 0;
+      }
       if (next == guesses.length) {
         k = Math.min(options.draftTokens(), k + 1);
       } else if (2 * next < guesses.length) {
@@ -176,6 +191,10 @@ public final class SpeculativeState implements LanguageModelState {
     target.truncate(before);
     // The target holds the accepted sequence and the draft's guesses of the last round; both are rolled back.
     int guessCount = Math.min(k, contextLength() - length);
+    if (rest > 0) {
+      rest--;
+      guessCount = 0;
+    }
     int[] verify;
     if (guessCount <= 0) {
       verify = new int[0];
