@@ -47,7 +47,10 @@ public final class SpeculativeSpeedProbe {
         prompt = t.tokenizer().encode("Once upon a time", true, false);
       }
       GenerationOptions greedy = GenerationOptions.greedy(tokens);
-      run(t.newSession(SessionOptions.of(512)), t, prompt, GenerationOptions.greedy(16)); // JIT warm-up
+      // JIT warm-up: one plain and one speculative run of the same length.
+      run(t.newSession(SessionOptions.of(512)), t, prompt, greedy);
+      run(new SpeculativeState(t.newSession(SessionOptions.of(512)), d.newSession(SessionOptions.of(512)),
+          SpeculativeState.Options.of(2)), t, prompt, greedy);
       GenerationResult plain = run(t.newSession(SessionOptions.of(512)), t, prompt, greedy);
       double base = plain.decodeTokensPerSecond();
       System.out.printf(Locale.ROOT, "%s alone, %d threads: %.1f tokens/s decode%n", target.getFileName(), threads, base);
