@@ -75,6 +75,27 @@ sealed interface Command {
     }
   }
 
+  /** {@code loupe generate ARGS}: {@code args} go to {@link LlmCommand#generate} untouched. */
+  record Generate(List<String> args) implements Command {
+    public Generate {
+      args = List.copyOf(args);
+    }
+  }
+
+  /** {@code loupe chat ARGS}: {@code args} go to {@link LlmCommand#chat} untouched. */
+  record Chat(List<String> args) implements Command {
+    public Chat {
+      args = List.copyOf(args);
+    }
+  }
+
+  /** {@code loupe convert ARGS}: {@code args} go to {@link LlmCommand#convert} untouched. */
+  record Convert(List<String> args) implements Command {
+    public Convert {
+      args = List.copyOf(args);
+    }
+  }
+
   /** {@code loupe version}. */
   record Version() implements Command {}
 
@@ -122,6 +143,16 @@ sealed interface Command {
             Drive the running server (found through --data's serve.json, or --url)
             with searches at a fixed rate, optionally while --ingest DIR's files are
             copied into its watch folder; latency percentiles against GET /api/health.
+        generate --model FILE --prompt TEXT [--max-tokens N] [--temperature T] [options]
+            Generate text with a GGUF model (Loupe's own engine), streaming it to
+            stdout; --draft FILE adds speculative decoding, --json-schema FILE
+            constrains the output. loupe generate --help lists the options.
+        chat --model FILE [--system TEXT] [--verbose] [options]
+            Chat interactively on stdin with the model's chat template, keeping the
+            KV cache between turns; /reset starts over, /quit ends.
+        convert llama2c --checkpoint FILE --tokenizer FILE --out FILE.gguf [--type f32|f16]
+        convert quantize --model FILE --out FILE.gguf --type q8_0|q4_0|...
+            Convert a llama2.c checkpoint to GGUF; rewrite a GGUF model quantized.
         version
             Print the version.
         help
@@ -153,6 +184,9 @@ sealed interface Command {
       }
       case "models" -> parseModels(rest, env);
       case "keys" -> new Keys(withDefaultData(rest, env));
+      case "generate" -> new Generate(rest);
+      case "chat" -> new Chat(rest);
+      case "convert" -> new Convert(rest);
       case "version", "--version" -> {
         requireNoArguments(name, rest);
         yield new Version();

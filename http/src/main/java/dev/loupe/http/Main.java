@@ -8,6 +8,7 @@ import dev.loupe.vectorstore.Similarity;
 import dev.loupe.vectorstore.bench.VectorBench;
 import dev.loupe.vectorstore.lucene.LuceneVectorIndex;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -47,6 +48,12 @@ public final class Main {
 
   static int run(String[] args, Map<String, String> env, PrintStream out, PrintStream err)
       throws Exception {
+    return run(args, env, System.in, out, err);
+  }
+
+  /** As {@link #run(String[], Map, PrintStream, PrintStream)}, {@code loupe chat} reading its lines from {@code in}. */
+  static int run(String[] args, Map<String, String> env, InputStream in, PrintStream out, PrintStream err)
+      throws Exception {
     Command command;
     try {
       command = Command.parse(List.of(args), env);
@@ -74,6 +81,9 @@ public final class Main {
       case Command.Models(List<String> modelArgs) ->
           ModelCommand.run(modelArgs.toArray(String[]::new), out, err);
       case Command.Keys(List<String> keyArgs) -> KeysCommand.run(keyArgs, out, err);
+      case Command.Generate(List<String> llmArgs) -> LlmCommand.generate(llmArgs, out, err);
+      case Command.Chat(List<String> llmArgs) -> LlmCommand.chat(llmArgs, in, out, err);
+      case Command.Convert(List<String> llmArgs) -> LlmCommand.convert(llmArgs, out, err);
       case Command.Serve(ServerConfig config) -> serve(config, err);
     };
   }

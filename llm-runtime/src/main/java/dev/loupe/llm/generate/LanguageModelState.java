@@ -29,6 +29,27 @@ public interface LanguageModelState {
   void append(int[] tokens);
 
   /**
+   * Appends {@code tokens} and returns the logits after each of them: {@code result[i]} predicts the token after
+   * {@code tokens[i]} and equals what {@link #logits()} would return had the tokens been appended one at a time.
+   * Speculative decoding verifies its draft with it in one pass; this default appends one token at a time, and a
+   * model that prefills in batches overrides it to compute every position in one batch.
+   *
+   * @throws IllegalArgumentException as {@link #append}
+   */
+  default float[][] appendWithLogits(int[] tokens) {
+    if (position() + tokens.length > contextLength()) {
+      throw new IllegalArgumentException("appending " + tokens.length + " tokens at position " + position()
+          + " exceeds the context length " + contextLength());
+    }
+    float[][] all = new float[tokens.length][];
+    for (int i = 0; i < tokens.length; i++) {
+      append(new int[] {tokens[i]});
+      all[i] = logits().clone();
+    }
+    return all;
+  }
+
+  /**
    * The logits (one per vocabulary token) predicting the token after the last appended one. The array belongs to
    * the state: callers must not modify it, and it is valid until the next {@link #append} or {@link #truncate}.
    *

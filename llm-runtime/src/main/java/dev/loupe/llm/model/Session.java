@@ -1,5 +1,6 @@
 package dev.loupe.llm.model;
 
+import dev.loupe.llm.generate.LanguageModelState;
 import dev.loupe.llm.tensor.ActivationMode;
 import dev.loupe.llm.tensor.ComputePool;
 import java.util.Arrays;
@@ -16,13 +17,14 @@ import java.util.Locale;
  * appends or batches: every token's arithmetic is the same whether it is decoded alone or in a
  * batch, so batched prefill equals token-by-token decoding bit for bit, and pausing to append
  * retrieved tokens mid-answer gives exactly the logits of a fresh session over the whole
- * sequence. {@link #truncate} rolls back; {@link #snapshot}/{@link #restore} copy the cache.
+ * sequence. {@link #truncate} rolls back; {@link #snapshot}/{@link #restore} copy the cache. As a
+ * {@link LanguageModelState} it is what a {@link dev.loupe.llm.generate.Generator} drives.
  *
  * <p>Not thread-safe: one thread at a time per session (sessions of one model may run in
  * parallel). The session's buffers are allocated once, when it is created, and reused by every
  * forward pass.
  */
-public final class Session {
+public final class Session implements LanguageModelState {
   private final Model model;
   private final ModelConfig c;
   private final SessionOptions options;
@@ -106,8 +108,15 @@ public final class Session {
   }
 
   /** The number of tokens in the cache: the position the next token takes. */
+  @Override
   public int position() {
     return position;
+  }
+
+  /** The positions the KV cache holds. */
+  @Override
+  public int contextLength() {
+    return context;
   }
 
   /** The tokens in the cache, in order (a copy). */
@@ -116,6 +125,7 @@ public final class Session {
   }
 
   /** Appends tokens, prefilling them in batches; afterwards {@link #logits()} follows the last of them. */
+  @Override
   public void append(int... newTokens) {
     run(newTokens, null);
   }
@@ -125,13 +135,15 @@ public final class Session {
    * {@code newTokens[i]}), as speculative verification and the oracle tests need; costs a
    * vocabulary-wide matmul per token instead of one per call.
    */
+  @Override
   public float[][] appendWithLogits(int... newTokens) {
     float[][] all = new float[newTokens.length][];
     run(newTokens, all);
     return all;
   }
 
-  /** The logits after the last appended token (a copy). */
+  /** The logits after the last appended token (a copy: the caller may keep or modify it). */
+  @Override
   public float[] logits() {
     if (position == 0) {
       throw new IllegalStateException("a session has no logits before its first token; append tokens first");
@@ -146,6 +158,7 @@ public final class Session {
   }
 
   /** Rolls back to {@code newPosition} tokens (0 ≤ newPosition ≤ {@link #position()}). */
+  @Override
   public void truncate(int newPosition) {
     if (newPosition < 0 || newPosition > position) {
       throw new IllegalArgumentException("cannot truncate to position " + newPosition + "; the session holds " + position + " tokens");
@@ -243,7 +256,7 @@ public final class Session {
 
   private void run(int[] newTokens, float[][] allLogits) {
     if (newTokens.length > context - position) {
-      throw new IllegalStateException("appending " + newTokens.length + " tokens at position " + position
+      throw new IllegalArgumentException("appending " + newTokens.length + " tokens at position " + position
           + " exceeds the session's context length " + context);
     }
     for (int t : newTokens) {

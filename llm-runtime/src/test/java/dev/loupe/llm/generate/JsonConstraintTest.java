@@ -16,7 +16,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class JsonConstraintTest {
-  private static final ObjectMapper STRICT = new ObjectMapper()
+  static final ObjectMapper STRICT = new ObjectMapper()
       .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
   static final String SCHEMA = """
@@ -134,7 +134,7 @@ class JsonConstraintTest {
   }
 
   @SuppressWarnings("unchecked")
-  private static void validate(JsonNode node, Map<String, Object> schema, String path, String context) {
+  static void validate(JsonNode node, Map<String, Object> schema, String path, String context) {
     if (schema.get("enum") instanceof List<?> values) {
       assertTrue(values.contains(STRICT.convertValue(node, Object.class)), path + " not in enum: " + context);
       return;
