@@ -1,6 +1,6 @@
 package dev.loupe.llm.model;
 
-import dev.loupe.llm.oracle.LlamaCppOracle;
+import dev.loupe.llm.peer.LlamaCppOracle;
 
 /** Helpers the model tests share: running Loupe's engine the way the oracle reports llama.cpp's results. */
 final class OracleModels {
