@@ -13,6 +13,7 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -188,65 +189,170 @@ final class PanamaKernelOps implements KernelOps {
     return widen(ByteVector.fromMemorySegment(B, w, at, LE));
   }
 
-  /** Lane sums of {@code q·x} over one Q8_0 block at {@code p}. */
+  /*
+   * Q8_0 and Q4_0 share one arithmetic for every (row, vector) pair, whichever kernel computes it:
+   * per block, s = q[0..L)·x[0..L) then s = fma(q[k..k+L), x[k..k+L), s) for the block's further
+   * lane groups in element order (Q4_0: low nibbles of a group, then the high nibbles they share a
+   * byte with); acc = fma(s, d·xs[b], acc); the row's value is tree(acc). So the four-row decode
+   * kernel, the one-row kernel and the four-vector batch kernel give the same bits for the same
+   * row and vector, and batched prefill equals token-by-token decoding.
+   */
+
+  private static final VectorShuffle<Float> ROT1 = rotation(1), ROT2 = rotation(2), ROT4 = rotation(4),
+      ROT8 = rotation(L >= 16 ? 8 : 4);
+
+  private static VectorShuffle<Float> rotation(int n) {
+    return VectorShuffle.fromOp(F, i -> (i + n) % L);
+  }
+
+  /**
+   * The lanes' sum by halving (lane i + lane i+L/2, ...): one order whatever compiles it (the
+   * interpreter and C2 agree, as they would not for {@code reduceLanes(ADD)}), and four shuffles
+   * instead of fifteen lane extractions.
+   */
+  private static float tree(FloatVector v) {
+    if (L >= 16) {
+      v = v.add(v.rearrange(ROT8));
+    }
+    v = v.add(v.rearrange(ROT4));
+    v = v.add(v.rearrange(ROT2));
+    v = v.add(v.rearrange(ROT1));
+    return v.lane(0);
+  }
+
+  /** The lane sums of one Q8_0 block at {@code p} with {@code x[xo..xo+32)}. */
   private static FloatVector blockQ8_0(MemorySegment w, long p, float[] x, int xo) {
-    FloatVector s = FloatVector.zero(F);
-    for (int k = 0; k < 32; k += L) {
+    FloatVector s = q8Lanes(w, p + 2).mul(FloatVector.fromArray(F, x, xo));
+    for (int k = L; k < 32; k += L) {
       s = q8Lanes(w, p + 2 + k).fma(FloatVector.fromArray(F, x, xo + k), s);
     }
     return s;
   }
 
-  /** Lane sums of {@code (q−8)·x} over one Q4_0 block at {@code p}. */
+  /** The lane sums of one Q4_0 block at {@code p} with {@code x[xo..xo+32)}. */
   private static FloatVector blockQ4_0(MemorySegment w, long p, float[] x, int xo) {
-    FloatVector s = FloatVector.zero(F);
-    for (int k = 0; k < 16; k += L) {
-      ByteVector q = ByteVector.fromMemorySegment(B, w, p + 2 + k, LE);
-      FloatVector lo = widen(q.and((byte) 0x0F).sub((byte) 8));
-      FloatVector hi = widen(shr(q, 4, 0x0F).sub((byte) 8));
-      s = lo.fma(FloatVector.fromArray(F, x, xo + k), s);
-      s = hi.fma(FloatVector.fromArray(F, x, xo + 16 + k), s);
+    ByteVector q = ByteVector.fromMemorySegment(B, w, p + 2, LE);
+    FloatVector s = widen(q.and((byte) 0x0F).sub((byte) 8)).mul(FloatVector.fromArray(F, x, xo));
+    s = widen(shr(q, 4, 0x0F).sub((byte) 8)).fma(FloatVector.fromArray(F, x, xo + 16), s);
+    for (int k = L; k < 16; k += L) {
+      q = ByteVector.fromMemorySegment(B, w, p + 2 + k, LE);
+      s = widen(q.and((byte) 0x0F).sub((byte) 8)).fma(FloatVector.fromArray(F, x, xo + k), s);
+      s = widen(shr(q, 4, 0x0F).sub((byte) 8)).fma(FloatVector.fromArray(F, x, xo + 16 + k), s);
     }
     return s;
   }
 
   private static float dotQ8_0(MemorySegment w, long offset, int nb, float[] x, int xo, float[] xs, int so) {
-    // Two accumulators, two blocks per iteration: the per-block FMA chain is the only dependency.
-    FloatVector a0 = FloatVector.zero(F), a1 = a0;
-    int b = 0;
-    for (; b + 2 <= nb; b += 2) {
+    FloatVector acc = FloatVector.zero(F);
+    for (int b = 0; b < nb; b++) {
       long p = offset + 34L * b;
-      a0 = blockQ8_0(w, p, x, xo + 32 * b).fma(bc(f16(w, p) * xs[so + b]), a0);
-      a1 = blockQ8_0(w, p + 34, x, xo + 32 * b + 32).fma(bc(f16(w, p + 34) * xs[so + b + 1]), a1);
+      acc = blockQ8_0(w, p, x, xo + 32 * b).fma(bc(f16(w, p) * xs[so + b]), acc);
     }
-    if (b < nb) {
-      long p = offset + 34L * b;
-      a0 = blockQ8_0(w, p, x, xo + 32 * b).fma(bc(f16(w, p) * xs[so + b]), a0);
-    }
-    return sum(a0.add(a1));
+    return tree(acc);
   }
 
   private static float dotQ4_0(MemorySegment w, long offset, int nb, float[] x, int xo, float[] xs, int so) {
-    FloatVector a0 = FloatVector.zero(F), a1 = a0;
-    int b = 0;
-    for (; b + 2 <= nb; b += 2) {
+    FloatVector acc = FloatVector.zero(F);
+    for (int b = 0; b < nb; b++) {
       long p = offset + 18L * b;
-      a0 = blockQ4_0(w, p, x, xo + 32 * b).fma(bc(f16(w, p) * xs[so + b]), a0);
-      a1 = blockQ4_0(w, p + 18, x, xo + 32 * b + 32).fma(bc(f16(w, p + 18) * xs[so + b + 1]), a1);
+      acc = blockQ4_0(w, p, x, xo + 32 * b).fma(bc(f16(w, p) * xs[so + b]), acc);
     }
-    if (b < nb) {
-      long p = offset + 18L * b;
-      a0 = blockQ4_0(w, p, x, xo + 32 * b).fma(bc(f16(w, p) * xs[so + b]), a0);
+    return tree(acc);
+  }
+
+  @Override
+  public void dotRows(WeightType type, MemorySegment w, long rowBytes, int r0, int r1, int cols, Activations a,
+      float[] out, int outOffset) {
+    int r = r0;
+    if (type == WeightType.Q8_0) {
+      for (; r + 4 <= r1; r += 4) {
+        rows4Q8_0(w, r * rowBytes, rowBytes, cols / 32, a.x, a.xOffset, a.scales, out, outOffset + r);
+      }
+    } else if (type == WeightType.Q4_0) {
+      for (; r + 4 <= r1; r += 4) {
+        rows4Q4_0(w, r * rowBytes, rowBytes, cols / 32, a.x, a.xOffset, a.scales, out, outOffset + r);
+      }
     }
-    return sum(a0.add(a1));
+    for (; r < r1; r++) {
+      out[outOffset + r] = dot(type, w, r * rowBytes, cols, a, 0);
+    }
   }
 
   /**
-   * One Q8_0 row against vectors {@code v..v+3}: each weight block is loaded and widened once.
-   * Every vector's result is bit-identical to {@link #dotQ8_0} on it alone (same per-block order,
-   * same even/odd block accumulators), so a batched pass and single-vector passes give the same
-   * logits. Q8_0 and Q4_0 have separate methods to keep each small enough for C2 to inline every
-   * vector operation (a vector passed to a method that is not inlined is boxed).
+   * Four consecutive Q8_0 rows against one vector (decode): the four rows stream side by side and
+   * share each activation load; four independent accumulator chains keep the FMA units busy.
+   */
+  private static void rows4Q8_0(MemorySegment w, long offset, long rowBytes, int nb, float[] x, int xo, float[] xs,
+      float[] out, int o) {
+    FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+    long p0 = offset, p1 = p0 + rowBytes, p2 = p1 + rowBytes, p3 = p2 + rowBytes;
+    for (int b = 0; b < nb; b++, p0 += 34, p1 += 34, p2 += 34, p3 += 34) {
+      int e = xo + 32 * b;
+      FloatVector x0 = FloatVector.fromArray(F, x, e);
+      FloatVector s0 = q8Lanes(w, p0 + 2).mul(x0), s1 = q8Lanes(w, p1 + 2).mul(x0);
+      FloatVector s2 = q8Lanes(w, p2 + 2).mul(x0), s3 = q8Lanes(w, p3 + 2).mul(x0);
+      for (int k = L; k < 32; k += L) {
+        FloatVector xk = FloatVector.fromArray(F, x, e + k);
+        s0 = q8Lanes(w, p0 + 2 + k).fma(xk, s0);
+        s1 = q8Lanes(w, p1 + 2 + k).fma(xk, s1);
+        s2 = q8Lanes(w, p2 + 2 + k).fma(xk, s2);
+        s3 = q8Lanes(w, p3 + 2 + k).fma(xk, s3);
+      }
+      float sx = xs[b];
+      a0 = s0.fma(bc(f16(w, p0) * sx), a0);
+      a1 = s1.fma(bc(f16(w, p1) * sx), a1);
+      a2 = s2.fma(bc(f16(w, p2) * sx), a2);
+      a3 = s3.fma(bc(f16(w, p3) * sx), a3);
+    }
+    out[o] = tree(a0);
+    out[o + 1] = tree(a1);
+    out[o + 2] = tree(a2);
+    out[o + 3] = tree(a3);
+  }
+
+  /** {@link #rows4Q8_0} for Q4_0. */
+  private static void rows4Q4_0(MemorySegment w, long offset, long rowBytes, int nb, float[] x, int xo, float[] xs,
+      float[] out, int o) {
+    FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+    long p0 = offset, p1 = p0 + rowBytes, p2 = p1 + rowBytes, p3 = p2 + rowBytes;
+    for (int b = 0; b < nb; b++, p0 += 18, p1 += 18, p2 += 18, p3 += 18) {
+      int e = xo + 32 * b;
+      FloatVector xl = FloatVector.fromArray(F, x, e), xh = FloatVector.fromArray(F, x, e + 16);
+      ByteVector q0 = ByteVector.fromMemorySegment(B, w, p0 + 2, LE), q1 = ByteVector.fromMemorySegment(B, w, p1 + 2, LE);
+      ByteVector q2 = ByteVector.fromMemorySegment(B, w, p2 + 2, LE), q3 = ByteVector.fromMemorySegment(B, w, p3 + 2, LE);
+      FloatVector s0 = widen(shr(q0, 4, 0x0F).sub((byte) 8)).fma(xh, widen(q0.and((byte) 0x0F).sub((byte) 8)).mul(xl));
+      FloatVector s1 = widen(shr(q1, 4, 0x0F).sub((byte) 8)).fma(xh, widen(q1.and((byte) 0x0F).sub((byte) 8)).mul(xl));
+      FloatVector s2 = widen(shr(q2, 4, 0x0F).sub((byte) 8)).fma(xh, widen(q2.and((byte) 0x0F).sub((byte) 8)).mul(xl));
+      FloatVector s3 = widen(shr(q3, 4, 0x0F).sub((byte) 8)).fma(xh, widen(q3.and((byte) 0x0F).sub((byte) 8)).mul(xl));
+      for (int k = L; k < 16; k += L) {
+        xl = FloatVector.fromArray(F, x, e + k);
+        xh = FloatVector.fromArray(F, x, e + 16 + k);
+        q0 = ByteVector.fromMemorySegment(B, w, p0 + 2 + k, LE);
+        q1 = ByteVector.fromMemorySegment(B, w, p1 + 2 + k, LE);
+        q2 = ByteVector.fromMemorySegment(B, w, p2 + 2 + k, LE);
+        q3 = ByteVector.fromMemorySegment(B, w, p3 + 2 + k, LE);
+        s0 = widen(shr(q0, 4, 0x0F).sub((byte) 8)).fma(xh, widen(q0.and((byte) 0x0F).sub((byte) 8)).fma(xl, s0));
+        s1 = widen(shr(q1, 4, 0x0F).sub((byte) 8)).fma(xh, widen(q1.and((byte) 0x0F).sub((byte) 8)).fma(xl, s1));
+        s2 = widen(shr(q2, 4, 0x0F).sub((byte) 8)).fma(xh, widen(q2.and((byte) 0x0F).sub((byte) 8)).fma(xl, s2));
+        s3 = widen(shr(q3, 4, 0x0F).sub((byte) 8)).fma(xh, widen(q3.and((byte) 0x0F).sub((byte) 8)).fma(xl, s3));
+      }
+      float sx = xs[b];
+      a0 = s0.fma(bc(f16(w, p0) * sx), a0);
+      a1 = s1.fma(bc(f16(w, p1) * sx), a1);
+      a2 = s2.fma(bc(f16(w, p2) * sx), a2);
+      a3 = s3.fma(bc(f16(w, p3) * sx), a3);
+    }
+    out[o] = tree(a0);
+    out[o + 1] = tree(a1);
+    out[o + 2] = tree(a2);
+    out[o + 3] = tree(a3);
+  }
+
+  /**
+   * One Q8_0 row against vectors {@code v..v+3}: each weight lane group is loaded and widened once
+   * for four inputs (batched prefill, speculative verification). Q8_0 and Q4_0 have separate
+   * methods to keep each small enough for C2 to inline every vector operation (a vector passed to a
+   * method that is not inlined is boxed).
    */
   private static void dot4Q8_0(MemorySegment w, long offset, int nb, Activations a, int v,
       float[] out, int o, int stride) {
@@ -254,57 +360,53 @@ final class PanamaKernelOps implements KernelOps {
     float[] x = a.x, xs = a.scales;
     int x0 = a.xOffset + v * cols, x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
     int s0 = v * nb, s1 = s0 + nb, s2 = s1 + nb, s3 = s2 + nb;
-    FloatVector zero = FloatVector.zero(F);
-    FloatVector e0 = zero, e1 = zero, e2 = zero, e3 = zero; // even blocks
-    FloatVector o0 = zero, o1 = zero, o2 = zero, o3 = zero; // odd blocks
+    FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
     for (int b = 0; b < nb; b++) {
       long p = offset + 34L * b;
-      FloatVector p0 = zero, p1 = zero, p2 = zero, p3 = zero;
       int e = 32 * b;
-      for (int k = 0; k < 32; k += L) {
-        FloatVector q = q8Lanes(w, p + 2 + k);
+      FloatVector q = q8Lanes(w, p + 2);
+      FloatVector p0 = q.mul(FloatVector.fromArray(F, x, x0 + e)), p1 = q.mul(FloatVector.fromArray(F, x, x1 + e));
+      FloatVector p2 = q.mul(FloatVector.fromArray(F, x, x2 + e)), p3 = q.mul(FloatVector.fromArray(F, x, x3 + e));
+      for (int k = L; k < 32; k += L) {
+        q = q8Lanes(w, p + 2 + k);
         p0 = q.fma(FloatVector.fromArray(F, x, x0 + e + k), p0);
         p1 = q.fma(FloatVector.fromArray(F, x, x1 + e + k), p1);
         p2 = q.fma(FloatVector.fromArray(F, x, x2 + e + k), p2);
         p3 = q.fma(FloatVector.fromArray(F, x, x3 + e + k), p3);
       }
       float d = f16(w, p);
-      if ((b & 1) == 0) {
-        e0 = p0.fma(bc(d * xs[s0 + b]), e0);
-        e1 = p1.fma(bc(d * xs[s1 + b]), e1);
-        e2 = p2.fma(bc(d * xs[s2 + b]), e2);
-        e3 = p3.fma(bc(d * xs[s3 + b]), e3);
-      } else {
-        o0 = p0.fma(bc(d * xs[s0 + b]), o0);
-        o1 = p1.fma(bc(d * xs[s1 + b]), o1);
-        o2 = p2.fma(bc(d * xs[s2 + b]), o2);
-        o3 = p3.fma(bc(d * xs[s3 + b]), o3);
-      }
+      a0 = p0.fma(bc(d * xs[s0 + b]), a0);
+      a1 = p1.fma(bc(d * xs[s1 + b]), a1);
+      a2 = p2.fma(bc(d * xs[s2 + b]), a2);
+      a3 = p3.fma(bc(d * xs[s3 + b]), a3);
     }
-    out[o] = sum(e0.add(o0));
-    out[o + stride] = sum(e1.add(o1));
-    out[o + 2 * stride] = sum(e2.add(o2));
-    out[o + 3 * stride] = sum(e3.add(o3));
+    out[o] = tree(a0);
+    out[o + stride] = tree(a1);
+    out[o + 2 * stride] = tree(a2);
+    out[o + 3 * stride] = tree(a3);
   }
 
-  /** {@link #dot4Q8_0} for Q4_0, bit-identical to {@link #dotQ4_0} per vector. */
+  /** {@link #dot4Q8_0} for Q4_0. */
   private static void dot4Q4_0(MemorySegment w, long offset, int nb, Activations a, int v,
       float[] out, int o, int stride) {
     int cols = a.cols;
     float[] x = a.x, xs = a.scales;
     int x0 = a.xOffset + v * cols, x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
     int s0 = v * nb, s1 = s0 + nb, s2 = s1 + nb, s3 = s2 + nb;
-    FloatVector zero = FloatVector.zero(F);
-    FloatVector e0 = zero, e1 = zero, e2 = zero, e3 = zero;
-    FloatVector o0 = zero, o1 = zero, o2 = zero, o3 = zero;
+    FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
     for (int b = 0; b < nb; b++) {
       long p = offset + 18L * b;
-      FloatVector p0 = zero, p1 = zero, p2 = zero, p3 = zero;
       int e = 32 * b;
-      for (int k = 0; k < 16; k += L) {
-        ByteVector q = ByteVector.fromMemorySegment(B, w, p + 2 + k, LE);
-        FloatVector lo = widen(q.and((byte) 0x0F).sub((byte) 8));
-        FloatVector hi = widen(shr(q, 4, 0x0F).sub((byte) 8));
+      ByteVector q = ByteVector.fromMemorySegment(B, w, p + 2, LE);
+      FloatVector lo = widen(q.and((byte) 0x0F).sub((byte) 8)), hi = widen(shr(q, 4, 0x0F).sub((byte) 8));
+      FloatVector p0 = hi.fma(FloatVector.fromArray(F, x, x0 + e + 16), lo.mul(FloatVector.fromArray(F, x, x0 + e)));
+      FloatVector p1 = hi.fma(FloatVector.fromArray(F, x, x1 + e + 16), lo.mul(FloatVector.fromArray(F, x, x1 + e)));
+      FloatVector p2 = hi.fma(FloatVector.fromArray(F, x, x2 + e + 16), lo.mul(FloatVector.fromArray(F, x, x2 + e)));
+      FloatVector p3 = hi.fma(FloatVector.fromArray(F, x, x3 + e + 16), lo.mul(FloatVector.fromArray(F, x, x3 + e)));
+      for (int k = L; k < 16; k += L) {
+        q = ByteVector.fromMemorySegment(B, w, p + 2 + k, LE);
+        lo = widen(q.and((byte) 0x0F).sub((byte) 8));
+        hi = widen(shr(q, 4, 0x0F).sub((byte) 8));
         int lx = e + k, hx = e + 16 + k;
         p0 = hi.fma(FloatVector.fromArray(F, x, x0 + hx), lo.fma(FloatVector.fromArray(F, x, x0 + lx), p0));
         p1 = hi.fma(FloatVector.fromArray(F, x, x1 + hx), lo.fma(FloatVector.fromArray(F, x, x1 + lx), p1));
@@ -312,22 +414,15 @@ final class PanamaKernelOps implements KernelOps {
         p3 = hi.fma(FloatVector.fromArray(F, x, x3 + hx), lo.fma(FloatVector.fromArray(F, x, x3 + lx), p3));
       }
       float d = f16(w, p);
-      if ((b & 1) == 0) {
-        e0 = p0.fma(bc(d * xs[s0 + b]), e0);
-        e1 = p1.fma(bc(d * xs[s1 + b]), e1);
-        e2 = p2.fma(bc(d * xs[s2 + b]), e2);
-        e3 = p3.fma(bc(d * xs[s3 + b]), e3);
-      } else {
-        o0 = p0.fma(bc(d * xs[s0 + b]), o0);
-        o1 = p1.fma(bc(d * xs[s1 + b]), o1);
-        o2 = p2.fma(bc(d * xs[s2 + b]), o2);
-        o3 = p3.fma(bc(d * xs[s3 + b]), o3);
-      }
+      a0 = p0.fma(bc(d * xs[s0 + b]), a0);
+      a1 = p1.fma(bc(d * xs[s1 + b]), a1);
+      a2 = p2.fma(bc(d * xs[s2 + b]), a2);
+      a3 = p3.fma(bc(d * xs[s3 + b]), a3);
     }
-    out[o] = sum(e0.add(o0));
-    out[o + stride] = sum(e1.add(o1));
-    out[o + 2 * stride] = sum(e2.add(o2));
-    out[o + 3 * stride] = sum(e3.add(o3));
+    out[o] = tree(a0);
+    out[o + stride] = tree(a1);
+    out[o + 2 * stride] = tree(a2);
+    out[o + 3 * stride] = tree(a3);
   }
 
   // ---------------------------------------------------------------- K-quants
