@@ -107,8 +107,13 @@ public final class ComputePool implements AutoCloseable {
       } catch (Error e) {
         mineError = e;
       }
-      while (running.get() != 0) {
-        Thread.onSpinWait();
+      // Spin for the workers' last chunks; yield once that takes long (a worker was descheduled on a busy machine).
+      for (int spins = 0; running.get() != 0; spins++) {
+        if (spins < 20_000) {
+          Thread.onSpinWait();
+        } else {
+          Thread.yield();
+        }
       }
       this.body = null;
       Throwable theirs = failure;

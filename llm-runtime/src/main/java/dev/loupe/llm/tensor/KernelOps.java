@@ -27,18 +27,6 @@ interface KernelOps {
     }
   }
 
-  /**
-   * {@link #dot} of rows {@code [r0, r1)} (row {@code r} at byte {@code r·rowBytes}) with vector 0
-   * of {@code a}, into {@code out[outOffset + r]}: the decode matvec. Fast paths stream several rows
-   * side by side; each row's value is the same bits as {@link #dot} gives it.
-   */
-  default void dotRows(WeightType type, MemorySegment w, long rowBytes, int r0, int r1, int cols, Activations a,
-      float[] out, int outOffset) {
-    for (int r = r0; r < r1; r++) {
-      out[outOffset + r] = dot(type, w, r * rowBytes, cols, a, 0);
-    }
-  }
-
   /** The implementation chosen for this JVM. */
   static KernelOps get() {
     return KernelOpsProvider.INSTANCE;

@@ -193,9 +193,11 @@ final class PanamaKernelOps implements KernelOps {
    * Q8_0 and Q4_0 share one arithmetic for every (row, vector) pair, whichever kernel computes it:
    * per block, s = q[0..L)·x[0..L) then s = fma(q[k..k+L), x[k..k+L), s) for the block's further
    * lane groups in element order (Q4_0: low nibbles of a group, then the high nibbles they share a
-   * byte with); acc = fma(s, d·xs[b], acc); the row's value is tree(acc). So the four-row decode
-   * kernel, the one-row kernel and the four-vector batch kernel give the same bits for the same
-   * row and vector, and batched prefill equals token-by-token decoding.
+   * byte with); even blocks go to one accumulator and odd ones to another, acc = fma(s, d·xs[b],
+   * acc); the row's value is tree(even + odd). So the one-row decode kernel and the four-vector
+   * batch kernel give the same bits for the same row and vector, and batched prefill equals
+   * token-by-token decoding. (Streaming four rows side by side shares activation loads but halved
+   * the rate from DRAM on this machine's prefetchers: one row at a time streams best.)
    */
 
   private static final VectorShuffle<Float> ROT1 = rotation(1), ROT2 = rotation(2), ROT4 = rotation(4),
@@ -243,109 +245,33 @@ final class PanamaKernelOps implements KernelOps {
   }
 
   private static float dotQ8_0(MemorySegment w, long offset, int nb, float[] x, int xo, float[] xs, int so) {
-    FloatVector acc = FloatVector.zero(F);
-    for (int b = 0; b < nb; b++) {
+    FloatVector even = FloatVector.zero(F), odd = even;
+    int b = 0;
+    for (; b + 2 <= nb; b += 2) {
       long p = offset + 34L * b;
-      acc = blockQ8_0(w, p, x, xo + 32 * b).fma(bc(f16(w, p) * xs[so + b]), acc);
+      even = blockQ8_0(w, p, x, xo + 32 * b).fma(bc(f16(w, p) * xs[so + b]), even);
+      odd = blockQ8_0(w, p + 34, x, xo + 32 * b + 32).fma(bc(f16(w, p + 34) * xs[so + b + 1]), odd);
     }
-    return tree(acc);
+    if (b < nb) {
+      long p = offset + 34L * b;
+      even = blockQ8_0(w, p, x, xo + 32 * b).fma(bc(f16(w, p) * xs[so + b]), even);
+    }
+    return tree(even.add(odd));
   }
 
   private static float dotQ4_0(MemorySegment w, long offset, int nb, float[] x, int xo, float[] xs, int so) {
-    FloatVector acc = FloatVector.zero(F);
-    for (int b = 0; b < nb; b++) {
+    FloatVector even = FloatVector.zero(F), odd = even;
+    int b = 0;
+    for (; b + 2 <= nb; b += 2) {
       long p = offset + 18L * b;
-      acc = blockQ4_0(w, p, x, xo + 32 * b).fma(bc(f16(w, p) * xs[so + b]), acc);
+      even = blockQ4_0(w, p, x, xo + 32 * b).fma(bc(f16(w, p) * xs[so + b]), even);
+      odd = blockQ4_0(w, p + 18, x, xo + 32 * b + 32).fma(bc(f16(w, p + 18) * xs[so + b + 1]), odd);
     }
-    return tree(acc);
-  }
-
-  @Override
-  public void dotRows(WeightType type, MemorySegment w, long rowBytes, int r0, int r1, int cols, Activations a,
-      float[] out, int outOffset) {
-    int r = r0;
-    if (type == WeightType.Q8_0) {
-      for (; r + 4 <= r1; r += 4) {
-        rows4Q8_0(w, r * rowBytes, rowBytes, cols / 32, a.x, a.xOffset, a.scales, out, outOffset + r);
-      }
-    } else if (type == WeightType.Q4_0) {
-      for (; r + 4 <= r1; r += 4) {
-        rows4Q4_0(w, r * rowBytes, rowBytes, cols / 32, a.x, a.xOffset, a.scales, out, outOffset + r);
-      }
+    if (b < nb) {
+      long p = offset + 18L * b;
+      even = blockQ4_0(w, p, x, xo + 32 * b).fma(bc(f16(w, p) * xs[so + b]), even);
     }
-    for (; r < r1; r++) {
-      out[outOffset + r] = dot(type, w, r * rowBytes, cols, a, 0);
-    }
-  }
-
-  /**
-   * Four consecutive Q8_0 rows against one vector (decode): the four rows stream side by side and
-   * share each activation load; four independent accumulator chains keep the FMA units busy.
-   */
-  private static void rows4Q8_0(MemorySegment w, long offset, long rowBytes, int nb, float[] x, int xo, float[] xs,
-      float[] out, int o) {
-    FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-    long p0 = offset, p1 = p0 + rowBytes, p2 = p1 + rowBytes, p3 = p2 + rowBytes;
-    for (int b = 0; b < nb; b++, p0 += 34, p1 += 34, p2 += 34, p3 += 34) {
-      int e = xo + 32 * b;
-      FloatVector x0 = FloatVector.fromArray(F, x, e);
-      FloatVector s0 = q8Lanes(w, p0 + 2).mul(x0), s1 = q8Lanes(w, p1 + 2).mul(x0);
-      FloatVector s2 = q8Lanes(w, p2 + 2).mul(x0), s3 = q8Lanes(w, p3 + 2).mul(x0);
-      for (int k = L; k < 32; k += L) {
-        FloatVector xk = FloatVector.fromArray(F, x, e + k);
-        s0 = q8Lanes(w, p0 + 2 + k).fma(xk, s0);
-        s1 = q8Lanes(w, p1 + 2 + k).fma(xk, s1);
-        s2 = q8Lanes(w, p2 + 2 + k).fma(xk, s2);
-        s3 = q8Lanes(w, p3 + 2 + k).fma(xk, s3);
-      }
-      float sx = xs[b];
-      a0 = s0.fma(bc(f16(w, p0) * sx), a0);
-      a1 = s1.fma(bc(f16(w, p1) * sx), a1);
-      a2 = s2.fma(bc(f16(w, p2) * sx), a2);
-      a3 = s3.fma(bc(f16(w, p3) * sx), a3);
-    }
-    out[o] = tree(a0);
-    out[o + 1] = tree(a1);
-    out[o + 2] = tree(a2);
-    out[o + 3] = tree(a3);
-  }
-
-  /** {@link #rows4Q8_0} for Q4_0. */
-  private static void rows4Q4_0(MemorySegment w, long offset, long rowBytes, int nb, float[] x, int xo, float[] xs,
-      float[] out, int o) {
-    FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-    long p0 = offset, p1 = p0 + rowBytes, p2 = p1 + rowBytes, p3 = p2 + rowBytes;
-    for (int b = 0; b < nb; b++, p0 += 18, p1 += 18, p2 += 18, p3 += 18) {
-      int e = xo + 32 * b;
-      FloatVector xl = FloatVector.fromArray(F, x, e), xh = FloatVector.fromArray(F, x, e + 16);
-      ByteVector q0 = ByteVector.fromMemorySegment(B, w, p0 + 2, LE), q1 = ByteVector.fromMemorySegment(B, w, p1 + 2, LE);
-      ByteVector q2 = ByteVector.fromMemorySegment(B, w, p2 + 2, LE), q3 = ByteVector.fromMemorySegment(B, w, p3 + 2, LE);
-      FloatVector s0 = widen(shr(q0, 4, 0x0F).sub((byte) 8)).fma(xh, widen(q0.and((byte) 0x0F).sub((byte) 8)).mul(xl));
-      FloatVector s1 = widen(shr(q1, 4, 0x0F).sub((byte) 8)).fma(xh, widen(q1.and((byte) 0x0F).sub((byte) 8)).mul(xl));
-      FloatVector s2 = widen(shr(q2, 4, 0x0F).sub((byte) 8)).fma(xh, widen(q2.and((byte) 0x0F).sub((byte) 8)).mul(xl));
-      FloatVector s3 = widen(shr(q3, 4, 0x0F).sub((byte) 8)).fma(xh, widen(q3.and((byte) 0x0F).sub((byte) 8)).mul(xl));
-      for (int k = L; k < 16; k += L) {
-        xl = FloatVector.fromArray(F, x, e + k);
-        xh = FloatVector.fromArray(F, x, e + 16 + k);
-        q0 = ByteVector.fromMemorySegment(B, w, p0 + 2 + k, LE);
-        q1 = ByteVector.fromMemorySegment(B, w, p1 + 2 + k, LE);
-        q2 = ByteVector.fromMemorySegment(B, w, p2 + 2 + k, LE);
-        q3 = ByteVector.fromMemorySegment(B, w, p3 + 2 + k, LE);
-        s0 = widen(shr(q0, 4, 0x0F).sub((byte) 8)).fma(xh, widen(q0.and((byte) 0x0F).sub((byte) 8)).fma(xl, s0));
-        s1 = widen(shr(q1, 4, 0x0F).sub((byte) 8)).fma(xh, widen(q1.and((byte) 0x0F).sub((byte) 8)).fma(xl, s1));
-        s2 = widen(shr(q2, 4, 0x0F).sub((byte) 8)).fma(xh, widen(q2.and((byte) 0x0F).sub((byte) 8)).fma(xl, s2));
-        s3 = widen(shr(q3, 4, 0x0F).sub((byte) 8)).fma(xh, widen(q3.and((byte) 0x0F).sub((byte) 8)).fma(xl, s3));
-      }
-      float sx = xs[b];
-      a0 = s0.fma(bc(f16(w, p0) * sx), a0);
-      a1 = s1.fma(bc(f16(w, p1) * sx), a1);
-      a2 = s2.fma(bc(f16(w, p2) * sx), a2);
-      a3 = s3.fma(bc(f16(w, p3) * sx), a3);
-    }
-    out[o] = tree(a0);
-    out[o + 1] = tree(a1);
-    out[o + 2] = tree(a2);
-    out[o + 3] = tree(a3);
+    return tree(even.add(odd));
   }
 
   /**
@@ -360,7 +286,9 @@ final class PanamaKernelOps implements KernelOps {
     float[] x = a.x, xs = a.scales;
     int x0 = a.xOffset + v * cols, x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
     int s0 = v * nb, s1 = s0 + nb, s2 = s1 + nb, s3 = s2 + nb;
-    FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+    FloatVector zero = FloatVector.zero(F);
+    FloatVector e0 = zero, e1 = zero, e2 = zero, e3 = zero; // even blocks
+    FloatVector o0 = zero, o1 = zero, o2 = zero, o3 = zero; // odd blocks
     for (int b = 0; b < nb; b++) {
       long p = offset + 34L * b;
       int e = 32 * b;
@@ -375,15 +303,22 @@ final class PanamaKernelOps implements KernelOps {
         p3 = q.fma(FloatVector.fromArray(F, x, x3 + e + k), p3);
       }
       float d = f16(w, p);
-      a0 = p0.fma(bc(d * xs[s0 + b]), a0);
-      a1 = p1.fma(bc(d * xs[s1 + b]), a1);
-      a2 = p2.fma(bc(d * xs[s2 + b]), a2);
-      a3 = p3.fma(bc(d * xs[s3 + b]), a3);
+      if ((b & 1) == 0) {
+        e0 = p0.fma(bc(d * xs[s0 + b]), e0);
+        e1 = p1.fma(bc(d * xs[s1 + b]), e1);
+        e2 = p2.fma(bc(d * xs[s2 + b]), e2);
+        e3 = p3.fma(bc(d * xs[s3 + b]), e3);
+      } else {
+        o0 = p0.fma(bc(d * xs[s0 + b]), o0);
+        o1 = p1.fma(bc(d * xs[s1 + b]), o1);
+        o2 = p2.fma(bc(d * xs[s2 + b]), o2);
+        o3 = p3.fma(bc(d * xs[s3 + b]), o3);
+      }
     }
-    out[o] = tree(a0);
-    out[o + stride] = tree(a1);
-    out[o + 2 * stride] = tree(a2);
-    out[o + 3 * stride] = tree(a3);
+    out[o] = tree(e0.add(o0));
+    out[o + stride] = tree(e1.add(o1));
+    out[o + 2 * stride] = tree(e2.add(o2));
+    out[o + 3 * stride] = tree(e3.add(o3));
   }
 
   /** {@link #dot4Q8_0} for Q4_0. */
@@ -393,7 +328,9 @@ final class PanamaKernelOps implements KernelOps {
     float[] x = a.x, xs = a.scales;
     int x0 = a.xOffset + v * cols, x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
     int s0 = v * nb, s1 = s0 + nb, s2 = s1 + nb, s3 = s2 + nb;
-    FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+    FloatVector zero = FloatVector.zero(F);
+    FloatVector e0 = zero, e1 = zero, e2 = zero, e3 = zero; // even blocks
+    FloatVector o0 = zero, o1 = zero, o2 = zero, o3 = zero; // odd blocks
     for (int b = 0; b < nb; b++) {
       long p = offset + 18L * b;
       int e = 32 * b;
@@ -414,15 +351,22 @@ final class PanamaKernelOps implements KernelOps {
         p3 = hi.fma(FloatVector.fromArray(F, x, x3 + hx), lo.fma(FloatVector.fromArray(F, x, x3 + lx), p3));
       }
       float d = f16(w, p);
-      a0 = p0.fma(bc(d * xs[s0 + b]), a0);
-      a1 = p1.fma(bc(d * xs[s1 + b]), a1);
-      a2 = p2.fma(bc(d * xs[s2 + b]), a2);
-      a3 = p3.fma(bc(d * xs[s3 + b]), a3);
+      if ((b & 1) == 0) {
+        e0 = p0.fma(bc(d * xs[s0 + b]), e0);
+        e1 = p1.fma(bc(d * xs[s1 + b]), e1);
+        e2 = p2.fma(bc(d * xs[s2 + b]), e2);
+        e3 = p3.fma(bc(d * xs[s3 + b]), e3);
+      } else {
+        o0 = p0.fma(bc(d * xs[s0 + b]), o0);
+        o1 = p1.fma(bc(d * xs[s1 + b]), o1);
+        o2 = p2.fma(bc(d * xs[s2 + b]), o2);
+        o3 = p3.fma(bc(d * xs[s3 + b]), o3);
+      }
     }
-    out[o] = tree(a0);
-    out[o + stride] = tree(a1);
-    out[o + 2 * stride] = tree(a2);
-    out[o + 3 * stride] = tree(a3);
+    out[o] = tree(e0.add(o0));
+    out[o + stride] = tree(e1.add(o1));
+    out[o + 2 * stride] = tree(e2.add(o2));
+    out[o + 3 * stride] = tree(e3.add(o3));
   }
 
   // ---------------------------------------------------------------- K-quants

@@ -114,9 +114,11 @@ public final class WeightMatrix {
   public void matmul(float[] x, int xOffset, float[] out, int outOffset, ComputePool pool, ActivationMode mode) {
     checkOut(out, outOffset, rows);
     Activations a = Activations.prepare(type, mode, x, xOffset, cols, 1);
-    // Work is handed out in groups of four rows, the decode kernels' stride.
-    pool.forRange((rows + 3) / 4, (start, end) ->
-        ops.dotRows(type, data, rowBytes, 4 * start, Math.min(rows, 4 * end), cols, a, out, outOffset));
+    pool.forRange(rows, (start, end) -> {
+      for (int r = start; r < end; r++) {
+        out[outOffset + r] = ops.dot(type, data, r * rowBytes, cols, a, 0);
+      }
+    });
   }
 
   /**
