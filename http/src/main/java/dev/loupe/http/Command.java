@@ -45,6 +45,13 @@ sealed interface Command {
     }
   }
 
+  /** {@code loupe bench llm ARGS}: {@code args} go to the benchmark untouched. */
+  record BenchLlm(List<String> args) implements Command {
+    public BenchLlm {
+      args = List.copyOf(args);
+    }
+  }
+
   /**
    * {@code loupe models ARGS}: {@code args} go to {@code ModelCommand}, with {@code --data} and
    * the resolved default data folder put first when the command line has no {@code --data}.
@@ -143,6 +150,11 @@ sealed interface Command {
             Drive the running server (found through --data's serve.json, or --url)
             with searches at a fixed rate, optionally while --ingest DIR's files are
             copied into its watch folder; latency percentiles against GET /api/health.
+        bench llm [--model FILE | --random 1b|100m|tiny] [--quant q8_0|q4_0|q4_k] [--threads T]
+                  [--prompt-tokens N] [--decode-tokens N] [--rounds R] [--cache DIR]
+            Loupe's LLM engine against llama.cpp on the same GGUF and threads:
+            prefill and decode tokens/s, ratios, the memory-bandwidth bound and
+            resident memory; --random writes a seeded random-weight llama once.
         generate --model FILE --prompt TEXT [--max-tokens N] [--temperature T] [options]
             Generate text with a GGUF model (Loupe's own engine), streaming it to
             stdout; --draft FILE adds speculative decoding, --json-schema FILE
@@ -249,13 +261,14 @@ sealed interface Command {
 
   private static Command parseBench(List<String> args, Map<String, String> env) {
     if (args.isEmpty()) {
-      throw new IllegalArgumentException("bench needs a target: loupe bench vectors|embed|ingest|http");
+      throw new IllegalArgumentException("bench needs a target: loupe bench vectors|embed|ingest|http|llm");
     }
     String target = args.getFirst();
     List<String> rest = args.subList(1, args.size());
     return switch (target) {
       case "vectors" -> new BenchVectors(rest);
       case "ingest" -> new BenchIngest(rest);
+      case "llm" -> new BenchLlm(rest);
       case "http" -> new BenchHttp(rest, defaultDataDir(env));
       case "embed" -> {
         List<String> withData = new ArrayList<>(rest);
@@ -264,7 +277,7 @@ sealed interface Command {
         }
         yield new BenchEmbed(withData);
       }
-      default -> throw new IllegalArgumentException("unknown bench target '" + target + "'; expected vectors, embed, ingest or http");
+      default -> throw new IllegalArgumentException("unknown bench target '" + target + "'; expected vectors, embed, ingest, http or llm");
     };
   }
 

@@ -1,17 +1,24 @@
 package dev.loupe.llm.tensor;
 
-import java.util.concurrent.ForkJoinPool;
-import java.util.concurrent.ForkJoinTask;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * The threads a forward pass computes on: {@code threads − 1} pooled workers plus the calling
- * thread, which always takes part (so one thread means no pool and no hand-off at all).
+ * The threads a forward pass computes on: {@code threads − 1} workers of its own plus the calling
+ * thread, which always takes part (so one thread means no workers and no hand-off at all).
  *
- * <p>{@link #forRange} splits {@code [0, n)} into about four chunks per thread, handed out from a
- * shared counter so a thread slowed by another process does not hold up the rest. The caller
- * decides the thread count (a model server shares the machine). Thread-safe; close it to stop the
- * workers.
+ * <p>A decode step calls {@link #forRange} about eight times per layer, each for well under a
+ * millisecond of work, so the hand-off is built to cost microseconds: the workers are platform
+ * threads that spin for a while ({@link Thread#onSpinWait}) after each range before they park, a
+ * range is published with one volatile write, and nothing is allocated per call. {@code [0, n)} is
+ * cut into a few large contiguous chunks per thread (each worker streams its own run of rows),
+ * handed out from a shared counter so a thread slowed by another process does not hold up the rest.
+ *
+ * <p>Thread-safe: one range runs on the pool at a time; a caller that finds the pool busy (another
+ * session, or a {@code forRange} inside a range body) runs its range alone on its own thread. The
+ * caller decides the thread count (a model server shares the machine). Close it to stop the workers.
  */
 public final class ComputePool implements AutoCloseable {
   /** Work on {@code [start, end)} of a range. */
@@ -20,12 +27,35 @@ public final class ComputePool implements AutoCloseable {
     void run(int start, int end);
   }
 
+  /** How long an idle worker spins before it parks: long enough to span the gaps between a layer's matmuls. */
+  private static final long SPIN_NANOS = 200_000;
+  private static final int CHUNKS_PER_THREAD = 3;
+
   private final int threads;
-  private final ForkJoinPool workers;
+  private final Thread[] workers;
+  private final ReentrantLock busy = new ReentrantLock();
+
+  // The range being run; written by the caller before the volatile generation bump that publishes it.
+  private RangeBody body;
+  private int n;
+  private int chunks;
+  private final AtomicInteger nextChunk = new AtomicInteger();
+  private final AtomicInteger running = new AtomicInteger();
+  private volatile long generation;
+  private volatile boolean closed;
+  private volatile Throwable failure;
+  // 1 while worker i is parked or about to park; volatile on both sides, so a range is never missed.
+  private final AtomicIntegerArray parked;
 
   private ComputePool(int threads) {
     this.threads = threads;
-    this.workers = threads > 1 ? new ForkJoinPool(threads - 1) : null;
+    this.workers = new Thread[threads - 1];
+    this.parked = new AtomicIntegerArray(Math.max(0, threads - 1));
+    for (int i = 0; i < workers.length; i++) {
+      int id = i;
+      workers[i] = Thread.ofPlatform().daemon().name("loupe-compute-" + (i + 1)).unstarted(() -> work(id));
+      workers[i].start();
+    }
   }
 
   /** A pool computing on {@code threads} threads (≥ 1), the caller's included. */
@@ -51,32 +81,98 @@ public final class ComputePool implements AutoCloseable {
     if (n <= 0) {
       return;
     }
-    int chunks = Math.min(n, threads == 1 ? 1 : threads * 4);
-    if (chunks == 1) {
+    if (threads == 1 || n == 1 || closed || !busy.tryLock()) {
       body.run(0, n);
       return;
     }
-    AtomicInteger next = new AtomicInteger();
-    Runnable drain = () -> {
-      for (int c; (c = next.getAndIncrement()) < chunks; ) {
-        body.run((int) ((long) n * c / chunks), (int) ((long) n * (c + 1) / chunks));
+    try {
+      this.body = body;
+      this.n = n;
+      this.chunks = Math.min(n, threads * CHUNKS_PER_THREAD);
+      this.failure = null;
+      nextChunk.set(0);
+      running.set(workers.length);
+      generation = generation + 1; // publishes the fields above
+      for (int i = 0; i < workers.length; i++) {
+        if (parked.get(i) != 0) {
+          LockSupport.unpark(workers[i]);
+        }
       }
-    };
-    int helpers = Math.min(threads - 1, chunks - 1);
-    ForkJoinTask<?>[] tasks = new ForkJoinTask<?>[helpers];
-    for (int i = 0; i < helpers; i++) {
-      tasks[i] = workers.submit(drain);
+      RuntimeException mine = null;
+      Error mineError = null;
+      try {
+        drain();
+      } catch (RuntimeException e) {
+        mine = e;
+      } catch (Error e) {
+        mineError = e;
+      }
+      // Spin for the workers' last chunks; yield once that takes long (a worker was descheduled on a busy machine).
+      for (int spins = 0; running.get() != 0; spins++) {
+        if (spins < 20_000) {
+          Thread.onSpinWait();
+        } else {
+          Thread.yield();
+        }
+      }
+      this.body = null;
+      Throwable theirs = failure;
+      if (mineError != null) throw mineError;
+      if (mine != null) throw mine;
+      if (theirs instanceof RuntimeException e) throw e;
+      if (theirs instanceof Error e) throw e;
+      if (theirs != null) throw new IllegalStateException("a compute worker failed: " + theirs, theirs);
+    } finally {
+      busy.unlock();
     }
-    drain.run();
-    for (ForkJoinTask<?> t : tasks) {
-      t.join();
+  }
+
+  private void drain() {
+    RangeBody b = body;
+    int total = n, parts = chunks;
+    for (int c; (c = nextChunk.getAndIncrement()) < parts; ) {
+      b.run((int) ((long) total * c / parts), (int) ((long) total * (c + 1) / parts));
+    }
+  }
+
+  private void work(int id) {
+    long seen = 0;
+    while (true) {
+      long spinUntil = System.nanoTime() + SPIN_NANOS;
+      long g;
+      while ((g = generation) == seen && !closed) {
+        if (System.nanoTime() < spinUntil) {
+          Thread.onSpinWait();
+        } else {
+          parked.set(id, 1);
+          // Re-read after announcing: a range published before the flag was seen is not missed.
+          if (generation == seen && !closed) {
+            LockSupport.park(this);
+          }
+          parked.set(id, 0);
+          spinUntil = System.nanoTime() + SPIN_NANOS;
+        }
+      }
+      if (closed) {
+        return;
+      }
+      seen = g;
+      try {
+        drain();
+      } catch (Throwable t) {
+        failure = t;
+        nextChunk.set(chunks); // the others stop taking chunks
+      } finally {
+        running.decrementAndGet();
+      }
     }
   }
 
   @Override
   public void close() {
-    if (workers != null) {
-      workers.shutdownNow();
+    closed = true;
+    for (Thread w : workers) {
+      LockSupport.unpark(w);
     }
   }
 

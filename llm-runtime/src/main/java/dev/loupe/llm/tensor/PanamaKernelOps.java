@@ -13,6 +13,7 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -188,65 +189,96 @@ final class PanamaKernelOps implements KernelOps {
     return widen(ByteVector.fromMemorySegment(B, w, at, LE));
   }
 
-  /** Lane sums of {@code q·x} over one Q8_0 block at {@code p}. */
+  /*
+   * Q8_0 and Q4_0 share one arithmetic for every (row, vector) pair, whichever kernel computes it:
+   * per block, s = q[0..L)·x[0..L) then s = fma(q[k..k+L), x[k..k+L), s) for the block's further
+   * lane groups in element order (Q4_0: low nibbles of a group, then the high nibbles they share a
+   * byte with); even blocks go to one accumulator and odd ones to another, acc = fma(s, d·xs[b],
+   * acc); the row's value is tree(even + odd). So the one-row decode kernel and the four-vector
+   * batch kernel give the same bits for the same row and vector, and batched prefill equals
+   * token-by-token decoding. (Streaming four rows side by side shares activation loads but halved
+   * the rate from DRAM on this machine's prefetchers: one row at a time streams best.)
+   */
+
+  private static final VectorShuffle<Float> ROT1 = rotation(1), ROT2 = rotation(2), ROT4 = rotation(4),
+      ROT8 = rotation(L >= 16 ? 8 : 4);
+
+  private static VectorShuffle<Float> rotation(int n) {
+    return VectorShuffle.fromOp(F, i -> (i + n) % L);
+  }
+
+  /**
+   * The lanes' sum by halving (lane i + lane i+L/2, ...): one order whatever compiles it (the
+   * interpreter and C2 agree, as they would not for {@code reduceLanes(ADD)}), and four shuffles
+   * instead of fifteen lane extractions.
+   */
+  private static float tree(FloatVector v) {
+    if (L >= 16) {
+      v = v.add(v.rearrange(ROT8));
+    }
+    v = v.add(v.rearrange(ROT4));
+    v = v.add(v.rearrange(ROT2));
+    v = v.add(v.rearrange(ROT1));
+    return v.lane(0);
+  }
+
+  /** The lane sums of one Q8_0 block at {@code p} with {@code x[xo..xo+32)}. */
   private static FloatVector blockQ8_0(MemorySegment w, long p, float[] x, int xo) {
-    FloatVector s = FloatVector.zero(F);
-    for (int k = 0; k < 32; k += L) {
+    FloatVector s = q8Lanes(w, p + 2).mul(FloatVector.fromArray(F, x, xo));
+    for (int k = L; k < 32; k += L) {
       s = q8Lanes(w, p + 2 + k).fma(FloatVector.fromArray(F, x, xo + k), s);
     }
     return s;
   }
 
-  /** Lane sums of {@code (q−8)·x} over one Q4_0 block at {@code p}. */
+  /** The lane sums of one Q4_0 block at {@code p} with {@code x[xo..xo+32)}. */
   private static FloatVector blockQ4_0(MemorySegment w, long p, float[] x, int xo) {
-    FloatVector s = FloatVector.zero(F);
-    for (int k = 0; k < 16; k += L) {
-      ByteVector q = ByteVector.fromMemorySegment(B, w, p + 2 + k, LE);
-      FloatVector lo = widen(q.and((byte) 0x0F).sub((byte) 8));
-      FloatVector hi = widen(shr(q, 4, 0x0F).sub((byte) 8));
-      s = lo.fma(FloatVector.fromArray(F, x, xo + k), s);
-      s = hi.fma(FloatVector.fromArray(F, x, xo + 16 + k), s);
+    ByteVector q = ByteVector.fromMemorySegment(B, w, p + 2, LE);
+    FloatVector s = widen(q.and((byte) 0x0F).sub((byte) 8)).mul(FloatVector.fromArray(F, x, xo));
+    s = widen(shr(q, 4, 0x0F).sub((byte) 8)).fma(FloatVector.fromArray(F, x, xo + 16), s);
+    for (int k = L; k < 16; k += L) {
+      q = ByteVector.fromMemorySegment(B, w, p + 2 + k, LE);
+      s = widen(q.and((byte) 0x0F).sub((byte) 8)).fma(FloatVector.fromArray(F, x, xo + k), s);
+      s = widen(shr(q, 4, 0x0F).sub((byte) 8)).fma(FloatVector.fromArray(F, x, xo + 16 + k), s);
     }
     return s;
   }
 
   private static float dotQ8_0(MemorySegment w, long offset, int nb, float[] x, int xo, float[] xs, int so) {
-    // Two accumulators, two blocks per iteration: the per-block FMA chain is the only dependency.
-    FloatVector a0 = FloatVector.zero(F), a1 = a0;
+    FloatVector even = FloatVector.zero(F), odd = even;
     int b = 0;
     for (; b + 2 <= nb; b += 2) {
       long p = offset + 34L * b;
-      a0 = blockQ8_0(w, p, x, xo + 32 * b).fma(bc(f16(w, p) * xs[so + b]), a0);
-      a1 = blockQ8_0(w, p + 34, x, xo + 32 * b + 32).fma(bc(f16(w, p + 34) * xs[so + b + 1]), a1);
+      even = blockQ8_0(w, p, x, xo + 32 * b).fma(bc(f16(w, p) * xs[so + b]), even);
+      odd = blockQ8_0(w, p + 34, x, xo + 32 * b + 32).fma(bc(f16(w, p + 34) * xs[so + b + 1]), odd);
     }
     if (b < nb) {
       long p = offset + 34L * b;
-      a0 = blockQ8_0(w, p, x, xo + 32 * b).fma(bc(f16(w, p) * xs[so + b]), a0);
+      even = blockQ8_0(w, p, x, xo + 32 * b).fma(bc(f16(w, p) * xs[so + b]), even);
     }
-    return sum(a0.add(a1));
+    return tree(even.add(odd));
   }
 
   private static float dotQ4_0(MemorySegment w, long offset, int nb, float[] x, int xo, float[] xs, int so) {
-    FloatVector a0 = FloatVector.zero(F), a1 = a0;
+    FloatVector even = FloatVector.zero(F), odd = even;
     int b = 0;
     for (; b + 2 <= nb; b += 2) {
       long p = offset + 18L * b;
-      a0 = blockQ4_0(w, p, x, xo + 32 * b).fma(bc(f16(w, p) * xs[so + b]), a0);
-      a1 = blockQ4_0(w, p + 18, x, xo + 32 * b + 32).fma(bc(f16(w, p + 18) * xs[so + b + 1]), a1);
+      even = blockQ4_0(w, p, x, xo + 32 * b).fma(bc(f16(w, p) * xs[so + b]), even);
+      odd = blockQ4_0(w, p + 18, x, xo + 32 * b + 32).fma(bc(f16(w, p + 18) * xs[so + b + 1]), odd);
     }
     if (b < nb) {
       long p = offset + 18L * b;
-      a0 = blockQ4_0(w, p, x, xo + 32 * b).fma(bc(f16(w, p) * xs[so + b]), a0);
+      even = blockQ4_0(w, p, x, xo + 32 * b).fma(bc(f16(w, p) * xs[so + b]), even);
     }
-    return sum(a0.add(a1));
+    return tree(even.add(odd));
   }
 
   /**
-   * One Q8_0 row against vectors {@code v..v+3}: each weight block is loaded and widened once.
-   * Every vector's result is bit-identical to {@link #dotQ8_0} on it alone (same per-block order,
-   * same even/odd block accumulators), so a batched pass and single-vector passes give the same
-   * logits. Q8_0 and Q4_0 have separate methods to keep each small enough for C2 to inline every
-   * vector operation (a vector passed to a method that is not inlined is boxed).
+   * One Q8_0 row against vectors {@code v..v+3}: each weight lane group is loaded and widened once
+   * for four inputs (batched prefill, speculative verification). Q8_0 and Q4_0 have separate
+   * methods to keep each small enough for C2 to inline every vector operation (a vector passed to a
+   * method that is not inlined is boxed).
    */
   private static void dot4Q8_0(MemorySegment w, long offset, int nb, Activations a, int v,
       float[] out, int o, int stride) {
@@ -259,10 +291,12 @@ final class PanamaKernelOps implements KernelOps {
     FloatVector o0 = zero, o1 = zero, o2 = zero, o3 = zero; // odd blocks
     for (int b = 0; b < nb; b++) {
       long p = offset + 34L * b;
-      FloatVector p0 = zero, p1 = zero, p2 = zero, p3 = zero;
       int e = 32 * b;
-      for (int k = 0; k < 32; k += L) {
-        FloatVector q = q8Lanes(w, p + 2 + k);
+      FloatVector q = q8Lanes(w, p + 2);
+      FloatVector p0 = q.mul(FloatVector.fromArray(F, x, x0 + e)), p1 = q.mul(FloatVector.fromArray(F, x, x1 + e));
+      FloatVector p2 = q.mul(FloatVector.fromArray(F, x, x2 + e)), p3 = q.mul(FloatVector.fromArray(F, x, x3 + e));
+      for (int k = L; k < 32; k += L) {
+        q = q8Lanes(w, p + 2 + k);
         p0 = q.fma(FloatVector.fromArray(F, x, x0 + e + k), p0);
         p1 = q.fma(FloatVector.fromArray(F, x, x1 + e + k), p1);
         p2 = q.fma(FloatVector.fromArray(F, x, x2 + e + k), p2);
@@ -281,13 +315,13 @@ final class PanamaKernelOps implements KernelOps {
         o3 = p3.fma(bc(d * xs[s3 + b]), o3);
       }
     }
-    out[o] = sum(e0.add(o0));
-    out[o + stride] = sum(e1.add(o1));
-    out[o + 2 * stride] = sum(e2.add(o2));
-    out[o + 3 * stride] = sum(e3.add(o3));
+    out[o] = tree(e0.add(o0));
+    out[o + stride] = tree(e1.add(o1));
+    out[o + 2 * stride] = tree(e2.add(o2));
+    out[o + 3 * stride] = tree(e3.add(o3));
   }
 
-  /** {@link #dot4Q8_0} for Q4_0, bit-identical to {@link #dotQ4_0} per vector. */
+  /** {@link #dot4Q8_0} for Q4_0. */
   private static void dot4Q4_0(MemorySegment w, long offset, int nb, Activations a, int v,
       float[] out, int o, int stride) {
     int cols = a.cols;
@@ -295,16 +329,21 @@ final class PanamaKernelOps implements KernelOps {
     int x0 = a.xOffset + v * cols, x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
     int s0 = v * nb, s1 = s0 + nb, s2 = s1 + nb, s3 = s2 + nb;
     FloatVector zero = FloatVector.zero(F);
-    FloatVector e0 = zero, e1 = zero, e2 = zero, e3 = zero;
-    FloatVector o0 = zero, o1 = zero, o2 = zero, o3 = zero;
+    FloatVector e0 = zero, e1 = zero, e2 = zero, e3 = zero; // even blocks
+    FloatVector o0 = zero, o1 = zero, o2 = zero, o3 = zero; // odd blocks
     for (int b = 0; b < nb; b++) {
       long p = offset + 18L * b;
-      FloatVector p0 = zero, p1 = zero, p2 = zero, p3 = zero;
       int e = 32 * b;
-      for (int k = 0; k < 16; k += L) {
-        ByteVector q = ByteVector.fromMemorySegment(B, w, p + 2 + k, LE);
-        FloatVector lo = widen(q.and((byte) 0x0F).sub((byte) 8));
-        FloatVector hi = widen(shr(q, 4, 0x0F).sub((byte) 8));
+      ByteVector q = ByteVector.fromMemorySegment(B, w, p + 2, LE);
+      FloatVector lo = widen(q.and((byte) 0x0F).sub((byte) 8)), hi = widen(shr(q, 4, 0x0F).sub((byte) 8));
+      FloatVector p0 = hi.fma(FloatVector.fromArray(F, x, x0 + e + 16), lo.mul(FloatVector.fromArray(F, x, x0 + e)));
+      FloatVector p1 = hi.fma(FloatVector.fromArray(F, x, x1 + e + 16), lo.mul(FloatVector.fromArray(F, x, x1 + e)));
+      FloatVector p2 = hi.fma(FloatVector.fromArray(F, x, x2 + e + 16), lo.mul(FloatVector.fromArray(F, x, x2 + e)));
+      FloatVector p3 = hi.fma(FloatVector.fromArray(F, x, x3 + e + 16), lo.mul(FloatVector.fromArray(F, x, x3 + e)));
+      for (int k = L; k < 16; k += L) {
+        q = ByteVector.fromMemorySegment(B, w, p + 2 + k, LE);
+        lo = widen(q.and((byte) 0x0F).sub((byte) 8));
+        hi = widen(shr(q, 4, 0x0F).sub((byte) 8));
         int lx = e + k, hx = e + 16 + k;
         p0 = hi.fma(FloatVector.fromArray(F, x, x0 + hx), lo.fma(FloatVector.fromArray(F, x, x0 + lx), p0));
         p1 = hi.fma(FloatVector.fromArray(F, x, x1 + hx), lo.fma(FloatVector.fromArray(F, x, x1 + lx), p1));
@@ -324,10 +363,10 @@ final class PanamaKernelOps implements KernelOps {
         o3 = p3.fma(bc(d * xs[s3 + b]), o3);
       }
     }
-    out[o] = sum(e0.add(o0));
-    out[o + stride] = sum(e1.add(o1));
-    out[o + 2 * stride] = sum(e2.add(o2));
-    out[o + 3 * stride] = sum(e3.add(o3));
+    out[o] = tree(e0.add(o0));
+    out[o + stride] = tree(e1.add(o1));
+    out[o + 2 * stride] = tree(e2.add(o2));
+    out[o + 3 * stride] = tree(e3.add(o3));
   }
 
   // ---------------------------------------------------------------- K-quants

@@ -2,7 +2,7 @@ package dev.loupe.llm.model;
 
 import dev.loupe.llm.gguf.GgufTensor;
 import dev.loupe.llm.oracle.GgmlInternals;
-import dev.loupe.llm.oracle.LlamaCppOracle;
+import dev.loupe.llm.peer.LlamaCppOracle;
 import dev.loupe.llm.tensor.ActivationMode;
 import dev.loupe.llm.tensor.ComputePool;
 import dev.loupe.llm.tensor.WeightMatrix;

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.loupe.llm.gguf.GgmlType;
 import dev.loupe.llm.oracle.GgmlInternals;
-import dev.loupe.llm.oracle.LlamaCppOracle;
+import dev.loupe.llm.peer.LlamaCppOracle;
 import dev.loupe.llm.tensor.ActivationMode;
 import java.io.IOException;
 import java.nio.file.Path;

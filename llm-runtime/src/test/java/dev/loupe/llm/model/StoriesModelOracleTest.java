@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.loupe.llm.TestData;
 import dev.loupe.llm.convert.Llama2cConverter;
 import dev.loupe.llm.gguf.GgmlType;
-import dev.loupe.llm.oracle.LlamaCppOracle;
+import dev.loupe.llm.peer.LlamaCppOracle;
 import dev.loupe.llm.tensor.ActivationMode;
 import java.io.IOException;
 import java.nio.file.Path;

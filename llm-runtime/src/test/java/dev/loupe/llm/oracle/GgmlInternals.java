@@ -40,7 +40,7 @@ import java.nio.file.StandardCopyOption;
  * #blockSize} read back what the first struct says, so a shifted layout fails loudly.
  *
  * <p>The library is its own copy (extracted to a temporary file of its own), independent of the one
- * {@link LlamaCppOracle} opens. Run in a forked JVM like the oracle. Thread-safe (the ggml functions
+ * {@link dev.loupe.llm.peer.LlamaCppOracle} opens. Run in a forked JVM like the oracle. Thread-safe (the ggml functions
  * used are pure).
  */
 public final class GgmlInternals {
@@ -179,7 +179,7 @@ public final class GgmlInternals {
 
   /**
    * Records the nodes of every graph llama.cpp computes while it is installed as {@code cb_eval}
-   * (see {@link LlamaCppOracle#logits(int[], MemorySegment)}); asks for every node, so the
+   * (see {@link dev.loupe.llm.peer.LlamaCppOracle#logits(int[], MemorySegment)}); asks for every node, so the
    * scheduler runs the graph one node at a time. Not thread-safe; one capture per oracle call.
    */
   public final class Capture {

@@ -6,7 +6,7 @@ import dev.loupe.llm.TestData;
 import dev.loupe.llm.convert.Llama2cConverter;
 import dev.loupe.llm.gguf.GgufFile;
 import dev.loupe.llm.gguf.GgufWriter;
-import dev.loupe.llm.oracle.LlamaCppOracle;
+import dev.loupe.llm.peer.LlamaCppOracle;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;

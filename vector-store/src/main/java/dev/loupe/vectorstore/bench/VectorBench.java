@@ -474,34 +474,39 @@ public final class VectorBench {
       return memoryBandwidth(6);
     }
 
-    /**
-     * Read bandwidth of a streaming sum over a 1 GiB buffer (32x a large L3) split across the same
-     * threads as the flat scan; the best of {@code passes - 1} passes after a first that warms up.
-     */
     private double memoryBandwidth(int passes) throws Exception {
-      long floats = (1L << 30) / 4;
-      VectorOps ops = VectorOps.get();
-      try (Arena arena = Arena.ofShared()) {
-        MemorySegment buffer = arena.allocate(floats * 4, 64);
-        for (long i = 0; i < floats; i += 1024) {
-          buffer.set(ValueLayout.JAVA_FLOAT_UNALIGNED, 4 * i, 1f);
-        }
-        double best = 0;
-        float sink = 0;
-        for (int pass = 0; pass < passes; pass++) {
-          long t0 = System.nanoTime();
-          List<Future<Float>> parts = new ArrayList<>();
-          for (int t = 0; t < c.threads(); t++) {
-            long from = floats * t / c.threads(), to = floats * (t + 1) / c.threads();
-            parts.add(pool.submit(() -> ops.sum(buffer, 4 * from, to - from)));
-          }
-          for (Future<Float> f : parts) sink += f.get();
-          double gbps = floats * 4 / ((System.nanoTime() - t0) / 1e9);
-          if (pass > 0) best = Math.max(best, gbps); // pass 0 warms up the JIT
-        }
-        if (sink == 42) out.println(); // keeps the sums alive
-        return best;
+      return VectorBench.memoryBandwidth(pool, c.threads(), passes);
+    }
+  }
+
+  /**
+   * Read bandwidth in bytes per second of a streaming sum over a 1 GiB buffer (32x a large L3)
+   * split across {@code threads} tasks of {@code pool}; the best of {@code passes - 1} passes after
+   * a first that warms up. Also the bandwidth bound of {@code loupe bench llm}.
+   */
+  public static double memoryBandwidth(ExecutorService pool, int threads, int passes) throws Exception {
+    long floats = (1L << 30) / 4;
+    VectorOps ops = VectorOps.get();
+    try (Arena arena = Arena.ofShared()) {
+      MemorySegment buffer = arena.allocate(floats * 4, 64);
+      for (long i = 0; i < floats; i += 1024) {
+        buffer.set(ValueLayout.JAVA_FLOAT_UNALIGNED, 4 * i, 1f);
       }
+      double best = 0;
+      float sink = 0;
+      for (int pass = 0; pass < passes; pass++) {
+        long t0 = System.nanoTime();
+        List<Future<Float>> parts = new ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+          long from = floats * t / threads, to = floats * (t + 1) / threads;
+          parts.add(pool.submit(() -> ops.sum(buffer, 4 * from, to - from)));
+        }
+        for (Future<Float> f : parts) sink += f.get();
+        double gbps = floats * 4 / ((System.nanoTime() - t0) / 1e9);
+        if (pass > 0) best = Math.max(best, gbps); // pass 0 warms up the JIT
+      }
+      if (sink == 42) System.out.print(""); // keeps the sums alive
+      return best;
     }
   }
 

@@ -1,4 +1,4 @@
-package dev.loupe.llm.oracle;
+package dev.loupe.llm.peer;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BOOLEAN;
@@ -27,14 +27,20 @@ import java.nio.file.StandardCopyOption;
 import java.util.Deque;
 
 /**
- * llama.cpp as the oracle for Loupe's engine: its tokenization, its logits after every position and
- * its greedy continuation, for a GGUF file, through llama.cpp's C API over the Foreign Function &
- * Memory API.
+ * llama.cpp through its C API over the Foreign Function & Memory API: the oracle Loupe's engine is
+ * tested against (its tokenization, its logits after every position, its greedy continuation of a
+ * GGUF file) and the peer {@code loupe bench llm} times it against (prefill and greedy decode at a
+ * given thread count). No JUnit or test code is involved; llm-runtime's tests and http's benchmark
+ * share this one binding.
  *
- * <p>The native library is the {@code libjllama.so} that {@code de.kherud:llama:4.2.0} bundles (a
- * June 2025 llama.cpp, CPU only, Linux x86_64); it is copied from the jar to a temporary file and
- * opened with {@code dlopen}, not through JNI, so none of de.kherud's Java code runs. Structs passed
- * by value are handled so that only what is certain is relied on: {@code llama_model_params} and
+ * <p>The native library is the one {@code de.kherud:llama:4.2.0} bundles for this OS and
+ * architecture (a June 2025 llama.cpp, CPU only), found on the class path as {@code
+ * /de/kherud/llama/<OS>/<arch>/<library>} ({@link #nativeResource()}), copied to a temporary file
+ * and opened with {@code dlopen}, not through JNI, so none of de.kherud's Java code runs. That
+ * artifact is an optional dependency of llm-runtime: a program that calls this class must have it on
+ * its own class path (http does); without it the first call fails naming the missing resource and
+ * the dependency to add. Structs passed by value are handled so that only what is certain is relied on:
+ * {@code llama_model_params} and
  * {@code llama_context_params} are obtained from llama.cpp's own {@code *_default_params()} into a
  * buffer larger than the real struct and handed back unchanged except for the context's first six
  * 32-bit fields ({@code n_ctx, n_batch, n_ubatch, n_seq_max, n_threads, n_threads_batch}), which
@@ -44,10 +50,12 @@ import java.util.Deque;
  * x86-64 System V a struct over 16 bytes travels in memory, so a larger buffer is harmless both as a
  * return value and as the last argument. {@code llama_batch} is built field by field.
  *
- * <p>Each call runs in a fresh {@code llama_context}, so calls are independent. Run tests that use
- * this in a forked JVM of their own (classes named {@code *OracleTest}; see llm-runtime's pom):
- * llama.cpp keeps native threads and state for the life of the process. Not thread-safe: one
- * thread per oracle.
+ * <p>Each call runs in a fresh {@code llama_context}, so calls are independent. Two quirks of
+ * llama.cpp in a JVM: a closed model leaves a native thread behind, and state lives for the life of
+ * the process, so tests that use this run in a forked JVM of their own (classes named {@code
+ * *OracleTest}; see llm-runtime's pom); de.kherud's own Java wrapper aborts the JVM in {@code
+ * setNProbs}, which is one reason its Java code is not used. Not thread-safe: one thread per
+ * instance.
  */
 public final class LlamaCppOracle implements AutoCloseable {
   private static final Linker LINKER = Linker.nativeLinker();
@@ -293,6 +301,99 @@ public final class LlamaCppOracle implements AutoCloseable {
     return best;
   }
 
+  /**
+   * A timed run of llama.cpp: the tokens it produced (greedy decoding) or consumed (prefill) and the
+   * wall-clock nanoseconds of the timed part.
+   */
+  public record Timed(int[] tokens, long nanos) {
+    public Timed {
+      tokens = tokens.clone();
+      if (nanos < 0) {
+        throw new IllegalArgumentException("elapsed time " + nanos + " ns is negative");
+      }
+    }
+
+    /** Tokens per second of the timed part. */
+    public double tokensPerSecond() {
+      return tokens.length / (nanos / 1e9);
+    }
+  }
+
+  /**
+   * Times llama.cpp prefilling {@code tokens} as one batch from position 0 of a fresh context on
+   * this instance's threads ({@code n_threads} and {@code n_threads_batch} both), with logits for the
+   * last position only, as a prompt is prefilled before generation. Only {@code llama_decode} is
+   * timed, not the context's creation.
+   */
+  public Timed timePrefill(int[] tokens) {
+    if (tokens.length == 0) {
+      throw new IllegalArgumentException("a prefill needs at least one token");
+    }
+    try (Arena arena = Arena.ofConfined(); Context ctx = newContext(tokens.length, MemorySegment.NULL)) {
+      long t0 = System.nanoTime();
+      decode(arena, ctx.ptr, tokens, 0, false);
+      return new Timed(tokens, System.nanoTime() - t0);
+    }
+  }
+
+  /**
+   * Times greedy decoding: {@code prompt} is prefilled untimed in a fresh context, then {@code
+   * count} tokens are decoded one at a time, each the argmax of the logits after the previous one
+   * (the tokens are those {@link #greedy} returns), and that loop is timed: per token one {@code llama_decode} of
+   * one token (all of the model's weights streamed once) and the argmax over the vocabulary.
+   */
+  public Timed timeDecode(int[] prompt, int count) {
+    if (prompt.length == 0 || count < 1) {
+      throw new IllegalArgumentException("timed decoding needs a prompt (got " + prompt.length + " tokens) and at least one"
+          + " token to decode (got " + count + ")");
+    }
+    int[] out = new int[count];
+    try (Arena arena = Arena.ofConfined(); Context ctx = newContext(prompt.length + count, MemorySegment.NULL)) {
+      decode(arena, ctx.ptr, prompt, 0, false);
+      int next = argmax(logitsAt(ctx.ptr, prompt.length - 1));
+      int[] one = new int[1];
+      long t0 = System.nanoTime();
+      for (int i = 0; i < count; i++) {
+        out[i] = next;
+        one[0] = next;
+        decode(arena, ctx.ptr, one, prompt.length + i, false);
+        next = argmax(logitsAt(ctx.ptr, 0));
+      }
+      return new Timed(out, System.nanoTime() - t0);
+    }
+  }
+
+  /** The threads each call computes on. */
+  public int threads() {
+    return threads;
+  }
+
+  /**
+   * The class-path resource of the llama.cpp library de.kherud:llama bundles for this JVM's OS and
+   * architecture, e.g. {@code /de/kherud/llama/Linux/x86_64/libjllama.so}.
+   *
+   * @throws IllegalStateException for an OS or architecture it has no library for
+   */
+  public static String nativeResource() {
+    String osName = System.getProperty("os.name"), archName = System.getProperty("os.arch");
+    String os = osName.startsWith("Linux") ? "Linux" : osName.startsWith("Mac") ? "Mac" : osName.startsWith("Windows") ? "Windows" : null;
+    String arch = switch (archName) {
+      case "amd64", "x86_64" -> "x86_64";
+      case "aarch64", "arm64" -> "aarch64";
+      default -> null;
+    };
+    if (os == null || arch == null) {
+      throw new IllegalStateException("de.kherud:llama bundles llama.cpp for Linux, macOS and Windows on x86_64 and aarch64,"
+          + " not for " + osName + " " + archName);
+    }
+    String file = switch (os) {
+      case "Mac" -> "libjllama.dylib";
+      case "Windows" -> "jllama.dll";
+      default -> "libjllama.so";
+    };
+    return "/de/kherud/llama/" + os + "/" + arch + "/" + file;
+  }
+
   @Override
   public void close() {
     try {
@@ -322,7 +423,7 @@ public final class LlamaCppOracle implements AutoCloseable {
       int[] defaults = p.asSlice(0, 24).toArray(JAVA_INT);
       if (defaults[0] != 512 || defaults[1] != 2048 || defaults[2] != 512 || defaults[3] != 1) {
         throw new IllegalStateException("llama_context_params does not start with n_ctx=512, n_batch=2048, n_ubatch=512,"
-            + " n_seq_max=1 in this llama.cpp (found " + java.util.Arrays.toString(defaults) + "); the oracle's layout needs updating");
+            + " n_seq_max=1 in this llama.cpp (found " + java.util.Arrays.toString(defaults) + "); this binding's layout needs updating");
       }
       // type_k and type_v (enum ggml_type) at offsets 88 and 92 in this llama.cpp, after the three
       // enums defaulting to -1, the YaRN floats (beta_fast 32.0) and the eval callback pair; all checked.
@@ -425,18 +526,16 @@ public final class LlamaCppOracle implements AutoCloseable {
         vocabNTokens, vocabBos, vocabIsEog, tokenize, tokenToPiece, decode, getLogitsIth, detokenize;
 
     Native() {
-      String resource = "/de/kherud/llama/Linux/x86_64/libjllama.so";
-      if (!System.getProperty("os.name").startsWith("Linux") || !System.getProperty("os.arch").equals("amd64")) {
-        throw new IllegalStateException("the llama.cpp oracle runs only on Linux x86_64 (this is " + System.getProperty("os.name")
-            + " " + System.getProperty("os.arch") + ")");
-      }
+      String resource = nativeResource();
       Path so;
       try (InputStream in = LlamaCppOracle.class.getResourceAsStream(resource)) {
         if (in == null) {
-          throw new IllegalStateException(resource + " is not on the test classpath; llm-runtime's pom must have de.kherud:llama:4.2.0 in test scope");
+          throw new IllegalStateException("llama.cpp's native library " + resource + " is not on the class path: add the"
+              + " dependency de.kherud:llama:4.2.0 (it bundles llama.cpp for Linux, macOS and Windows; llm-runtime declares"
+              + " it optional, http and llm-runtime's tests have it)");
         }
         Path dir = Files.createTempDirectory("loupe-llama-cpp");
-        so = dir.resolve("libjllama.so");
+        so = dir.resolve(resource.substring(resource.lastIndexOf('/') + 1));
         Files.copy(in, so, StandardCopyOption.REPLACE_EXISTING);
         so.toFile().deleteOnExit();
         dir.toFile().deleteOnExit();
@@ -488,7 +587,7 @@ public final class LlamaCppOracle implements AutoCloseable {
 
     private static MethodHandle bind(SymbolLookup lookup, String name, FunctionDescriptor descriptor) {
       MemorySegment symbol = lookup.find(name).orElseThrow(() -> new IllegalStateException(
-          "the bundled llama.cpp has no symbol " + name + "; the oracle was written for de.kherud:llama:4.2.0"));
+          "the bundled llama.cpp has no symbol " + name + "; this binding was written for de.kherud:llama:4.2.0"));
       return LINKER.downcallHandle(symbol, descriptor);
     }
   }
