@@ -54,6 +54,9 @@ public final class Main {
   /** As {@link #run(String[], Map, PrintStream, PrintStream)}, {@code loupe chat} reading its lines from {@code in}. */
   static int run(String[] args, Map<String, String> env, InputStream in, PrintStream out, PrintStream err)
       throws Exception {
+    if (args.length > 0 && args[0].equals(IngestWorker.COMMAND)) {
+      return IngestWorker.run(args, err); // loupe serve's ingestion child, not in the usage
+    }
     Command command;
     try {
       command = Command.parse(List.of(args), env);
@@ -141,6 +144,17 @@ public final class Main {
   }
 
   /**
+   * Whether {@code serve} extracts and embeds in a child process ({@link IngestWorker}): only with
+   * the system property {@code loupe.ingest.isolated=true} for now. A child spawned by this JVM
+   * dies with SIGSEGV while it loads the tokenizer library (not when started from a shell), so it
+   * stays opt-in until that is understood; when the child cannot start the server processes the
+   * files itself.
+   */
+  static boolean isolatedIngestion() {
+    return Boolean.getBoolean("loupe.ingest.isolated");
+  }
+
+  /**
    * Creates the data and watch folders if missing, opens the default store and starts serving.
    * The caller owns the returned server and must close it.
    *
@@ -153,7 +167,7 @@ public final class Main {
     }
     Pipeline pipeline;
     try {
-      pipeline = Pipeline.open(config.dataDir(), System.err);
+      pipeline = Pipeline.open(config.dataDir(), System.err, isolatedIngestion());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new java.io.InterruptedIOException("interrupted while opening the ingest pipeline");

@@ -8,12 +8,14 @@ import dev.loupe.embeddings.model.ModelUnavailableException;
 import dev.loupe.embeddings.onnx.OnnxEmbedder;
 import dev.loupe.embeddings.text.Tokenizer;
 import dev.loupe.indexer.BackgroundPriority;
+import dev.loupe.indexer.ContentProcessor;
 import dev.loupe.indexer.IngestConfig;
 import dev.loupe.indexer.IngestSettings;
 import dev.loupe.indexer.Ingester;
 import dev.loupe.indexer.chunk.TextChunker;
 import dev.loupe.indexer.chunk.TokenCounter;
 import dev.loupe.indexer.extract.Extractors;
+import dev.loupe.indexer.isolate.ChildProcessor;
 import dev.loupe.indexer.journal.IngestJournal;
 import dev.loupe.rag.search.Searcher;
 import dev.loupe.vectorstore.IndexSpec;
@@ -81,30 +83,51 @@ final class Pipeline implements AutoCloseable {
   static final LuceneVectorIndex.Options SEARCH_WHILE_INGESTING = LuceneVectorIndex.Options.defaults().withReadYourWrites(false);
 
   static Pipeline open(Path dataDir, PrintStream err) throws IOException, InterruptedException {
-    IngestSettings settings = Settings.load(dataDir).ingest(); // a bad setting fails before anything opens
+    return open(dataDir, err, false);
+  }
+
+  /** The models that process contents, and how text is chunked; what a server and its ingestion child both open. */
+  record Processing(Embedder text, Embedder visual, TextChunker chunker, List<OpenModel> models) {}
+
+  /** Opens the installed models (adding what needs closing to {@code open}) and the chunker that goes with them. */
+  static Processing openProcessing(Path dataDir, IngestSettings settings, List<AutoCloseable> open, PrintStream err) throws IOException {
     ModelManager models = new ModelManager(dataDir.resolve("models"));
-    List<AutoCloseable> open = new ArrayList<>();
     List<OpenModel> opened = new ArrayList<>();
+    InstalledModel textModel = installed(models, TEXT_MODEL, "passages are indexed for keyword search only", err);
+    Embedder text = textModel == null ? null : embedder(textModel);
+    if (text != null) open.add(text);
+    TextChunker chunker = new TextChunker(settings.chunkTokens(), settings.chunkOverlap(), TokenCounter.approximate());
+    if (textModel != null) {
+      Tokenizer tokenizer = passageTokenizer(textModel);
+      open.add(tokenizer); // closed after the ingester, which chunks with it
+      chunker = passageChunker(tokenizer, settings);
+      opened.add(new OpenModel(textModel, text, tokenizer));
+    }
+    InstalledModel visualModel = installed(models, VISUAL_MODEL, "images, pages and video frames are skipped", err);
+    Embedder visual = visualModel == null ? null : embedder(visualModel);
+    if (visual != null) {
+      open.add(visual);
+      Tokenizer tokenizer = visualModel.manifest().text() == null ? null : passageTokenizer(visualModel);
+      if (tokenizer != null) open.add(tokenizer);
+      opened.add(new OpenModel(visualModel, visual, tokenizer));
+    }
+    return new Processing(text, visual, chunker, opened);
+  }
+
+  /**
+   * Opens a data folder's pipeline; when {@code isolated}, extraction and embedding of ingested
+   * files run in a child process ({@link IngestWorker}) at background priority, and this process
+   * writes what it returns: what {@code loupe serve} does, so that ingestion's garbage collection,
+   * JIT compilation and native crashes never pause or kill the searches.
+   */
+  static Pipeline open(Path dataDir, PrintStream err, boolean isolated) throws IOException, InterruptedException {
+    IngestSettings settings = Settings.load(dataDir).ingest(); // a bad setting fails before anything opens
+    List<AutoCloseable> open = new ArrayList<>();
     boolean done = false;
     try {
-      InstalledModel textModel = installed(models, TEXT_MODEL, "passages are indexed for keyword search only", err);
-      Embedder text = textModel == null ? null : embedder(textModel);
-      if (text != null) open.add(text);
-      TextChunker chunker = new TextChunker(settings.chunkTokens(), settings.chunkOverlap(), TokenCounter.approximate());
-      if (textModel != null) {
-        Tokenizer tokenizer = passageTokenizer(textModel);
-        open.add(tokenizer); // closed after the ingester, which chunks with it
-        chunker = passageChunker(tokenizer, settings);
-        opened.add(new OpenModel(textModel, text, tokenizer));
-      }
-      InstalledModel visualModel = installed(models, VISUAL_MODEL, "images, pages and video frames are skipped", err);
-      Embedder visual = visualModel == null ? null : embedder(visualModel);
-      if (visual != null) {
-        open.add(visual);
-        Tokenizer tokenizer = visualModel.manifest().text() == null ? null : passageTokenizer(visualModel);
-        if (tokenizer != null) open.add(tokenizer);
-        opened.add(new OpenModel(visualModel, visual, tokenizer));
-      }
+      Processing processing = openProcessing(dataDir, settings, open, err);
+      Embedder text = processing.text(), visual = processing.visual();
+      TextChunker chunker = processing.chunker();
       IngestJournal journal = openJournal(dataDir);
       open.add(journal);
       int textDim = text == null ? DEFAULT_TEXT_DIMENSION : text.info().dimension();
@@ -117,15 +140,17 @@ final class Pipeline implements AutoCloseable {
             new IndexSpec(visual.info().dimension(), Similarity.COSINE), SEARCH_WHILE_INGESTING);
         open.add(visualIndex);
       }
+      ContentProcessor remote = isolated ? new ChildProcessor(IngestWorker.command(dataDir)) : null;
+      if (remote != null) open.add(remote); // closed after the ingester, whose workers use it
       Ingester ingester = new Ingester(settings.apply(IngestConfig.defaults(dataDir)), journal, Extractors.standard(), chunker,
-          text, textIndex, visual, visualIndex);
+          text, textIndex, visual, visualIndex, remote);
       open.add(ingester);
       ingester.start();
       done = true;
       // Hits show where their content is now (the journal), not where it was first ingested.
       Searcher searcher = new Searcher(new Searcher.Parts(textIndex, text, TEXT_MODEL, visualIndex, visual, VISUAL_MODEL,
           ingester::paths, VectorIndex::vector));
-      return new Pipeline(open, opened, ingester, textIndex, visualIndex, chunker, searcher);
+      return new Pipeline(open, processing.models(), ingester, textIndex, visualIndex, chunker, searcher);
     } finally {
       if (!done) {
         closeAll(open, err);
@@ -221,7 +246,7 @@ final class Pipeline implements AutoCloseable {
     return TextChunker.forTokenizer(tokenizer, settings.chunkTokens(), settings.chunkOverlap());
   }
 
-  private static void closeAll(List<AutoCloseable> open, PrintStream err) {
+  static void closeAll(List<AutoCloseable> open, PrintStream err) {
     for (int i = open.size() - 1; i >= 0; i--) {
       try {
         open.get(i).close();

@@ -21,6 +21,7 @@ import dev.loupe.indexer.watch.FileEvent;
 import dev.loupe.indexer.watch.FileState;
 import dev.loupe.indexer.watch.FolderWatcher;
 import dev.loupe.vectorstore.HybridIndex;
+import dev.loupe.indexer.ContentProcessor.Item;
 import dev.loupe.vectorstore.Metadata;
 import dev.loupe.vectorstore.VectorIndex;
 import java.io.IOException;
@@ -151,7 +152,6 @@ public final class Ingester implements AutoCloseable {
   record Job(String sha, Path path, int cleanBound, List<Work.Delete> deletes) {}
 
   /** One index item, ready to write; a text chunk without a vector is indexed for keyword search alone. */
-  record Item(int ordinal, boolean visual, float[] vector, Metadata metadata) {}
 
   /** What the writer does. */
   sealed interface Write {}
@@ -176,6 +176,12 @@ public final class Ingester implements AutoCloseable {
   private final BatchEmbedder text;
   private final BatchEmbedder visual;
   private final Thumbnails thumbnails;
+  /** The dimensions the embedders make (0 without one), which every vector is checked against. */
+  private final int textDimension, visualDimension;
+  /** Where contents are processed when not in this process; null to process them here. */
+  private final ContentProcessor remote;
+  /** Set when {@link #remote} cannot start: contents are then processed here, as without it. */
+  private volatile boolean remoteUnavailable;
 
   private final LinkedBlockingQueue<Job> jobs;
   /** Jobs the writer starts (a purged content taken back by a path); never blocks the writer. */
@@ -228,6 +234,19 @@ public final class Ingester implements AutoCloseable {
    */
   public Ingester(IngestConfig config, IngestJournal journal, Extractors extractors, TextChunker chunker,
       Embedder textEmbedder, HybridIndex textIndex, Embedder visualEmbedder, VectorIndex visualIndex) {
+    this(config, journal, extractors, chunker, textEmbedder, textIndex, visualEmbedder, visualIndex, null);
+  }
+
+  /**
+   * As {@link #Ingester(IngestConfig, IngestJournal, Extractors, TextChunker, Embedder, HybridIndex,
+   * Embedder, VectorIndex)}, but the workers hand each content to {@code remote} (which must use
+   * the same models, extractors and chunking; the embedders here then only decide what a content
+   * lacks, and are checked against the indexes) and write what it returns. The caller closes
+   * {@code remote} after this ingester.
+   */
+  public Ingester(IngestConfig config, IngestJournal journal, Extractors extractors, TextChunker chunker,
+      Embedder textEmbedder, HybridIndex textIndex, Embedder visualEmbedder, VectorIndex visualIndex, ContentProcessor remote) {
+    this.remote = remote;
     this.config = Objects.requireNonNull(config, "config");
     this.journal = Objects.requireNonNull(journal, "journal");
     this.extractors = Objects.requireNonNull(extractors, "extractors");
@@ -249,6 +268,123 @@ public final class Ingester implements AutoCloseable {
     this.text = textEmbedder == null ? null : new BatchEmbedder(textEmbedder, config.embedBatch(), "text");
     this.visual = visualEmbedder == null ? null : new BatchEmbedder(visualEmbedder, config.embedBatch(), "visual");
     this.thumbnails = new Thumbnails(config.thumbnailDir(), config.thumbnailSize());
+    this.textDimension = textEmbedder == null ? 0 : textEmbedder.info().dimension();
+    this.visualDimension = visualEmbedder == null ? 0 : visualEmbedder.info().dimension();
+  }
+
+  /** A processing-only ingester: no journal, indexes or threads but the embedders'; see {@link #processor}. */
+  private Ingester(IngestConfig config, Extractors extractors, TextChunker chunker, Embedder textEmbedder, Embedder visualEmbedder) {
+    this.config = Objects.requireNonNull(config, "config");
+    this.journal = null;
+    this.extractors = Objects.requireNonNull(extractors, "extractors");
+    this.chunker = Objects.requireNonNull(chunker, "chunker");
+    this.textIndex = null;
+    this.visualIndex = null;
+    this.remote = null;
+    this.jobs = new LinkedBlockingQueue<>(1);
+    this.assembling = new LinkedBlockingQueue<>(1);
+    this.writes = new LinkedBlockingQueue<>(1);
+    this.text = textEmbedder == null ? null : new BatchEmbedder(textEmbedder, config.embedBatch(), "text");
+    this.visual = visualEmbedder == null ? null : new BatchEmbedder(visualEmbedder, config.embedBatch(), "visual");
+    this.thumbnails = new Thumbnails(config.thumbnailDir(), config.thumbnailSize());
+    this.textDimension = textEmbedder == null ? 0 : textEmbedder.info().dimension();
+    this.visualDimension = visualEmbedder == null ? 0 : visualEmbedder.info().dimension();
+  }
+
+  /**
+   * Processes contents in this process the way an ingester's workers do (extraction, chunking,
+   * thumbnails under {@code config}'s folder, embedding in batches shared by concurrent callers),
+   * returning their items instead of writing them: what an ingestion child process runs. Closing
+   * it stops the embedders' threads, not the embedders.
+   */
+  public static ContentProcessor processor(IngestConfig config, Extractors extractors, TextChunker chunker,
+      Embedder textEmbedder, Embedder visualEmbedder) {
+    Ingester in = new Ingester(config, extractors, chunker, textEmbedder, visualEmbedder);
+    return in.new LocalProcessor();
+  }
+
+  private final class LocalProcessor implements ContentProcessor {
+    @Override
+    public Processed process(String sha, Path path) throws IOException, InterruptedException {
+      Object r = extract(new Job(sha, path, 0, List.of()));
+      if (r == null) throw new InterruptedException("the processor is closing");
+      if (r instanceof FileWork w) {
+        embedding.incrementAndGet();
+        try {
+          return new ContentProcessor.Items(w.extractorLabel(), w.items());
+        } catch (ExecutionException | IllegalArgumentException e) {
+          Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
+          Ingester.Failed f = (Ingester.Failed) failed(w, "embedding", path + ": embedding failed: " + cause);
+          return new ContentProcessor.Failed(f.reason(), f.message());
+        } catch (CancellationException e) {
+          throw new InterruptedException("the embedders were closed");
+        } finally {
+          embedding.decrementAndGet();
+        }
+      }
+      return switch ((Write) r) {
+        case Ingester.Failed f -> new ContentProcessor.Failed(f.reason(), f.message());
+        case Ingester.Abandoned a -> new ContentProcessor.Gone();
+        default -> throw new IllegalStateException("unexpected " + r);
+      };
+    }
+
+    @Override
+    public void close() {
+      Ingester.this.close();
+    }
+  }
+
+  /**
+   * One content through {@link #remote}: its items (their vectors checked here, as local ones
+   * are), a failure, or null when closing. A processor that keeps failing (its process dying on
+   * this file) fails the file, not the ingester.
+   */
+  private Object processRemotely(Job job) throws IOException {
+    extracting.incrementAndGet();
+    try {
+      return switch (remote.process(job.sha(), job.path())) {
+        case ContentProcessor.Items i -> {
+          try {
+            for (Item item : i.items()) {
+              if (item.visual() || text != null) checkedVector(item.vector(), item.visual() ? visualDimension : textDimension);
+            }
+            yield new Items(job, i.extractor(), i.items());
+          } catch (IllegalArgumentException e) {
+            thumbnails.delete(job.sha());
+            yield new Failed(job, "embedding", job.path() + ": embedding failed: " + e.getMessage());
+          }
+        }
+        case ContentProcessor.Failed f -> {
+          thumbnails.delete(job.sha());
+          yield new Failed(job, f.reason(), f.message());
+        }
+        case ContentProcessor.Gone g -> {
+          thumbnails.delete(job.sha());
+          yield new Abandoned(job);
+        }
+      };
+    } catch (InterruptedException e) {
+      return null; // only close() interrupts a worker
+    } catch (dev.loupe.indexer.isolate.ChildProcessor.CannotStart e) {
+      if (closed) return null;
+      if (!remoteUnavailable) {
+        remoteUnavailable = true;
+        LOG.log(Level.WARNING, "ingest: extraction goes on in this process, because " + e.getMessage());
+      }
+      extracting.decrementAndGet();
+      try {
+        return extract(job); // not the file's fault: it is processed here instead
+      } finally {
+        extracting.incrementAndGet();
+      }
+    } catch (IOException e) {
+      if (closed) return null;
+      thumbnails.delete(job.sha());
+      return new Failed(job, "crash", job.path() + " could not be processed: " + e.getMessage());
+    } finally {
+      extracting.decrementAndGet();
+    }
   }
 
   private static void check(Embedder embedder, Modality modality, VectorIndex index, String space) {
@@ -866,7 +1002,7 @@ public final class Ingester implements AutoCloseable {
       }
       if (job == null) continue;
       try {
-        Object result = extract(job);
+        Object result = remote != null && !remoteUnavailable ? processRemotely(job) : extract(job);
         if (result == null) return; // closing: the content stays pending for the next start
         if (result instanceof FileWork w) {
           embedding.incrementAndGet();
@@ -1056,7 +1192,7 @@ public final class Ingester implements AutoCloseable {
       String path = job.path().toString();
       String name = job.path().getFileName() == null ? path : job.path().getFileName().toString();
       for (Pending p : pending) {
-        float[] vector = p.visual() || text != null ? checked(p.vector().get(), p.visual() ? visualIndex : textIndex) : null;
+        float[] vector = p.visual() || text != null ? checkedVector(p.vector().get(), p.visual() ? visualDimension : textDimension) : null;
         Map<String, String> fields = new TreeMap<>();
         fields.put("sha", job.sha());
         fields.put("mime", mime);
@@ -1085,27 +1221,26 @@ public final class Ingester implements AutoCloseable {
       return items;
     }
 
-    /** The vector if an index can take it; else an exception that fails this file alone, not the writer. */
-    private float[] checked(float[] v, VectorIndex index) {
-      int dimension = index.spec().dimension();
-      if (v == null || v.length != dimension) {
-        throw new IllegalArgumentException("the embedder returned a vector of " + (v == null ? "no" : v.length)
-            + " dimensions for an index of " + dimension);
-      }
-      double norm = 0;
-      for (float f : v) {
-        if (!Float.isFinite(f)) throw new IllegalArgumentException("the embedder returned a vector with a non-finite component " + f);
-        norm += f * f;
-      }
-      if (norm == 0) throw new IllegalArgumentException("the embedder returned a zero vector");
-      return v;
-    }
-
     void discard() {
       pending.forEach(p -> p.vector().cancel(false));
       pending.clear();
       texts.clear();
     }
+  }
+
+  /** The vector if an index of {@code dimension} can take it; else an exception that fails this file alone, not the writer. */
+  private static float[] checkedVector(float[] v, int dimension) {
+    if (v == null || v.length != dimension) {
+      throw new IllegalArgumentException("the embedder returned a vector of " + (v == null ? "no" : v.length)
+          + " dimensions for an index of " + dimension);
+    }
+    double norm = 0;
+    for (float f : v) {
+      if (!Float.isFinite(f)) throw new IllegalArgumentException("the embedder returned a vector with a non-finite component " + f);
+      norm += f * f;
+    }
+    if (norm == 0) throw new IllegalArgumentException("the embedder returned a zero vector");
+    return v;
   }
 
   /** An EXIF date (local time, no zone: read as UTC) in epoch milliseconds, or 0. */

@@ -1,0 +1,84 @@
+package dev.loupe.http;
+
+import dev.loupe.indexer.ContentProcessor;
+import dev.loupe.indexer.IngestConfig;
+import dev.loupe.indexer.IngestSettings;
+import dev.loupe.indexer.Ingester;
+import dev.loupe.indexer.extract.Extractors;
+import dev.loupe.indexer.isolate.ChildServer;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The ingestion child of {@code loupe serve}: {@code loupe ingest-worker --data DIR} (not for
+ * people to run) opens the data folder's models, extractors and chunking as the server does and
+ * answers the server's contents over standard input and output ({@link ChildServer}); it writes
+ * thumbnails into the data folder and nothing else (the server holds the journal and indexes).
+ * Its messages go to standard error, which is the server's.
+ */
+final class IngestWorker {
+  static final String COMMAND = "ingest-worker";
+
+  private IngestWorker() {}
+
+  /**
+   * The command line that starts a worker for {@code dataDir}: this JVM with its flags and class
+   * path (debugging and profiling agents left out), under {@code nice -n 19} where {@code nice}
+   * exists, so that the child's collector and compiler threads run at background priority too.
+   */
+  static List<String> command(Path dataDir) {
+    List<String> cmd = new ArrayList<>();
+    for (String nice : List.of("/usr/bin/nice", "/bin/nice")) {
+      if (Files.isExecutable(Path.of(nice))) {
+        cmd.addAll(List.of(nice, "-n", "19"));
+        break;
+      }
+    }
+    cmd.add(ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+    for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+      if (a.startsWith("-agentlib") || a.startsWith("-javaagent") || a.startsWith("-Xlog") || a.startsWith("-XX:StartFlightRecording")
+          || a.startsWith("-Xrunjdwp") || a.startsWith("-Xdebug")) {
+        continue;
+      }
+      cmd.add(a);
+    }
+    cmd.add("-cp");
+    cmd.add(System.getProperty("java.class.path"));
+    cmd.add(Main.class.getName());
+    cmd.add(COMMAND);
+    cmd.add("--data");
+    cmd.add(dataDir.toAbsolutePath().toString());
+    return cmd;
+  }
+
+  /** Runs the worker: {@code args} are {@code ingest-worker --data DIR}. Returns the exit code. */
+  static int run(String[] args, PrintStream err) throws Exception {
+    if (args.length != 3 || !args[1].equals("--data")) {
+      err.println("loupe: usage: loupe " + COMMAND + " --data DIR (started by loupe serve, not by hand)");
+      return 2;
+    }
+    Path dataDir = Path.of(args[2]);
+    // Standard output carries the answers: nothing else may write to it.
+    OutputStream answers = new FileOutputStream(FileDescriptor.out);
+    System.setOut(System.err);
+    IngestSettings settings = Settings.load(dataDir).ingest();
+    List<AutoCloseable> open = new ArrayList<>();
+    try {
+      Pipeline.Processing processing = Pipeline.openProcessing(dataDir, settings, open, err);
+      ContentProcessor processor = Ingester.processor(settings.apply(IngestConfig.defaults(dataDir)), Extractors.standard(),
+          processing.chunker(), processing.text(), processing.visual());
+      open.add(processor);
+      ChildServer.serve(System.in, answers, processor);
+      return 0;
+    } finally {
+      Pipeline.closeAll(open, err);
+    }
+  }
+}

@@ -1,0 +1,82 @@
+package dev.loupe.http;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code loupe serve -Dloupe.ingest.isolated=true} extracts in a child process (no models
+ * installed here: with the tokenizer library loaded, a JVM-spawned child still dies, see {@link
+ * Main#isolatedIngestion}): the files dropped into the watch folder are
+ * processed by a child JVM at nice 19 and written by the server; killing the child with {@code -9}
+ * costs a retry in a new one, not the file and not the server.
+ */
+class IsolatedIngestionTest {
+  @TempDir Path tmp;
+
+  private static Optional<ProcessHandle> worker() {
+    return ProcessHandle.current().children()
+        .filter(p -> commandLine(p).contains(" " + IngestWorker.COMMAND + " --data "))
+        .findFirst();
+  }
+
+  /** The whole command line (ProcessHandle.Info cuts it at 4 kB, before a long class path ends). */
+  private static String commandLine(ProcessHandle p) {
+    try {
+      return new String(Files.readAllBytes(Path.of("/proc", Long.toString(p.pid()), "cmdline"))).replace('\0', ' ');
+    } catch (java.io.IOException e) {
+      return p.info().commandLine().orElse("");
+    }
+  }
+
+  private static void await(String what, BooleanSupplier condition) throws InterruptedException {
+    // No time limit: the surefire fork's own timeout ends a hang; this only polls.
+    while (!condition.getAsBoolean()) {
+      Thread.sleep(50);
+    }
+  }
+
+  @Test
+  void the_server_ingests_through_a_child_process_that_may_die_without_losing_a_file() throws Exception {
+    Path data = tmp.resolve("data"), watch = tmp.resolve("watch");
+    Files.createDirectories(data);
+    Files.writeString(data.resolve("loupe.properties"), "ingest.settle-time=100ms\n");
+    System.setProperty("loupe.ingest.isolated", "true");
+    try (LoupeServer server = Main.start(new ServerConfig("127.0.0.1", 0, data, watch))) {
+      var ingester = server.pipeline().ingester();
+      Files.writeString(watch.resolve("harbour.txt"), "The harbour master counts the fishing boats at dawn.");
+      await("the first file", () -> ingester.status().done() == 1);
+
+      ProcessHandle child = worker().orElseThrow(() -> new AssertionError("no ingest-worker child of this JVM: "
+          + ProcessHandle.current().children().map(p -> p.pid() + " " + p.info()).toList()));
+      assertNotEquals(ProcessHandle.current().pid(), child.pid());
+      assertTrue(commandLine(child).contains(Main.class.getName()), commandLine(child));
+      Path nice = Path.of("/proc", Long.toString(child.pid()), "stat");
+      if (Files.isReadable(nice)) {
+        String stat = Files.readString(nice);
+        String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        assertEquals("19", fields[16], "the child runs at nice 19: " + stat);
+      }
+
+      child.destroyForcibly();
+      child.onExit().get();
+      Files.writeString(watch.resolve("lighthouse.txt"), "The lighthouse keeper trims the wick before the storm.");
+      await("the second file", () -> ingester.status().done() == 2);
+      assertEquals(0, ingester.status().failed(), ingester.failures().toString());
+      assertTrue(worker().isPresent(), "a new child took over");
+      assertNotEquals(child.pid(), worker().orElseThrow().pid());
+      assertEquals(2, server.pipeline().textIndex().size(), "both passages are in the index");
+    } finally {
+      System.clearProperty("loupe.ingest.isolated");
+    }
+    assertTrue(worker().isEmpty(), "closing the server ends its child");
+  }
+}
