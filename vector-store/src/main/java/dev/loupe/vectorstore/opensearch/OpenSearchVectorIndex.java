@@ -474,6 +474,53 @@ public final class OpenSearchVectorIndex implements HybridIndex {
     }
   }
 
+  /**
+   * Merges each shard down to at most {@code maxSegments} segments (one HNSW graph each) after a
+   * bulk load, then refreshes; blocks until OpenSearch is done.
+   */
+  public void forceMerge(int maxSegments) throws IOException {
+    if (maxSegments < 1) {
+      throw new IllegalArgumentException("maxSegments " + maxSegments + " must be at least 1");
+    }
+    commit();
+    OpenSearchConnection.Reply reply = connection.send("POST", "/" + name + "/_forcemerge",
+        Map.of("max_num_segments", Integer.toString(maxSegments)), null);
+    if (!reply.ok()) {
+      throw new IOException("force-merging OpenSearch index '" + name + "' failed: " + reply.status() + " " + reply.error());
+    }
+    refresh();
+  }
+
+  /** Bytes the index takes on the cluster's disks, replicas included. */
+  public long storeBytes() throws IOException {
+    OpenSearchConnection.Reply reply = connection.send("GET", "/" + name + "/_stats/store", Map.of(), null);
+    if (!reply.ok()) {
+      throw new IOException("reading the size of OpenSearch index '" + name + "' failed: " + reply.status() + " " + reply.error());
+    }
+    return reply.body().path("_all").path("total").path("store").path("size_in_bytes").asLong();
+  }
+
+  /** Deletes the OpenSearch index with every item in it, and closes this instance without a commit. */
+  public void deleteIndexAndClose() throws IOException {
+    if (!closed.compareAndSet(false, true)) {
+      throw new IllegalStateException("the OpenSearch index " + name + " is closed");
+    }
+    try {
+      synchronized (writeLock) {
+        pending.clear();
+        pendingBytes = 0;
+      }
+      OpenSearchConnection.Reply reply = connection.send("DELETE", "/" + name, Map.of(), null);
+      if (!reply.ok() && reply.status() != 404) {
+        throw new IOException("deleting OpenSearch index '" + name + "' failed: " + reply.status() + " " + reply.error());
+      }
+    } finally {
+      if (ownsConnection) {
+        connection.close();
+      }
+    }
+  }
+
   // ----------------------------------------------------------------------------------- reads
 
   @Override
