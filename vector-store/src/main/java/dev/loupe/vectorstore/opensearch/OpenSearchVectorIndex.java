@@ -27,6 +27,7 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -191,8 +192,11 @@ public final class OpenSearchVectorIndex implements HybridIndex {
 
   private long pendingBytes;
 
-  /** True when bulks went out since the last refresh. */
-  private volatile boolean unrefreshed;
+  /** Bulks acknowledged so far, and how many of them the last completed refresh covers. */
+  private final AtomicLong sentBulks = new AtomicLong();
+
+  private volatile long refreshedThrough;
+  private final Object refreshLock = new Object();
 
   private final AtomicBoolean closed = new AtomicBoolean();
 
@@ -314,6 +318,8 @@ public final class OpenSearchVectorIndex implements HybridIndex {
 
   private void write(String id, ObjectNode doc, Mode mode) {
     String lines = action("index", id) + "\n" + doc + "\n";
+    Set<String> keys = new TreeSet<>();
+    doc.path(META).fieldNames().forEachRemaining(keys::add);
     synchronized (writeLock) {
       ensureOpen();
       switch (mode) {
@@ -330,6 +336,7 @@ public final class OpenSearchVectorIndex implements HybridIndex {
       }
       enqueue(new PendingOp(id, lines));
       ids.add(id);
+      fieldKeys.addAll(keys);
     }
   }
 
@@ -378,7 +385,7 @@ public final class OpenSearchVectorIndex implements HybridIndex {
           throw new IOException("bulk write of " + batch.size() + " operations to OpenSearch index '" + name
               + "' failed: " + reply.status() + " " + reply.error());
         }
-        unrefreshed = true;
+        sentBulks.incrementAndGet(); // some or all of it applied: the next search refreshes
         List<PendingOp> retry = new ArrayList<>();
         if (reply.body().path("errors").asBoolean(false)) {
           Iterator<JsonNode> items = reply.body().path("items").elements();
@@ -432,11 +439,28 @@ public final class OpenSearchVectorIndex implements HybridIndex {
   }
 
   private void refresh() throws IOException {
-    unrefreshed = false;
-    OpenSearchConnection.Reply reply = connection.send("POST", "/" + name + "/_refresh", Map.of(), null);
-    if (!reply.ok()) {
-      unrefreshed = true;
-      throw new IOException("refreshing OpenSearch index '" + name + "' failed: " + reply.status() + " " + reply.error());
+    refreshThrough(sentBulks.get());
+  }
+
+  /**
+   * Refreshes unless a completed refresh already covers the first {@code target} bulks; like the
+   * embedded index's reader refresh, one at a time, and a search never trusts a refresh still
+   * under way.
+   */
+  private void refreshThrough(long target) throws IOException {
+    if (refreshedThrough >= target) {
+      return;
+    }
+    synchronized (refreshLock) {
+      if (refreshedThrough >= target) {
+        return;
+      }
+      long covered = sentBulks.get(); // every bulk counted here was acknowledged before the refresh
+      OpenSearchConnection.Reply reply = connection.send("POST", "/" + name + "/_refresh", Map.of(), null);
+      if (!reply.ok()) {
+        throw new IOException("refreshing OpenSearch index '" + name + "' failed: " + reply.status() + " " + reply.error());
+      }
+      refreshedThrough = covered;
     }
   }
 
@@ -449,7 +473,7 @@ public final class OpenSearchVectorIndex implements HybridIndex {
     synchronized (writeLock) {
       sendPending();
     }
-    if (search && unrefreshed) {
+    if (search) {
       try {
         refresh();
       } catch (IOException e) {
@@ -904,7 +928,6 @@ public final class OpenSearchVectorIndex implements HybridIndex {
     ObjectNode meta = doc.putObject(META);
     for (var e : m.fields().entrySet()) {
       meta.put(e.getKey(), checkTermLength(e.getKey(), e.getValue()));
-      fieldKeys.add(e.getKey());
     }
     return doc;
   }
