@@ -11,8 +11,13 @@ import java.util.Map;
  */
 sealed interface Command {
 
-  /** {@code loupe serve}. */
-  record Serve(ServerConfig config) implements Command {}
+  /** {@code loupe serve}; {@code store} says where the indexes live. */
+  record Serve(ServerConfig config, StoreConfig store) implements Command {
+    /** With the embedded store. */
+    Serve(ServerConfig config) {
+      this(config, StoreConfig.LUCENE);
+    }
+  }
 
   /** {@code loupe bench vectors ARGS}: {@code args} go to the benchmark untouched. */
   record BenchVectors(List<String> args) implements Command {
@@ -124,6 +129,11 @@ sealed interface Command {
             --host H     address to listen on, default 127.0.0.1. A non-loopback
                          host (0.0.0.0, a LAN address) needs an API key (loupe keys
                          create), and then every /api and /v1 request must send one.
+            --store lucene|opensearch  where the indexes live: lucene (default, in
+                         DIR/index) or an OpenSearch cluster with the k-NN plugin:
+              --opensearch-url URL[,URL...]  nodes to send requests to (any of them)
+              --opensearch-user U --opensearch-password-file F  HTTP basic login
+              --opensearch-index-prefix P    index names P+text, P+visual (loupe-)
         models list | pull NAME | import DIR | verify NAME | remove NAME [--data DIR]
             Manage embedding models in DIR/models (same default data folder as
             serve). pull downloads, resumes and checks a model; import installs
@@ -213,6 +223,8 @@ sealed interface Command {
     int port = ServerConfig.DEFAULT_PORT;
     Path data = null;
     List<Path> watch = new ArrayList<>();
+    String store = "lucene", osUrls = null, osUser = null, osPrefix = null;
+    Path osPasswordFile = null;
     for (int i = 0; i < args.size(); i++) {
       String arg = args.get(i);
       String flag = arg;
@@ -226,7 +238,8 @@ sealed interface Command {
         case "--help", "-h" -> {
           return new Help();
         }
-        case "--data", "--watch", "--port", "--host" -> {
+        case "--data", "--watch", "--port", "--host", "--store", "--opensearch-url", "--opensearch-user",
+            "--opensearch-password-file", "--opensearch-index-prefix" -> {
           if (value == null) {
             if (i + 1 >= args.size() || args.get(i + 1).startsWith("--")) {
               throw new IllegalArgumentException("option " + flag + " needs a value");
@@ -241,6 +254,11 @@ sealed interface Command {
             case "--watch" -> watch.add(Path.of(value));
             case "--port" -> port = parsePort(value);
             case "--host" -> host = value;
+            case "--store" -> store = value;
+            case "--opensearch-url" -> osUrls = value;
+            case "--opensearch-user" -> osUser = value;
+            case "--opensearch-password-file" -> osPasswordFile = Path.of(value);
+            case "--opensearch-index-prefix" -> osPrefix = value;
             default -> throw new AssertionError(flag);
           }
         }
@@ -256,7 +274,18 @@ sealed interface Command {
     if (watch.isEmpty()) {
       watch.add(ServerConfig.defaultWatchDir(data));
     }
-    return new Serve(new ServerConfig(host, port, data, watch));
+    StoreConfig storeConfig;
+    if (store.equals("opensearch")) {
+      if (osUrls == null) {
+        throw new IllegalArgumentException("--store opensearch needs --opensearch-url URL[,URL...]");
+      }
+      storeConfig = StoreConfig.opensearch(osUrls, osUser, osPasswordFile, osPrefix);
+    } else if (osUrls != null || osUser != null || osPasswordFile != null || osPrefix != null) {
+      throw new IllegalArgumentException("the --opensearch-* options need --store opensearch");
+    } else {
+      storeConfig = new StoreConfig(store, null, "loupe-");
+    }
+    return new Serve(new ServerConfig(host, port, data, watch), storeConfig);
   }
 
   private static Command parseBench(List<String> args, Map<String, String> env) {

@@ -7,6 +7,7 @@ import dev.loupe.vectorstore.IndexSpec;
 import dev.loupe.vectorstore.Similarity;
 import dev.loupe.vectorstore.bench.VectorBench;
 import dev.loupe.vectorstore.lucene.LuceneVectorIndex;
+import dev.loupe.vectorstore.opensearch.OpenSearchVectorIndex;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -88,7 +89,7 @@ public final class Main {
       case Command.Generate(List<String> llmArgs) -> LlmCommand.generate(llmArgs, out, err);
       case Command.Chat(List<String> llmArgs) -> LlmCommand.chat(llmArgs, in, out, err);
       case Command.Convert(List<String> llmArgs) -> LlmCommand.convert(llmArgs, out, err);
-      case Command.Serve(ServerConfig config) -> serve(config, err);
+      case Command.Serve(ServerConfig config, StoreConfig store) -> serve(config, store, err);
     };
   }
 
@@ -113,7 +114,7 @@ public final class Main {
     return 2;
   }
 
-  private static int serve(ServerConfig config, PrintStream err)
+  private static int serve(ServerConfig config, StoreConfig storeConfig, PrintStream err)
       throws IOException, InterruptedException {
     LoupeServer server;
     try {
@@ -122,7 +123,7 @@ public final class Main {
         err.println("loupe: " + Auth.noKeysMessage(config));
         return 2;
       }
-      server = start(config);
+      server = start(config, storeConfig);
     } catch (IllegalArgumentException e) {
       return usageError(e, err);
     } catch (IOException e) { // a port taken, a data folder in use, a bad loupe.properties
@@ -161,13 +162,21 @@ public final class Main {
    * @throws IllegalArgumentException if a folder exists but is not a directory
    */
   public static LoupeServer start(ServerConfig config) throws IOException {
+    return start(config, StoreConfig.LUCENE);
+  }
+
+  /**
+   * Like {@link #start(ServerConfig)}, with the indexes in {@code storeConfig}'s store: the data
+   * folder's Lucene indexes, or an OpenSearch cluster's (checked and created at start-up).
+   */
+  public static LoupeServer start(ServerConfig config, StoreConfig storeConfig) throws IOException {
     createDirectory(config.dataDir(), "data");
     for (Path watch : config.watchDirs()) {
       createDirectory(watch, "watch");
     }
     Pipeline pipeline;
     try {
-      pipeline = Pipeline.open(config.dataDir(), System.err, isolatedIngestion());
+      pipeline = Pipeline.open(config.dataDir(), storeConfig, System.err, isolatedIngestion());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new java.io.InterruptedIOException("interrupted while opening the ingest pipeline");
@@ -176,7 +185,8 @@ public final class Main {
     boolean started = false;
     try {
       // With CLIP the pipeline holds the visual index; without it, serve opens the (empty) store itself.
-      store = pipeline.visualIndex() != null ? new Store("lucene", pipeline.visualIndex()) : openDefaultStore(config.dataDir());
+      store = pipeline.visualIndex() != null ? new Store(storeConfig.kind(), pipeline.visualIndex())
+          : storeConfig.isOpenSearch() ? openDefaultOpenSearchStore(storeConfig) : openDefaultStore(config.dataDir());
       pipeline.ingester().watch(config.watchDirs());
       LoupeServer server = LoupeServer.start(config, store, pipeline);
       started = true;
@@ -199,6 +209,12 @@ public final class Main {
   static Store openDefaultStore(Path dataDir) throws IOException {
     Path dir = dataDir.resolve("index").resolve("visual");
     return new Store("lucene", LuceneVectorIndex.open(dir, DEFAULT_SPEC, LuceneVectorIndex.Options.defaults()));
+  }
+
+  /** The OpenSearch twin of {@link #openDefaultStore}: the (empty) visual index on the cluster. */
+  static Store openDefaultOpenSearchStore(StoreConfig storeConfig) throws IOException {
+    return new Store("opensearch", OpenSearchVectorIndex.open(storeConfig.opensearch(), storeConfig.indexPrefix() + "visual",
+        DEFAULT_SPEC, Pipeline.OPENSEARCH_OPTIONS));
   }
 
   private static void createDirectory(Path dir, String what) throws IOException {

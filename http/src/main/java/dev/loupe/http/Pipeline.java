@@ -18,11 +18,14 @@ import dev.loupe.indexer.extract.Extractors;
 import dev.loupe.indexer.isolate.ChildProcessor;
 import dev.loupe.indexer.journal.IngestJournal;
 import dev.loupe.rag.search.Searcher;
+import dev.loupe.vectorstore.HybridIndex;
 import dev.loupe.vectorstore.IndexSpec;
 import dev.loupe.vectorstore.VectorIndex;
 import dev.loupe.vectorstore.Similarity;
 import dev.loupe.vectorstore.durable.DirectoryLock;
 import dev.loupe.vectorstore.lucene.LuceneVectorIndex;
+import dev.loupe.vectorstore.opensearch.OpenSearchConnection;
+import dev.loupe.vectorstore.opensearch.OpenSearchVectorIndex;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -58,13 +61,13 @@ final class Pipeline implements AutoCloseable {
   private final List<AutoCloseable> open;
   private final List<OpenModel> models;
   private final Ingester ingester;
-  private final LuceneVectorIndex textIndex;
-  private final LuceneVectorIndex visualIndex;
+  private final HybridIndex textIndex;
+  private final HybridIndex visualIndex;
   private final TextChunker chunker;
   private final Searcher searcher;
 
-  private Pipeline(List<AutoCloseable> open, List<OpenModel> models, Ingester ingester, LuceneVectorIndex textIndex,
-      LuceneVectorIndex visualIndex, TextChunker chunker, Searcher searcher) {
+  private Pipeline(List<AutoCloseable> open, List<OpenModel> models, Ingester ingester, HybridIndex textIndex,
+      HybridIndex visualIndex, TextChunker chunker, Searcher searcher) {
     this.open = open;
     this.models = List.copyOf(models);
     this.ingester = ingester;
@@ -82,8 +85,14 @@ final class Pipeline implements AutoCloseable {
    */
   static final LuceneVectorIndex.Options SEARCH_WHILE_INGESTING = LuceneVectorIndex.Options.defaults().withReadYourWrites(false);
 
+  /**
+   * The OpenSearch counterpart of {@link #SEARCH_WHILE_INGESTING}: searches see the ingester's
+   * last commit; one shard with one replica per index.
+   */
+  static final OpenSearchVectorIndex.Options OPENSEARCH_OPTIONS = OpenSearchVectorIndex.Options.defaults().withReadYourWrites(false);
+
   static Pipeline open(Path dataDir, PrintStream err) throws IOException, InterruptedException {
-    return open(dataDir, err, false);
+    return open(dataDir, StoreConfig.LUCENE, err, false);
   }
 
   /** The models that process contents, and how text is chunked; what a server and its ingestion child both open. */
@@ -115,12 +124,14 @@ final class Pipeline implements AutoCloseable {
   }
 
   /**
-   * Opens a data folder's pipeline; when {@code isolated}, extraction and embedding of ingested
-   * files run in a child process ({@link IngestWorker}) at background priority, and this process
-   * writes what it returns: what {@code loupe serve} does, so that ingestion's garbage collection,
-   * JIT compilation and native crashes never pause or kill the searches.
+   * Opens the pipeline with its indexes in {@code store}: {@code index/text} and {@code
+   * index/visual} under the data folder, or the OpenSearch indexes {@code <prefix>text} and
+   * {@code <prefix>visual} over one connection. When {@code isolated}, extraction and embedding
+   * of ingested files run in a child process ({@link IngestWorker}) at background priority and
+   * this process writes what it returns, so ingestion's garbage collection, JIT compilation and
+   * native crashes do not pause or kill the searches.
    */
-  static Pipeline open(Path dataDir, PrintStream err, boolean isolated) throws IOException, InterruptedException {
+  static Pipeline open(Path dataDir, StoreConfig store, PrintStream err, boolean isolated) throws IOException, InterruptedException {
     IngestSettings settings = Settings.load(dataDir).ingest(); // a bad setting fails before anything opens
     List<AutoCloseable> open = new ArrayList<>();
     boolean done = false;
@@ -131,13 +142,16 @@ final class Pipeline implements AutoCloseable {
       IngestJournal journal = openJournal(dataDir);
       open.add(journal);
       int textDim = text == null ? DEFAULT_TEXT_DIMENSION : text.info().dimension();
-      LuceneVectorIndex textIndex = LuceneVectorIndex.open(dataDir.resolve("index/text"),
-          new IndexSpec(textDim, Similarity.COSINE), SEARCH_WHILE_INGESTING);
+      OpenSearchConnection cluster = null;
+      if (store.isOpenSearch()) {
+        cluster = OpenSearchConnection.open(store.opensearch());
+        open.add(cluster); // closed after the indexes
+      }
+      HybridIndex textIndex = openIndex(dataDir, store, cluster, "text", new IndexSpec(textDim, Similarity.COSINE));
       open.add(textIndex);
-      LuceneVectorIndex visualIndex = null;
+      HybridIndex visualIndex = null;
       if (visual != null) {
-        visualIndex = LuceneVectorIndex.open(dataDir.resolve("index/visual"),
-            new IndexSpec(visual.info().dimension(), Similarity.COSINE), SEARCH_WHILE_INGESTING);
+        visualIndex = openIndex(dataDir, store, cluster, "visual", new IndexSpec(visual.info().dimension(), Similarity.COSINE));
         open.add(visualIndex);
       }
       ContentProcessor remote = isolated ? new ChildProcessor(IngestWorker.command(dataDir)) : null;
@@ -162,8 +176,16 @@ final class Pipeline implements AutoCloseable {
     return ingester;
   }
 
+  /** The index {@code name} ("text", "visual") in the chosen store. */
+  private static HybridIndex openIndex(Path dataDir, StoreConfig store, OpenSearchConnection cluster, String name, IndexSpec spec)
+      throws IOException {
+    return store.isOpenSearch()
+        ? OpenSearchVectorIndex.open(cluster, store.indexPrefix() + name, spec, OPENSEARCH_OPTIONS)
+        : LuceneVectorIndex.open(dataDir.resolve("index").resolve(name), spec, SEARCH_WHILE_INGESTING);
+  }
+
   /** The passage index (BM25, and vectors with the passage model). */
-  LuceneVectorIndex textIndex() {
+  HybridIndex textIndex() {
     return textIndex;
   }
 
@@ -173,7 +195,7 @@ final class Pipeline implements AutoCloseable {
   }
 
   /** The visual index, or null when no image model is installed. */
-  LuceneVectorIndex visualIndex() {
+  HybridIndex visualIndex() {
     return visualIndex;
   }
 

@@ -9,6 +9,8 @@ import dev.loupe.vectorstore.flat.Encoding;
 import dev.loupe.vectorstore.flat.FlatVectorIndex;
 import dev.loupe.vectorstore.jvector.JVectorIndex;
 import dev.loupe.vectorstore.lucene.LuceneVectorIndex;
+import dev.loupe.vectorstore.opensearch.OpenSearchConnection;
+import dev.loupe.vectorstore.opensearch.OpenSearchVectorIndex;
 import dev.loupe.vectorstore.vectorization.VectorOps;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -46,19 +48,25 @@ public final class VectorBench {
       "usage: loupe bench vectors [--n N] [--dim D] [--queries Q] [--k K]"
           + " [--index flat|hnsw|jvector|all] [--dtype f32|f16|i8|all] [--threads T]"
           + " [--similarity cosine|dot|euclidean] [--seed S] [--dir DIR] [--ef E1,E2,...]"
-          + " [--hnsw-m M] [--hnsw-beam B] [--hnsw-quantized true|false] [--reuse true|false]";
+          + " [--hnsw-m M] [--hnsw-beam B] [--hnsw-quantized true|false] [--reuse true|false]"
+          + " [--opensearch-url URL[,URL...] --opensearch-replicas R --opensearch-shards S]"
+          + " (--index opensearch measures an index on that cluster next to the embedded hnsw)";
 
   private static final Set<String> FLAGS = Set.of(
       "--n", "--dim", "--queries", "--k", "--threads", "--index", "--dtype", "--similarity", "--seed", "--dir", "--ef",
-      "--hnsw-m", "--hnsw-beam", "--hnsw-quantized", "--reuse");
+      "--hnsw-m", "--hnsw-beam", "--hnsw-quantized", "--reuse", "--opensearch-url", "--opensearch-replicas", "--opensearch-shards");
 
   private VectorBench() {}
 
   /** Benchmark parameters; validated here so a bad flag fails before any work. */
   record Config(int n, int dim, int queries, int k, List<String> indexes, List<Encoding> dtypes,
       int threads, Similarity similarity, long seed, Path dir, List<Integer> efSweep,
-      LuceneVectorIndex.Options hnsw, boolean reuse) {
+      LuceneVectorIndex.Options hnsw, boolean reuse, OpenSearchConnection.Config opensearch,
+      OpenSearchVectorIndex.Options opensearchOptions) {
     Config {
+      if (indexes.contains("opensearch") && opensearch == null) {
+        throw new IllegalArgumentException("--index opensearch needs --opensearch-url URL[,URL...]");
+      }
       if (reuse && dir == null) throw new IllegalArgumentException("--reuse true needs --dir, where the indexes were built before");
       if (n < 1) throw new IllegalArgumentException("--n " + n + " must be at least 1");
       if (queries < 1) throw new IllegalArgumentException("--queries " + queries + " must be at least 1");
@@ -113,6 +121,8 @@ public final class VectorBench {
     List<Integer> efSweep = List.of();
     LuceneVectorIndex.Options hnsw = LuceneVectorIndex.Options.defaults();
     boolean reuse = false;
+    String opensearchUrls = null;
+    int opensearchReplicas = 1, opensearchShards = 1;
     for (int i = 0; i < args.length; i++) {
       String flag = args[i];
       if (flag.equals("--help") || flag.equals("-h")) {
@@ -140,6 +150,9 @@ public final class VectorBench {
         case "--hnsw-beam" -> hnsw = new LuceneVectorIndex.Options(hnsw.maxConn(), intValue(flag, value), hnsw.scalarQuantized(), hnsw.efSearch(), hnsw.mergeWorkers());
         case "--hnsw-quantized" -> hnsw = hnsw.withScalarQuantized(booleanValue(flag, value));
         case "--reuse" -> reuse = booleanValue(flag, value);
+        case "--opensearch-url" -> opensearchUrls = value;
+        case "--opensearch-replicas" -> opensearchReplicas = intValue(flag, value);
+        case "--opensearch-shards" -> opensearchShards = intValue(flag, value);
         case "--ef" -> {
           List<Integer> efs = new ArrayList<>();
           for (String part : value.split(",")) {
@@ -153,10 +166,20 @@ public final class VectorBench {
     List<String> indexes = switch (index) {
       case "all" -> List.of("flat", "hnsw", "jvector");
       case "flat", "hnsw", "jvector" -> List.of(index);
-      default -> throw new IllegalArgumentException("--index '" + index + "' must be flat, hnsw, jvector or all");
+      // The cluster's figures mean most beside the embedded Lucene HNSW of the same run.
+      case "opensearch" -> List.of("hnsw", "opensearch");
+      default -> throw new IllegalArgumentException("--index '" + index + "' must be flat, hnsw, jvector, opensearch or all");
     };
+    OpenSearchConnection.Config opensearch = opensearchUrls == null ? null
+        : OpenSearchConnection.Config.of(OpenSearchConnection.Config.parseUrls(opensearchUrls));
+    // Same graph parameters as the embedded index; bulks of 1000; searches see the last commit.
+    OpenSearchVectorIndex.Options opensearchOptions = OpenSearchVectorIndex.Options.defaults()
+        .withShards(opensearchShards).withReplicas(opensearchReplicas)
+        .withHnsw(Math.min(100, hnsw.maxConn()), hnsw.beamWidth()).withEfSearch(hnsw.efSearch())
+        .withBulkActions(1000).withReadYourWrites(false);
     List<Encoding> dtypes = dtype.equals("all") ? List.of(Encoding.values()) : List.of(Encoding.parse(dtype));
-    return new Config(n, dim, queries, k, indexes, dtypes, threads, similarity, seed, dir, efSweep, hnsw, reuse);
+    return new Config(n, dim, queries, k, indexes, dtypes, threads, similarity, seed, dir, efSweep, hnsw, reuse,
+        opensearch, opensearchOptions);
   }
 
   private static boolean booleanValue(String flag, String value) {
@@ -245,6 +268,8 @@ public final class VectorBench {
             results.add(switch (kind) {
               case "hnsw" -> measure(kind, dir -> LuceneVectorIndex.open(dir, spec, c.hnsw()));
               case "jvector" -> measure(kind, dir -> JVectorIndex.open(dir, spec, JVectorIndex.Options.defaults()));
+              case "opensearch" -> measure(kind, dir -> OpenSearchVectorIndex.open(c.opensearch(),
+                  "loupe-bench-" + c.n() + "-" + c.dim() + "-" + c.similarity().name().toLowerCase(Locale.ROOT), spec, c.opensearchOptions()));
               default -> throw new IllegalStateException("unknown index " + kind);
             });
           }
@@ -298,6 +323,9 @@ public final class VectorBench {
               // A bulk load ends with a merge to one segment (one graph to walk); it counts as build time.
               lucene.forceMerge(1);
             }
+            if (index instanceof OpenSearchVectorIndex cluster) {
+              cluster.forceMerge(1); // the same, on every shard
+            }
             build = (System.nanoTime() - t0) / 1e9;
             r.put("build_s", round(build));
             r.put("build_vectors_per_s", round(c.n() / build));
@@ -306,6 +334,12 @@ public final class VectorBench {
           r.put("memory_bytes", ram);
           r.put("memory_bytes_per_vector", round(ram / (double) c.n()));
           r.put("disk_bytes", diskBytes(dir));
+          if (index instanceof OpenSearchVectorIndex cluster) {
+            // Memory above is this client's; the vectors, graphs and copies live on the cluster.
+            r.put("cluster_store_bytes", cluster.storeBytes());
+            r.put("cluster", Map.of("urls", c.opensearch().urls().toString(), "index", cluster.name(),
+                "shards", cluster.options().shards(), "replicas", cluster.options().replicas()));
+          }
           r.putAll(timeQueries(index));
           if (name.equals(name(Encoding.F32))) {
             r.put("interleaved", interleaved(name, index, (double) c.n() * c.dim() * Encoding.F32.bytes));
@@ -315,6 +349,9 @@ public final class VectorBench {
               "%s: %s, recall@%d %.4f, p50 %.3f ms, p99 %.3f ms, %,.0f queries/s (one client), %,.0f queries/s (all cores), %.0f bytes/vector in memory%n",
               name, built, c.k(), (double) r.get("recall_at_k"), (double) r.get("latency_p50_ms"), (double) r.get("latency_p99_ms"),
               (double) r.get("qps"), (double) r.get("throughput_qps_all_cores"), (double) r.get("memory_bytes_per_vector"));
+          if (index instanceof OpenSearchVectorIndex cluster && c.dir() == null) {
+            cluster.deleteIndexAndClose(); // a throwaway index, as the embedded ones' temporary folders are
+          }
         }
         if (name.equals("hnsw") && !c.efSweep().isEmpty()) {
           r.put("ef_sweep", efSweep(dir, name));
