@@ -18,15 +18,8 @@ final class Activations {
   final int count;
   final float[] scales;
   final float[] sums;
-  /** Whether every entry of {@code scales} is 1 (FP32 mode): kernels may then skip the products. */
-  final boolean unitScales;
 
   private Activations(float[] x, int xOffset, int cols, int count, float[] scales, float[] sums) {
-    this(x, xOffset, cols, count, scales, sums, false);
-  }
-
-  private Activations(float[] x, int xOffset, int cols, int count, float[] scales, float[] sums, boolean unitScales) {
-    this.unitScales = unitScales;
     this.x = x;
     this.xOffset = xOffset;
     this.cols = cols;
@@ -67,7 +60,7 @@ final class Activations {
         float[] scales = new float[blocks];
         if (mode == ActivationMode.FP32) {
           java.util.Arrays.fill(scales, 1f);
-          yield new Activations(x, xOffset, cols, count, scales, null, true);
+          yield new Activations(x, xOffset, cols, count, scales, null);
         }
         float[] q = new float[n];
         for (int b = 0; b < blocks; b++) {

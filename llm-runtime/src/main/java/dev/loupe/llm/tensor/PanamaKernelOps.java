@@ -26,8 +26,8 @@ import jdk.incubator.vector.VectorSpecies;
  * or per scale group (K-quants: 32 or 16 elements); only then is the block's scale applied, with
  * one FMA per lane group. In {@link ActivationMode#GGML} the activations are integer levels, so
  * each lane's block sum is exact and the result differs from ggml's only in the order of the
- * scaled additions. Q8_0 and Q4_0 also have eight- and four-vector forms that read and widen
- * each weight block once for eight (four) inputs (batched prefill, speculative verification).
+ * scaled additions. Q8_0 and Q4_0 also have a four-vector form that reads each weight block once
+ * for four inputs (batched prefill, speculative verification).
  *
  * <p>fp16 weights are decoded by moving bits: {@code (h << 13) & 0x8FFFE000} is the value times
  * 2^-112 as an fp32, exact for normal and subnormal halves, then multiplied by 2^112 (exact)
@@ -77,16 +77,10 @@ final class PanamaKernelOps implements KernelOps {
     int v = 0;
     int nb = cols / 32;
     if (type == WeightType.Q8_0) {
-      for (; a.unitScales && v + 8 <= a.count; v += 8) {
-        dot8Q8_0(w, offset, nb, a, v, out, outOffset + v * outStride, outStride);
-      }
       for (; v + 4 <= a.count; v += 4) {
         dot4Q8_0(w, offset, nb, a, v, out, outOffset + v * outStride, outStride);
       }
     } else if (type == WeightType.Q4_0) {
-      for (; a.unitScales && v + 8 <= a.count; v += 8) {
-        dot8Q4_0(w, offset, nb, a, v, out, outOffset + v * outStride, outStride);
-      }
       for (; v + 4 <= a.count; v += 4) {
         dot4Q4_0(w, offset, nb, a, v, out, outOffset + v * outStride, outStride);
       }
@@ -199,13 +193,11 @@ final class PanamaKernelOps implements KernelOps {
    * Q8_0 and Q4_0 share one arithmetic for every (row, vector) pair, whichever kernel computes it:
    * per block, s = q[0..L)·x[0..L) then s = fma(q[k..k+L), x[k..k+L), s) for the block's further
    * lane groups in element order (Q4_0: low nibbles of a group, then the high nibbles they share a
-   * byte with); then acc = fma(s, d·xs[b], acc) block after block; the row's value is tree(acc).
-   * So the one-row decode kernel and the eight- and four-vector batch kernels give the same bits
-   * for the same row and vector, and batched prefill equals token-by-token decoding. One
-   * accumulator per (row, vector) is enough for the decode kernel (the block's own products
-   * overlap the accumulation's latency) and leaves the batch kernels registers for eight vectors.
-   * (Streaming four rows side by side shares activation loads but halved the rate from DRAM on
-   * this machine's prefetchers: one row at a time streams best.)
+   * byte with); even blocks go to one accumulator and odd ones to another, acc = fma(s, d·xs[b],
+   * acc); the row's value is tree(even + odd). So the one-row decode kernel and the four-vector
+   * batch kernel give the same bits for the same row and vector, and batched prefill equals
+   * token-by-token decoding. (Streaming four rows side by side shares activation loads but halved
+   * the rate from DRAM on this machine's prefetchers: one row at a time streams best.)
    */
 
   private static final VectorShuffle<Float> ROT1 = rotation(1), ROT2 = rotation(2), ROT4 = rotation(4),
@@ -239,113 +231,64 @@ final class PanamaKernelOps implements KernelOps {
     return s;
   }
 
-  /** Low nibbles of {@code q} minus 8, as floats (Q4_0 elements {@code j}). */
-  private static FloatVector q4Lo(ByteVector q) {
-    return widen(q.and((byte) 0x0F).sub((byte) 8));
-  }
-
-  /** High nibbles of {@code q} minus 8, as floats (Q4_0 elements {@code 16 + j}). */
-  private static FloatVector q4Hi(ByteVector q) {
-    return widen(shr(q, 4, 0x0F).sub((byte) 8));
-  }
-
   /** The lane sums of one Q4_0 block at {@code p} with {@code x[xo..xo+32)}. */
   private static FloatVector blockQ4_0(MemorySegment w, long p, float[] x, int xo) {
     ByteVector q = ByteVector.fromMemorySegment(B, w, p + 2, LE);
-    FloatVector s = q4Lo(q).mul(FloatVector.fromArray(F, x, xo));
-    s = q4Hi(q).fma(FloatVector.fromArray(F, x, xo + 16), s);
+    FloatVector s = widen(q.and((byte) 0x0F).sub((byte) 8)).mul(FloatVector.fromArray(F, x, xo));
+    s = widen(shr(q, 4, 0x0F).sub((byte) 8)).fma(FloatVector.fromArray(F, x, xo + 16), s);
     for (int k = L; k < 16; k += L) {
       q = ByteVector.fromMemorySegment(B, w, p + 2 + k, LE);
-      s = q4Lo(q).fma(FloatVector.fromArray(F, x, xo + k), s);
-      s = q4Hi(q).fma(FloatVector.fromArray(F, x, xo + 16 + k), s);
+      s = widen(q.and((byte) 0x0F).sub((byte) 8)).fma(FloatVector.fromArray(F, x, xo + k), s);
+      s = widen(shr(q, 4, 0x0F).sub((byte) 8)).fma(FloatVector.fromArray(F, x, xo + 16 + k), s);
     }
     return s;
   }
 
   private static float dotQ8_0(MemorySegment w, long offset, int nb, float[] x, int xo, float[] xs, int so) {
-    FloatVector acc = FloatVector.zero(F);
-    for (int b = 0; b < nb; b++) {
+    FloatVector even = FloatVector.zero(F), odd = even;
+    int b = 0;
+    for (; b + 2 <= nb; b += 2) {
       long p = offset + 34L * b;
-      acc = blockQ8_0(w, p, x, xo + 32 * b).fma(bc(f16(w, p) * xs[so + b]), acc);
+      even = blockQ8_0(w, p, x, xo + 32 * b).fma(bc(f16(w, p) * xs[so + b]), even);
+      odd = blockQ8_0(w, p + 34, x, xo + 32 * b + 32).fma(bc(f16(w, p + 34) * xs[so + b + 1]), odd);
     }
-    return tree(acc);
+    if (b < nb) {
+      long p = offset + 34L * b;
+      even = blockQ8_0(w, p, x, xo + 32 * b).fma(bc(f16(w, p) * xs[so + b]), even);
+    }
+    return tree(even.add(odd));
   }
 
   private static float dotQ4_0(MemorySegment w, long offset, int nb, float[] x, int xo, float[] xs, int so) {
-    FloatVector acc = FloatVector.zero(F);
-    for (int b = 0; b < nb; b++) {
+    FloatVector even = FloatVector.zero(F), odd = even;
+    int b = 0;
+    for (; b + 2 <= nb; b += 2) {
       long p = offset + 18L * b;
-      acc = blockQ4_0(w, p, x, xo + 32 * b).fma(bc(f16(w, p) * xs[so + b]), acc);
+      even = blockQ4_0(w, p, x, xo + 32 * b).fma(bc(f16(w, p) * xs[so + b]), even);
+      odd = blockQ4_0(w, p + 18, x, xo + 32 * b + 32).fma(bc(f16(w, p + 18) * xs[so + b + 1]), odd);
     }
-    return tree(acc);
+    if (b < nb) {
+      long p = offset + 18L * b;
+      even = blockQ4_0(w, p, x, xo + 32 * b).fma(bc(f16(w, p) * xs[so + b]), even);
+    }
+    return tree(even.add(odd));
   }
 
   /**
-   * One Q8_0 row against vectors {@code v..v+7} whose activation scales are all 1 ({@link
-   * ActivationMode#FP32}): each weight lane group is loaded and widened once for eight inputs
-   * (batched prefill, speculative verification), 8 accumulators and 8 block sums in registers, one
-   * broadcast of the block scale for all eight (so the method stays under C2's inlining node
-   * budget: with eight scale products it would not, and its vectors would be boxed). Q8_0 and Q4_0, eight and four vectors, have separate methods to keep each small
-   * enough for C2 to inline every vector operation (a vector passed to a method that is not
-   * inlined is boxed).
+   * One Q8_0 row against vectors {@code v..v+3}: each weight lane group is loaded and widened once
+   * for four inputs (batched prefill, speculative verification). Q8_0 and Q4_0 have separate
+   * methods to keep each small enough for C2 to inline every vector operation (a vector passed to a
+   * method that is not inlined is boxed).
    */
-  private static void dot8Q8_0(MemorySegment w, long offset, int nb, Activations a, int v,
-      float[] out, int o, int stride) {
-    int cols = a.cols;
-    float[] x = a.x;
-    int x0 = a.xOffset + v * cols, x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
-    int x4 = x3 + cols, x5 = x4 + cols, x6 = x5 + cols, x7 = x6 + cols;
-    FloatVector zero = FloatVector.zero(F);
-    FloatVector a0 = zero, a1 = zero, a2 = zero, a3 = zero, a4 = zero, a5 = zero, a6 = zero, a7 = zero;
-    for (int b = 0; b < nb; b++) {
-      long p = offset + 34L * b;
-      int e = 32 * b;
-      FloatVector q = q8Lanes(w, p + 2);
-      FloatVector p0 = q.mul(FloatVector.fromArray(F, x, x0 + e)), p1 = q.mul(FloatVector.fromArray(F, x, x1 + e));
-      FloatVector p2 = q.mul(FloatVector.fromArray(F, x, x2 + e)), p3 = q.mul(FloatVector.fromArray(F, x, x3 + e));
-      FloatVector p4 = q.mul(FloatVector.fromArray(F, x, x4 + e)), p5 = q.mul(FloatVector.fromArray(F, x, x5 + e));
-      FloatVector p6 = q.mul(FloatVector.fromArray(F, x, x6 + e)), p7 = q.mul(FloatVector.fromArray(F, x, x7 + e));
-      for (int k = L; k < 32; k += L) {
-        q = q8Lanes(w, p + 2 + k);
-        int ek = e + k;
-        p0 = q.fma(FloatVector.fromArray(F, x, x0 + ek), p0);
-        p1 = q.fma(FloatVector.fromArray(F, x, x1 + ek), p1);
-        p2 = q.fma(FloatVector.fromArray(F, x, x2 + ek), p2);
-        p3 = q.fma(FloatVector.fromArray(F, x, x3 + ek), p3);
-        p4 = q.fma(FloatVector.fromArray(F, x, x4 + ek), p4);
-        p5 = q.fma(FloatVector.fromArray(F, x, x5 + ek), p5);
-        p6 = q.fma(FloatVector.fromArray(F, x, x6 + ek), p6);
-        p7 = q.fma(FloatVector.fromArray(F, x, x7 + ek), p7);
-      }
-      FloatVector d = bc(f16(w, p)); // d·1, the activation scale of FP32 mode
-      a0 = p0.fma(d, a0);
-      a1 = p1.fma(d, a1);
-      a2 = p2.fma(d, a2);
-      a3 = p3.fma(d, a3);
-      a4 = p4.fma(d, a4);
-      a5 = p5.fma(d, a5);
-      a6 = p6.fma(d, a6);
-      a7 = p7.fma(d, a7);
-    }
-    out[o] = tree(a0);
-    out[o + stride] = tree(a1);
-    out[o + 2 * stride] = tree(a2);
-    out[o + 3 * stride] = tree(a3);
-    out[o + 4 * stride] = tree(a4);
-    out[o + 5 * stride] = tree(a5);
-    out[o + 6 * stride] = tree(a6);
-    out[o + 7 * stride] = tree(a7);
-  }
-
-  /** {@link #dot8Q8_0} for four vectors and any activation scales (GGML mode, the batch's remainder). */
   private static void dot4Q8_0(MemorySegment w, long offset, int nb, Activations a, int v,
       float[] out, int o, int stride) {
     int cols = a.cols;
     float[] x = a.x, xs = a.scales;
     int x0 = a.xOffset + v * cols, x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
-    int s0 = v * nb;
+    int s0 = v * nb, s1 = s0 + nb, s2 = s1 + nb, s3 = s2 + nb;
     FloatVector zero = FloatVector.zero(F);
-    FloatVector a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+    FloatVector e0 = zero, e1 = zero, e2 = zero, e3 = zero; // even blocks
+    FloatVector o0 = zero, o1 = zero, o2 = zero, o3 = zero; // odd blocks
     for (int b = 0; b < nb; b++) {
       long p = offset + 34L * b;
       int e = 32 * b;
@@ -354,118 +297,53 @@ final class PanamaKernelOps implements KernelOps {
       FloatVector p2 = q.mul(FloatVector.fromArray(F, x, x2 + e)), p3 = q.mul(FloatVector.fromArray(F, x, x3 + e));
       for (int k = L; k < 32; k += L) {
         q = q8Lanes(w, p + 2 + k);
-        int ek = e + k;
-        p0 = q.fma(FloatVector.fromArray(F, x, x0 + ek), p0);
-        p1 = q.fma(FloatVector.fromArray(F, x, x1 + ek), p1);
-        p2 = q.fma(FloatVector.fromArray(F, x, x2 + ek), p2);
-        p3 = q.fma(FloatVector.fromArray(F, x, x3 + ek), p3);
+        p0 = q.fma(FloatVector.fromArray(F, x, x0 + e + k), p0);
+        p1 = q.fma(FloatVector.fromArray(F, x, x1 + e + k), p1);
+        p2 = q.fma(FloatVector.fromArray(F, x, x2 + e + k), p2);
+        p3 = q.fma(FloatVector.fromArray(F, x, x3 + e + k), p3);
       }
       float d = f16(w, p);
-      int sb = s0 + b;
-      a0 = p0.fma(bc(d * xs[sb]), a0);
-      a1 = p1.fma(bc(d * xs[sb + nb]), a1);
-      a2 = p2.fma(bc(d * xs[sb + 2 * nb]), a2);
-      a3 = p3.fma(bc(d * xs[sb + 3 * nb]), a3);
-    }
-    out[o] = tree(a0);
-    out[o + stride] = tree(a1);
-    out[o + 2 * stride] = tree(a2);
-    out[o + 3 * stride] = tree(a3);
-  }
-
-  /** {@link #dot8Q8_0} for Q4_0. */
-  private static void dot8Q4_0(MemorySegment w, long offset, int nb, Activations a, int v,
-      float[] out, int o, int stride) {
-    int cols = a.cols;
-    float[] x = a.x;
-    int x0 = a.xOffset + v * cols, x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
-    int x4 = x3 + cols, x5 = x4 + cols, x6 = x5 + cols, x7 = x6 + cols;
-    FloatVector zero = FloatVector.zero(F);
-    FloatVector a0 = zero, a1 = zero, a2 = zero, a3 = zero, a4 = zero, a5 = zero, a6 = zero, a7 = zero;
-    for (int b = 0; b < nb; b++) {
-      long p = offset + 18L * b;
-      int e = 32 * b;
-      ByteVector q = ByteVector.fromMemorySegment(B, w, p + 2, LE);
-      FloatVector lo = q4Lo(q);
-      FloatVector p0 = lo.mul(FloatVector.fromArray(F, x, x0 + e)), p1 = lo.mul(FloatVector.fromArray(F, x, x1 + e));
-      FloatVector p2 = lo.mul(FloatVector.fromArray(F, x, x2 + e)), p3 = lo.mul(FloatVector.fromArray(F, x, x3 + e));
-      FloatVector p4 = lo.mul(FloatVector.fromArray(F, x, x4 + e)), p5 = lo.mul(FloatVector.fromArray(F, x, x5 + e));
-      FloatVector p6 = lo.mul(FloatVector.fromArray(F, x, x6 + e)), p7 = lo.mul(FloatVector.fromArray(F, x, x7 + e));
-      FloatVector hi = q4Hi(q);
-      int eh = e + 16;
-      p0 = hi.fma(FloatVector.fromArray(F, x, x0 + eh), p0);
-      p1 = hi.fma(FloatVector.fromArray(F, x, x1 + eh), p1);
-      p2 = hi.fma(FloatVector.fromArray(F, x, x2 + eh), p2);
-      p3 = hi.fma(FloatVector.fromArray(F, x, x3 + eh), p3);
-      p4 = hi.fma(FloatVector.fromArray(F, x, x4 + eh), p4);
-      p5 = hi.fma(FloatVector.fromArray(F, x, x5 + eh), p5);
-      p6 = hi.fma(FloatVector.fromArray(F, x, x6 + eh), p6);
-      p7 = hi.fma(FloatVector.fromArray(F, x, x7 + eh), p7);
-      for (int k = L; k < 16; k += L) {
-        q = ByteVector.fromMemorySegment(B, w, p + 2 + k, LE);
-        lo = q4Lo(q);
-        int el = e + k;
-        p0 = lo.fma(FloatVector.fromArray(F, x, x0 + el), p0);
-        p1 = lo.fma(FloatVector.fromArray(F, x, x1 + el), p1);
-        p2 = lo.fma(FloatVector.fromArray(F, x, x2 + el), p2);
-        p3 = lo.fma(FloatVector.fromArray(F, x, x3 + el), p3);
-        p4 = lo.fma(FloatVector.fromArray(F, x, x4 + el), p4);
-        p5 = lo.fma(FloatVector.fromArray(F, x, x5 + el), p5);
-        p6 = lo.fma(FloatVector.fromArray(F, x, x6 + el), p6);
-        p7 = lo.fma(FloatVector.fromArray(F, x, x7 + el), p7);
-        hi = q4Hi(q);
-        eh = el + 16;
-        p0 = hi.fma(FloatVector.fromArray(F, x, x0 + eh), p0);
-        p1 = hi.fma(FloatVector.fromArray(F, x, x1 + eh), p1);
-        p2 = hi.fma(FloatVector.fromArray(F, x, x2 + eh), p2);
-        p3 = hi.fma(FloatVector.fromArray(F, x, x3 + eh), p3);
-        p4 = hi.fma(FloatVector.fromArray(F, x, x4 + eh), p4);
-        p5 = hi.fma(FloatVector.fromArray(F, x, x5 + eh), p5);
-        p6 = hi.fma(FloatVector.fromArray(F, x, x6 + eh), p6);
-        p7 = hi.fma(FloatVector.fromArray(F, x, x7 + eh), p7);
+      if ((b & 1) == 0) {
+        e0 = p0.fma(bc(d * xs[s0 + b]), e0);
+        e1 = p1.fma(bc(d * xs[s1 + b]), e1);
+        e2 = p2.fma(bc(d * xs[s2 + b]), e2);
+        e3 = p3.fma(bc(d * xs[s3 + b]), e3);
+      } else {
+        o0 = p0.fma(bc(d * xs[s0 + b]), o0);
+        o1 = p1.fma(bc(d * xs[s1 + b]), o1);
+        o2 = p2.fma(bc(d * xs[s2 + b]), o2);
+        o3 = p3.fma(bc(d * xs[s3 + b]), o3);
       }
-      FloatVector d = bc(f16(w, p)); // d·1, the activation scale of FP32 mode
-      a0 = p0.fma(d, a0);
-      a1 = p1.fma(d, a1);
-      a2 = p2.fma(d, a2);
-      a3 = p3.fma(d, a3);
-      a4 = p4.fma(d, a4);
-      a5 = p5.fma(d, a5);
-      a6 = p6.fma(d, a6);
-      a7 = p7.fma(d, a7);
     }
-    out[o] = tree(a0);
-    out[o + stride] = tree(a1);
-    out[o + 2 * stride] = tree(a2);
-    out[o + 3 * stride] = tree(a3);
-    out[o + 4 * stride] = tree(a4);
-    out[o + 5 * stride] = tree(a5);
-    out[o + 6 * stride] = tree(a6);
-    out[o + 7 * stride] = tree(a7);
+    out[o] = tree(e0.add(o0));
+    out[o + stride] = tree(e1.add(o1));
+    out[o + 2 * stride] = tree(e2.add(o2));
+    out[o + 3 * stride] = tree(e3.add(o3));
   }
 
-  /** {@link #dot8Q4_0} for four vectors and any activation scales (GGML mode, the batch's remainder). */
+  /** {@link #dot4Q8_0} for Q4_0. */
   private static void dot4Q4_0(MemorySegment w, long offset, int nb, Activations a, int v,
       float[] out, int o, int stride) {
     int cols = a.cols;
     float[] x = a.x, xs = a.scales;
     int x0 = a.xOffset + v * cols, x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
-    int s0 = v * nb;
+    int s0 = v * nb, s1 = s0 + nb, s2 = s1 + nb, s3 = s2 + nb;
     FloatVector zero = FloatVector.zero(F);
-    FloatVector a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+    FloatVector e0 = zero, e1 = zero, e2 = zero, e3 = zero; // even blocks
+    FloatVector o0 = zero, o1 = zero, o2 = zero, o3 = zero; // odd blocks
     for (int b = 0; b < nb; b++) {
       long p = offset + 18L * b;
       int e = 32 * b;
       ByteVector q = ByteVector.fromMemorySegment(B, w, p + 2, LE);
-      FloatVector lo = q4Lo(q), hi = q4Hi(q);
+      FloatVector lo = widen(q.and((byte) 0x0F).sub((byte) 8)), hi = widen(shr(q, 4, 0x0F).sub((byte) 8));
       FloatVector p0 = hi.fma(FloatVector.fromArray(F, x, x0 + e + 16), lo.mul(FloatVector.fromArray(F, x, x0 + e)));
       FloatVector p1 = hi.fma(FloatVector.fromArray(F, x, x1 + e + 16), lo.mul(FloatVector.fromArray(F, x, x1 + e)));
       FloatVector p2 = hi.fma(FloatVector.fromArray(F, x, x2 + e + 16), lo.mul(FloatVector.fromArray(F, x, x2 + e)));
       FloatVector p3 = hi.fma(FloatVector.fromArray(F, x, x3 + e + 16), lo.mul(FloatVector.fromArray(F, x, x3 + e)));
       for (int k = L; k < 16; k += L) {
         q = ByteVector.fromMemorySegment(B, w, p + 2 + k, LE);
-        lo = q4Lo(q);
-        hi = q4Hi(q);
+        lo = widen(q.and((byte) 0x0F).sub((byte) 8));
+        hi = widen(shr(q, 4, 0x0F).sub((byte) 8));
         int lx = e + k, hx = e + 16 + k;
         p0 = hi.fma(FloatVector.fromArray(F, x, x0 + hx), lo.fma(FloatVector.fromArray(F, x, x0 + lx), p0));
         p1 = hi.fma(FloatVector.fromArray(F, x, x1 + hx), lo.fma(FloatVector.fromArray(F, x, x1 + lx), p1));
@@ -473,16 +351,22 @@ final class PanamaKernelOps implements KernelOps {
         p3 = hi.fma(FloatVector.fromArray(F, x, x3 + hx), lo.fma(FloatVector.fromArray(F, x, x3 + lx), p3));
       }
       float d = f16(w, p);
-      int sb = s0 + b;
-      a0 = p0.fma(bc(d * xs[sb]), a0);
-      a1 = p1.fma(bc(d * xs[sb + nb]), a1);
-      a2 = p2.fma(bc(d * xs[sb + 2 * nb]), a2);
-      a3 = p3.fma(bc(d * xs[sb + 3 * nb]), a3);
+      if ((b & 1) == 0) {
+        e0 = p0.fma(bc(d * xs[s0 + b]), e0);
+        e1 = p1.fma(bc(d * xs[s1 + b]), e1);
+        e2 = p2.fma(bc(d * xs[s2 + b]), e2);
+        e3 = p3.fma(bc(d * xs[s3 + b]), e3);
+      } else {
+        o0 = p0.fma(bc(d * xs[s0 + b]), o0);
+        o1 = p1.fma(bc(d * xs[s1 + b]), o1);
+        o2 = p2.fma(bc(d * xs[s2 + b]), o2);
+        o3 = p3.fma(bc(d * xs[s3 + b]), o3);
+      }
     }
-    out[o] = tree(a0);
-    out[o + stride] = tree(a1);
-    out[o + 2 * stride] = tree(a2);
-    out[o + 3 * stride] = tree(a3);
+    out[o] = tree(e0.add(o0));
+    out[o + stride] = tree(e1.add(o1));
+    out[o + 2 * stride] = tree(e2.add(o2));
+    out[o + 3 * stride] = tree(e3.add(o3));
   }
 
   // ---------------------------------------------------------------- K-quants

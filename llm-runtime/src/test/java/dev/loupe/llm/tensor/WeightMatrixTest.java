@@ -40,7 +40,7 @@ class WeightMatrixTest {
     long seed = 1000 + type.ordinal() * 10 + mode.ordinal();
     KernelDuelTest.Fixture f = KernelDuelTest.Fixture.random(type, rows, cols, seed);
     WeightMatrix m = f.matrix().withKernels(KernelOpsProvider.choose(kernels));
-    for (int count : new int[] {1, 2, 3, 4, 5, 8, 9, 13, 17}) {
+    for (int count : new int[] {1, 2, 3, 4, 5, 9}) {
       float[] xs = BlockCodecTest.gaussian(count * cols + 3, seed + count, 1f);
       for (int threads = 1; threads <= 2; threads++) {
         try (ComputePool pool = ComputePool.create(threads)) {
