@@ -3,6 +3,7 @@ package dev.loupe.llm.model;
 import dev.loupe.llm.generate.LanguageModelState;
 import dev.loupe.llm.tensor.ActivationMode;
 import dev.loupe.llm.tensor.ComputePool;
+import dev.loupe.llm.tensor.WeightMatrix;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
@@ -42,6 +43,9 @@ public final class Session implements LanguageModelState {
   private final float[] x, xb, xb2, q, k, v, att, hb, hb2;
   private final float[] ropeCos, ropeSin;
   private final float[] ropeFreqs;
+  // Per layer, the matrices computed in one pass over the same input (null where their types differ).
+  private final WeightMatrix[][] qkvFused, gateUpFused;
+  private final float[][] qkvOut, gateUpOut;
 
   Session(Model model, SessionOptions options) {
     this.model = model;
@@ -85,6 +89,26 @@ public final class Session implements LanguageModelState {
     ropeCos = new float[batch * pairs];
     ropeSin = new float[batch * pairs];
     ropeFreqs = model.ropeFreqFactors();
+    List<Model.Layer> ls = model.layers();
+    qkvFused = new WeightMatrix[ls.size()][];
+    gateUpFused = new WeightMatrix[ls.size()][];
+    for (int l = 0; l < ls.size(); l++) {
+      Model.Layer w = ls.get(l);
+      qkvFused[l] = fusable(w.wq(), w.wk(), w.wv());
+      gateUpFused[l] = fusable(w.gate(), w.up());
+    }
+    qkvOut = new float[][] {q, k, v};
+    gateUpOut = new float[][] {hb, hb2};
+  }
+
+  /** The matrices as one fused pass ({@link WeightMatrix#matmulBatchAll}), or null when their types or widths differ. */
+  private static WeightMatrix[] fusable(WeightMatrix... ms) {
+    for (WeightMatrix m : ms) {
+      if (m.type() != ms[0].type() || m.cols() != ms[0].cols()) {
+        return null;
+      }
+    }
+    return ms;
   }
 
   /** Bytes of a KV cache of {@code context} positions. */
@@ -293,9 +317,13 @@ public final class Session implements LanguageModelState {
       Model.Layer w = layers.get(l);
       // attention: xb = rmsnorm(x) · attn_norm; q, k, v = wq·xb (+ bq), wk·xb (+ bk), wv·xb (+ bv)
       rmsnormRows(xb, x, w.attnNorm(), n, dim);
-      w.wq().matmulBatch(xb, 0, n, q, 0, pool, mode);
-      w.wk().matmulBatch(xb, 0, n, k, 0, pool, mode);
-      w.wv().matmulBatch(xb, 0, n, v, 0, pool, mode);
+      if (qkvFused[l] != null) {
+        WeightMatrix.matmulBatchAll(qkvFused[l], xb, 0, n, qkvOut, pool, mode);
+      } else {
+        w.wq().matmulBatch(xb, 0, n, q, 0, pool, mode);
+        w.wk().matmulBatch(xb, 0, n, k, 0, pool, mode);
+        w.wv().matmulBatch(xb, 0, n, v, 0, pool, mode);
+      }
       addBias(q, w.bq(), n);
       addBias(k, w.bk(), n);
       addBias(v, w.bv(), n);
@@ -314,8 +342,12 @@ public final class Session implements LanguageModelState {
 
       // feed-forward: x += down·(silu(gate·xb) ⊙ up·xb), xb = rmsnorm(x) · ffn_norm
       rmsnormRows(xb, x, w.ffnNorm(), n, dim);
-      w.gate().matmulBatch(xb, 0, n, hb, 0, pool, mode);
-      w.up().matmulBatch(xb, 0, n, hb2, 0, pool, mode);
+      if (gateUpFused[l] != null) {
+        WeightMatrix.matmulBatchAll(gateUpFused[l], xb, 0, n, gateUpOut, pool, mode);
+      } else {
+        w.gate().matmulBatch(xb, 0, n, hb, 0, pool, mode);
+        w.up().matmulBatch(xb, 0, n, hb2, 0, pool, mode);
+      }
       for (int i = 0; i < n * ff; i++) {
         float g = hb[i];
         hb[i] = g / (1f + (float) Math.exp(-g)) * hb2[i];

@@ -141,6 +141,46 @@ public final class WeightMatrix {
     });
   }
 
+  /**
+   * {@link #matmulBatch} of several matrices over the same inputs (q/k/v, gate/up) in one parallel
+   * range: the inputs are prepared once and the threads meet once instead of once per matrix.
+   * Matrix {@code i} writes {@code outs[i]} from offset 0; each result equals its own {@link
+   * #matmulBatch}. The matrices must share their type and column count.
+   */
+  public static void matmulBatchAll(WeightMatrix[] ms, float[] xs, int xOffset, int count, float[][] outs,
+      ComputePool pool, ActivationMode mode) {
+    if (ms.length == 0 || ms.length != outs.length) {
+      throw new IllegalArgumentException(
+          ms.length + " matrices and " + outs.length + " outputs must be the same number, at least one");
+    }
+    if (count < 1) {
+      throw new IllegalArgumentException("batch of " + count + " vectors must hold at least one");
+    }
+    WeightMatrix first = ms[0];
+    int[] starts = new int[ms.length + 1];
+    for (int i = 0; i < ms.length; i++) {
+      WeightMatrix m = ms[i];
+      if (m.type != first.type || m.cols != first.cols || m.ops != first.ops) {
+        throw new IllegalArgumentException(
+            m + " cannot share a pass with " + first + ": fused matmuls need one type and column count");
+      }
+      checkOut(outs[i], 0, (long) m.rows * count);
+      starts[i + 1] = Math.addExact(starts[i], m.rows);
+    }
+    Activations a = Activations.prepare(first.type, mode, xs, xOffset, first.cols, count);
+    pool.forRange(starts[ms.length], (start, end) -> {
+      int i = 0;
+      for (int g = start; g < end; g++) {
+        while (g >= starts[i + 1]) {
+          i++;
+        }
+        WeightMatrix m = ms[i];
+        int r = g - starts[i];
+        m.ops.dotAll(m.type, m.data, r * m.rowBytes, m.cols, a, outs[i], r, m.rows);
+      }
+    });
+  }
+
   private void checkRow(int row) {
     if (row < 0 || row >= rows) {
       throw new IndexOutOfBoundsException("row " + row + " is outside 0.." + (rows - 1));

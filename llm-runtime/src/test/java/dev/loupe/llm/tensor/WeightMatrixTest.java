@@ -60,6 +60,45 @@ class WeightMatrixTest {
     }
   }
 
+  /** q/k/v and gate/up run as one fused pass; each result must be exactly its own batched matmul's. */
+  @ParameterizedTest(name = "{0} {1} {2}")
+  @MethodSource("batches")
+  void fused_matmul_of_several_matrices_equals_their_separate_matmuls_bit_for_bit(
+      WeightType type, ActivationMode mode, String kernels) {
+    int cols = type.blockSize() == 256 ? 512 : 96;
+    long seed = 3000 + type.ordinal() * 10 + mode.ordinal();
+    KernelOps ops = KernelOpsProvider.choose(kernels);
+    int[] rows = {13, 5, 7};
+    WeightMatrix[] ms = new WeightMatrix[rows.length];
+    for (int i = 0; i < rows.length; i++) {
+      ms[i] = KernelDuelTest.Fixture.random(type, rows[i], cols, seed + i).matrix().withKernels(ops);
+    }
+    int count = 9;
+    float[] xs = BlockCodecTest.gaussian(count * cols + 3, seed, 1f);
+    try (ComputePool pool = ComputePool.create(2)) {
+      float[][] fused = new float[rows.length][];
+      for (int i = 0; i < rows.length; i++) {
+        fused[i] = new float[rows[i] * count];
+      }
+      WeightMatrix.matmulBatchAll(ms, xs, 3, count, fused, pool, mode);
+      for (int i = 0; i < rows.length; i++) {
+        float[] alone = new float[rows[i] * count];
+        ms[i].matmulBatch(xs, 3, count, alone, 0, pool, mode);
+        assertArrayEquals(alone, fused[i], type + " " + mode + " " + kernels + " matrix " + i + " (seed " + seed + ")");
+      }
+    }
+  }
+
+  @Test
+  void fused_matmul_rejects_matrices_of_different_widths_naming_them() {
+    WeightMatrix a = KernelDuelTest.Fixture.random(WeightType.Q8_0, 4, 64, 1).matrix();
+    WeightMatrix b = KernelDuelTest.Fixture.random(WeightType.Q8_0, 4, 96, 2).matrix();
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> WeightMatrix.matmulBatchAll(
+        new WeightMatrix[] {a, b}, new float[96], 0, 1, new float[][] {new float[4], new float[4]},
+        ComputePool.singleThreaded(), ActivationMode.FP32));
+    assertTrue(e.getMessage().contains("4×96"), e.getMessage());
+  }
+
   @Test
   void dot_of_one_row_equals_that_row_of_the_matmul() {
     KernelDuelTest.Fixture f = KernelDuelTest.Fixture.random(WeightType.Q4_K, 5, 256, 3);
