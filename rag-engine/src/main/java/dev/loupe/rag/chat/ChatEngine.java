@@ -115,6 +115,9 @@ public final class ChatEngine {
   public record Turn(ChatEvent.Done done, List<Source> sources, String prompt, int[] prefilled, int cached,
       GenerationResult result) {}
 
+  /** Positions a tool's answer leaves free for the answer to go on. */
+  static final int ANSWER_ROOM = 64;
+
   private final Model model;
   private final Retriever retriever;
   private final Settings settings;
@@ -227,7 +230,7 @@ public final class ChatEngine {
               ? ToolCallConstraint.forcing(request.forceTool(), tokenizer, trie(), settings.maxToolCalls())
               : ToolCallConstraint.watching(tokenizer, trie(), settings.maxToolCalls());
       TurnHook hook = new TurnHook(request, constraint instanceof ToolCallConstraint t ? t : null, sources, events,
-          cancelled, t0);
+          cancelled, t0, session);
       GenerationOptions options = new GenerationOptions(request.sampler(), request.maxTokens(), List.of());
       GenerationResult result = new Generator(session, tokenizer).generate(fresh, options, constraint, hook);
 
@@ -347,6 +350,7 @@ public final class ChatEngine {
     final Consumer<ChatEvent> events;
     final BooleanSupplier cancelledBy;
     final long t0;
+    final Session session;
     final StringBuilder answer = new StringBuilder();
     final StringBuilder pending = new StringBuilder();
     long firstToken;
@@ -354,7 +358,8 @@ public final class ChatEngine {
     boolean cancelled;
 
     TurnHook(ChatRequest request, ToolCallConstraint tools, List<Source> sources, Consumer<ChatEvent> events,
-        BooleanSupplier cancelled, long t0) {
+        BooleanSupplier cancelled, long t0, Session session) {
+      this.session = session;
       this.request = request;
       this.tools = tools;
       this.sources = sources;
@@ -373,7 +378,8 @@ public final class ChatEngine {
       String call = tools == null ? null : tools.takeCall();
       if (call != null) {
         pending.setLength(0);
-        return GenerationHook.inject(runTool(ToolCall.parse(call)));
+        int[] result = runTool(ToolCall.parse(call));
+        return result.length == 0 ? CONTINUE : GenerationHook.inject(result);
       }
       if (tools != null && tools.inCall()) {
         int marker = pending.indexOf(ToolCall.MARKER);
@@ -450,7 +456,14 @@ public final class ChatEngine {
       }
       toolNanos += System.nanoTime() - t;
       events.accept(new ChatEvent.Tool(call.tool(), call.argument(), result, added, (System.nanoTime() - t) / 1e6));
-      return tokenizer.encode(neutral(PromptBuilder.toolResult(result)), false, false);
+      int[] tokens = tokenizer.encode(PromptBuilder.toolResult(neutral(result)), false, false);
+      // Room for the answer to go on after the tool's: a result that would fill the context is cut.
+      int room = session.contextLength() - session.position() - 1 - ANSWER_ROOM;
+      if (tokens.length > room) {
+        int[] note = tokenizer.encode(PromptBuilder.toolResult("error: the result does not fit the context"), false, false);
+        tokens = note.length <= session.contextLength() - session.position() - 1 ? note : new int[0];
+      }
+      return tokens;
     }
   }
 }

@@ -32,14 +32,19 @@ public record ToolCall(String tool, String argument, String json) {
   }
 
   /**
-   * The schema of a call to one of {@code tools}: the tool's name, then an optional query and an
-   * optional expression (a forced call to {@code search} requires its query).
+   * The schema of a call to one of {@code tools}: the tool's name, then an optional query (when
+   * {@code search} is among them) and an optional expression (when {@code calc} is); a call that
+   * can only be {@code search} requires its query.
    */
   public static JsonSchema schema(List<String> tools) {
     Map<String, Object> properties = new LinkedHashMap<>();
     properties.put("tool", Map.of("enum", List.copyOf(tools)));
-    properties.put("query", Map.of("type", "string", "minLength", 1, "maxLength", MAX_ARGUMENT));
-    properties.put("expression", Map.of("type", "string", "minLength", 1, "maxLength", MAX_ARGUMENT));
+    if (tools.contains("search")) {
+      properties.put("query", Map.of("type", "string", "minLength", 1, "maxLength", MAX_ARGUMENT));
+    }
+    if (tools.contains("calc")) {
+      properties.put("expression", Map.of("type", "string", "minLength", 1, "maxLength", MAX_ARGUMENT));
+    }
     Map<String, Object> schema = new LinkedHashMap<>();
     schema.put("type", "object");
     schema.put("properties", properties);

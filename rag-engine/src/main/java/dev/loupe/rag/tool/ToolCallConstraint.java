@@ -27,7 +27,7 @@ public final class ToolCallConstraint implements TokenConstraint {
   private final int maxCalls;
   private final int[] markerTokens;
   private final StringBuilder tail = new StringBuilder();
-  private final StringBuilder json = new StringBuilder();
+  private final java.io.ByteArrayOutputStream json = new java.io.ByteArrayOutputStream();
   private Mode mode;
   private int markerAt;
   private JsonConstraint inside;
@@ -95,10 +95,10 @@ public final class ToolCallConstraint implements TokenConstraint {
       }
       case JSON -> {
         inside.accept(token);
-        json.append(new String(tokenizer.tokenBytes(token, false), StandardCharsets.UTF_8));
+        json.writeBytes(tokenizer.tokenBytes(token, false));
         if (inside.isComplete()) {
-          ready = json.toString();
-          json.setLength(0);
+          ready = json.toString(StandardCharsets.UTF_8);
+          json.reset();
           calls++;
           mode = Mode.FREE;
         }
@@ -108,7 +108,7 @@ public final class ToolCallConstraint implements TokenConstraint {
 
   private void startJson() {
     tail.setLength(0);
-    json.setLength(0);
+    json.reset();
     inside = new JsonConstraint(schema, trie);
     mode = Mode.JSON;
   }
