@@ -11,8 +11,14 @@ import java.util.Map;
  */
 sealed interface Command {
 
-  /** {@code loupe serve}. */
-  record Serve(ServerConfig config) implements Command {}
+  /** {@code loupe serve}; {@code llm} is the GGUF model chat answers with, or null for none. */
+  record Serve(ServerConfig config, Path llm) implements Command {}
+
+  /**
+   * {@code loupe ask QUESTION [--llm FILE] [--data DIR] [--no-retrieval] [--max-tokens N]}: one
+   * question about the data folder's documents, answered on stdout with its sources.
+   */
+  record Ask(Path dataDir, Path llm, String question, boolean retrieval, int maxTokens) implements Command {}
 
   /** {@code loupe bench vectors ARGS}: {@code args} go to the benchmark untouched. */
   record BenchVectors(List<String> args) implements Command {
@@ -124,6 +130,12 @@ sealed interface Command {
             --host H     address to listen on, default 127.0.0.1. A non-loopback
                          host (0.0.0.0, a LAN address) needs an API key (loupe keys
                          create), and then every /api and /v1 request must send one.
+            --llm FILE   GGUF language model for chat (POST /api/chat and
+                         /v1/chat/completions); default $LOUPE_LLM; without one
+                         chat answers 503 with how to load one
+        ask QUESTION [--llm FILE] [--data DIR] [--no-retrieval] [--max-tokens N]
+            Answer one question from the documents in DIR with the language model
+            (default $LOUPE_LLM), streaming the answer and listing its sources.
         models list | pull NAME | import DIR | verify NAME | remove NAME [--data DIR]
             Manage embedding models in DIR/models (same default data folder as
             serve). pull downloads, resumes and checks a model; import installs
@@ -183,6 +195,7 @@ sealed interface Command {
     List<String> rest = args.subList(1, args.size());
     return switch (name) {
       case "serve" -> parseServe(rest, env);
+      case "ask" -> parseAsk(rest, env);
       case "bench" -> parseBench(rest, env);
       case "ingest" -> parseIngest(rest, env);
       case "status" -> {
@@ -213,6 +226,7 @@ sealed interface Command {
     int port = ServerConfig.DEFAULT_PORT;
     Path data = null;
     List<Path> watch = new ArrayList<>();
+    Path llm = llmFromEnv(env);
     for (int i = 0; i < args.size(); i++) {
       String arg = args.get(i);
       String flag = arg;
@@ -226,7 +240,7 @@ sealed interface Command {
         case "--help", "-h" -> {
           return new Help();
         }
-        case "--data", "--watch", "--port", "--host" -> {
+        case "--data", "--watch", "--port", "--host", "--llm" -> {
           if (value == null) {
             if (i + 1 >= args.size() || args.get(i + 1).startsWith("--")) {
               throw new IllegalArgumentException("option " + flag + " needs a value");
@@ -241,6 +255,7 @@ sealed interface Command {
             case "--watch" -> watch.add(Path.of(value));
             case "--port" -> port = parsePort(value);
             case "--host" -> host = value;
+            case "--llm" -> llm = Path.of(value);
             default -> throw new AssertionError(flag);
           }
         }
@@ -256,7 +271,57 @@ sealed interface Command {
     if (watch.isEmpty()) {
       watch.add(ServerConfig.defaultWatchDir(data));
     }
-    return new Serve(new ServerConfig(host, port, data, watch));
+    return new Serve(new ServerConfig(host, port, data, watch), llm);
+  }
+
+  private static Path llmFromEnv(Map<String, String> env) {
+    String llm = env.get("LOUPE_LLM");
+    return llm == null || llm.isBlank() ? null : Path.of(llm);
+  }
+
+  private static Command parseAsk(List<String> args, Map<String, String> env) {
+    Path data = defaultDataDir(env);
+    Path llm = llmFromEnv(env);
+    boolean retrieval = true;
+    int maxTokens = 512;
+    List<String> words = new ArrayList<>();
+    for (int i = 0; i < args.size(); i++) {
+      String a = args.get(i);
+      switch (a) {
+        case "--data", "--llm", "--max-tokens" -> {
+          if (i + 1 >= args.size()) {
+            throw new IllegalArgumentException("option " + a + " needs a value");
+          }
+          String v = args.get(++i);
+          switch (a) {
+            case "--data" -> data = Path.of(v);
+            case "--llm" -> llm = Path.of(v);
+            default -> {
+              try {
+                maxTokens = Integer.parseInt(v);
+              } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("--max-tokens '" + v + "' is not a number", e);
+              }
+            }
+          }
+        }
+        case "--no-retrieval" -> retrieval = false;
+        default -> {
+          if (a.startsWith("--")) {
+            throw new IllegalArgumentException("unknown option '" + a + "' for ask");
+          }
+          words.add(a);
+        }
+      }
+    }
+    String question = String.join(" ", words).strip();
+    if (question.isEmpty()) {
+      throw new IllegalArgumentException("ask needs a question: loupe ask \"what does the report say about revenue?\"");
+    }
+    if (llm == null) {
+      throw new IllegalArgumentException("ask needs a language model: --llm MODEL.gguf (or set LOUPE_LLM)");
+    }
+    return new Ask(data, llm, question, retrieval, maxTokens);
   }
 
   private static Command parseBench(List<String> args, Map<String, String> env) {
