@@ -188,6 +188,29 @@ class ChatEngineTest {
   }
 
   @Test
+  void the_time_and_calc_tools_answer_through_the_same_injection() {
+    ChatEngine engine = new ChatEngine(model, (q, o) -> sources(q, 1), ChatEngine.Settings.defaults(2048), CLOCK);
+    List<ChatEvent> events = new ArrayList<>();
+
+    ChatEngine.Turn time = engine.ask(question("what time is it", 40).withTools(true, "time"), events::add, () -> false);
+
+    ChatEvent.Tool tool = events.stream().filter(e -> e instanceof ChatEvent.Tool).map(e -> (ChatEvent.Tool) e)
+        .findFirst().orElseThrow(() -> new AssertionError("no tool call; seed " + SEED + ": " + events));
+    assertEquals("time", tool.tool());
+    assertEquals("Sun, 1 Mar 2026 12:00:00 GMT (sunday)", tool.result());
+    int[] injected = model.tokenizer().encode(PromptBuilder.toolResult(tool.result()), false, false);
+    assertTrue(time.result().prefillTokens() >= time.prefilled().length + injected.length + 1, time.result().toString());
+
+    events.clear();
+    engine.ask(question("add these", 140).withTools(true, "calc"), events::add, () -> false);
+    ChatEvent.Tool calc = events.stream().filter(e -> e instanceof ChatEvent.Tool).map(e -> (ChatEvent.Tool) e)
+        .findFirst().orElseThrow(() -> new AssertionError("no tool call; seed " + SEED + ": " + events));
+    assertEquals("calc", calc.tool());
+    // The random model's expression is noise: the tool answers with why it cannot evaluate it, and the answer goes on.
+    assertTrue(calc.result().startsWith("error: cannot evaluate") || calc.result().matches("-?[0-9.E]+"), calc.result());
+  }
+
+  @Test
   void cancelling_stops_decoding_and_the_turn_ends_with_done() {
     ChatEngine engine = engine((q, o) -> sources(q, 1));
     AtomicInteger polls = new AtomicInteger();
