@@ -257,7 +257,7 @@ public final class ChatEngine {
     } catch (RuntimeException e) {
       if (added) {
         c.messages.removeLast();
-        c.forgetCache(); // the cache may hold part of a turn that did not finish
+        sessions.forget(c); // the cache may hold part of a turn that did not finish
       }
       throw e;
     } finally {
@@ -272,9 +272,10 @@ public final class ChatEngine {
   private record Next(int[] all, int keep) {}
 
   /**
-   * The conversation's tokens after the new user message and how many of them the session keeps. After an answer only the template's text after it is tokenized (the delta, as
-   * llama.cpp's chat does); where the template does not grow by appending, the whole conversation is
-   * tokenized and the prefix it shares with the cache is kept. Called under the chat's lock.
+   * The conversation's tokens after the new user message and how many of them the session keeps.
+   * After an answer only the template's text after it is tokenized (the delta, as llama.cpp's chat
+   * does); where the template does not grow by appending, the whole conversation is tokenized and
+   * the prefix it shares with the cache is kept. Called under the chat's lock.
    */
   private Next nextTokens(Conversation c, String before, String after, int position) {
     String answer = c.lastAnswer;

@@ -100,6 +100,12 @@ public final class ChatSessions {
     cost.put(c.id, bytes);
   }
 
+  /** Drops {@code c}'s cache (its turn failed half-way); its next turn prefills everything again. */
+  synchronized void forget(Conversation c) {
+    release(c);
+  }
+
+  /** Each live cache's bytes, by chat id. */
   private final java.util.Map<String, Long> cost = new java.util.HashMap<>();
 
   private void release(Conversation c) {

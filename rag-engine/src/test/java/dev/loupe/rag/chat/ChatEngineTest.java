@@ -247,6 +247,19 @@ class ChatEngineTest {
   }
 
   @Test
+  void a_conversation_that_does_not_fit_the_context_is_refused_and_its_cache_released() {
+    ChatEngine engine = new ChatEngine(model, (q, o) -> sources(q, 3), ChatEngine.Settings.defaults(64), CLOCK);
+
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> engine.ask(question("a question with three sources", 4), ev -> {}, () -> false));
+
+    assertTrue(e.getMessage().contains("does not fit the chat context of 64 tokens"), e.getMessage());
+    ChatSessions.Stats stats = engine.sessionStats();
+    assertEquals(0, stats.liveCaches());
+    assertEquals(0, stats.cacheBytes());
+  }
+
+  @Test
   void one_shot_questions_are_forgotten_and_history_starts_a_new_chat() {
     ChatEngine engine = engine((q, o) -> sources(q, 1));
     ChatRequest oneShot = question("once", 3).withHistory(
