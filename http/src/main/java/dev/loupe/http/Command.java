@@ -11,13 +11,22 @@ import java.util.Map;
  */
 sealed interface Command {
 
-  /** {@code loupe serve}; {@code store} says where the indexes live. */
-  record Serve(ServerConfig config, StoreConfig store) implements Command {
-    /** With the embedded store. */
+  /**
+   * {@code loupe serve}; {@code store} says where the indexes live, {@code llm} is the GGUF model
+   * chat answers with, or null for none.
+   */
+  record Serve(ServerConfig config, StoreConfig store, Path llm) implements Command {
+    /** With the embedded store and no language model. */
     Serve(ServerConfig config) {
-      this(config, StoreConfig.LUCENE);
+      this(config, StoreConfig.LUCENE, null);
     }
   }
+
+  /**
+   * {@code loupe ask QUESTION [--llm FILE] [--data DIR] [--no-retrieval] [--max-tokens N]}: one
+   * question about the data folder's documents, answered on stdout with its sources.
+   */
+  record Ask(Path dataDir, Path llm, String question, boolean retrieval, int maxTokens) implements Command {}
 
   /** {@code loupe bench vectors ARGS}: {@code args} go to the benchmark untouched. */
   record BenchVectors(List<String> args) implements Command {
@@ -134,6 +143,12 @@ sealed interface Command {
               --opensearch-url URL[,URL...]  nodes to send requests to (any of them)
               --opensearch-user U --opensearch-password-file F  HTTP basic login
               --opensearch-index-prefix P    index names P+text, P+visual (loupe-)
+            --llm FILE   GGUF language model for chat (POST /api/chat and
+                         /v1/chat/completions); default $LOUPE_LLM; without one
+                         chat answers 503 with how to load one
+        ask QUESTION [--llm FILE] [--data DIR] [--no-retrieval] [--max-tokens N]
+            Answer one question from the documents in DIR with the language model
+            (default $LOUPE_LLM), streaming the answer and listing its sources.
         models list | pull NAME | import DIR | verify NAME | remove NAME [--data DIR]
             Manage embedding models in DIR/models (same default data folder as
             serve). pull downloads, resumes and checks a model; import installs
@@ -193,6 +208,7 @@ sealed interface Command {
     List<String> rest = args.subList(1, args.size());
     return switch (name) {
       case "serve" -> parseServe(rest, env);
+      case "ask" -> parseAsk(rest, env);
       case "bench" -> parseBench(rest, env);
       case "ingest" -> parseIngest(rest, env);
       case "status" -> {
@@ -225,6 +241,7 @@ sealed interface Command {
     List<Path> watch = new ArrayList<>();
     String store = "lucene", osUrls = null, osUser = null, osPrefix = null;
     Path osPasswordFile = null;
+    Path llm = llmFromEnv(env);
     for (int i = 0; i < args.size(); i++) {
       String arg = args.get(i);
       String flag = arg;
@@ -239,7 +256,7 @@ sealed interface Command {
           return new Help();
         }
         case "--data", "--watch", "--port", "--host", "--store", "--opensearch-url", "--opensearch-user",
-            "--opensearch-password-file", "--opensearch-index-prefix" -> {
+            "--opensearch-password-file", "--opensearch-index-prefix", "--llm" -> {
           if (value == null) {
             if (i + 1 >= args.size() || args.get(i + 1).startsWith("--")) {
               throw new IllegalArgumentException("option " + flag + " needs a value");
@@ -259,6 +276,7 @@ sealed interface Command {
             case "--opensearch-user" -> osUser = value;
             case "--opensearch-password-file" -> osPasswordFile = Path.of(value);
             case "--opensearch-index-prefix" -> osPrefix = value;
+            case "--llm" -> llm = Path.of(value);
             default -> throw new AssertionError(flag);
           }
         }
@@ -285,7 +303,57 @@ sealed interface Command {
     } else {
       storeConfig = new StoreConfig(store, null, "loupe-");
     }
-    return new Serve(new ServerConfig(host, port, data, watch), storeConfig);
+    return new Serve(new ServerConfig(host, port, data, watch), storeConfig, llm);
+  }
+
+  private static Path llmFromEnv(Map<String, String> env) {
+    String llm = env.get("LOUPE_LLM");
+    return llm == null || llm.isBlank() ? null : Path.of(llm);
+  }
+
+  private static Command parseAsk(List<String> args, Map<String, String> env) {
+    Path data = defaultDataDir(env);
+    Path llm = llmFromEnv(env);
+    boolean retrieval = true;
+    int maxTokens = 512;
+    List<String> words = new ArrayList<>();
+    for (int i = 0; i < args.size(); i++) {
+      String a = args.get(i);
+      switch (a) {
+        case "--data", "--llm", "--max-tokens" -> {
+          if (i + 1 >= args.size()) {
+            throw new IllegalArgumentException("option " + a + " needs a value");
+          }
+          String v = args.get(++i);
+          switch (a) {
+            case "--data" -> data = Path.of(v);
+            case "--llm" -> llm = Path.of(v);
+            default -> {
+              try {
+                maxTokens = Integer.parseInt(v);
+              } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("--max-tokens '" + v + "' is not a number", e);
+              }
+            }
+          }
+        }
+        case "--no-retrieval" -> retrieval = false;
+        default -> {
+          if (a.startsWith("--")) {
+            throw new IllegalArgumentException("unknown option '" + a + "' for ask");
+          }
+          words.add(a);
+        }
+      }
+    }
+    String question = String.join(" ", words).strip();
+    if (question.isEmpty()) {
+      throw new IllegalArgumentException("ask needs a question: loupe ask \"what does the report say about revenue?\"");
+    }
+    if (llm == null) {
+      throw new IllegalArgumentException("ask needs a language model: --llm MODEL.gguf (or set LOUPE_LLM)");
+    }
+    return new Ask(data, llm, question, retrieval, maxTokens);
   }
 
   private static Command parseBench(List<String> args, Map<String, String> env) {

@@ -40,6 +40,9 @@ public final class LoupeServer implements Closeable {
   private final CountDownLatch closed = new CountDownLatch(1);
   private boolean closing;
   private volatile ServeFile serveFile;
+  private ChatApi chatApi;
+  /** The language model chat answers with, closed after the server stops; null without one. */
+  private volatile AutoCloseable chatModel;
 
   private LoupeServer(Javalin app, Store store, Pipeline ingest, InetSocketAddress address, Path dataDir) {
     this.app = app;
@@ -69,6 +72,16 @@ public final class LoupeServer implements Closeable {
    * loupe status}, and deletes it when it closes.
    */
   static LoupeServer start(ServerConfig config, Store store, Pipeline ingest) throws IOException {
+    return start(config, store, ingest, null);
+  }
+
+  /**
+   * As {@link #start(ServerConfig, Store, Pipeline)}, answering chat with {@code chat} (null: chat
+   * answers 503 with how to load a model). The server does not own the chat engine's model.
+   */
+  static LoupeServer start(ServerConfig config, Store store, Pipeline ingest, dev.loupe.rag.chat.ChatEngine chat)
+      throws IOException {
+    ChatApi chatApi = new ChatApi(chat);
     ModelManager models = new ModelManager(ModelManager.modelsDir(config.dataDir()));
     Api api = new Api(config, store, models, ingest == null ? null : ingest.ingester(),
         new SearchApi(ingest == null ? null : ingest.searcher(), config.dataDir(), models));
@@ -87,6 +100,7 @@ public final class LoupeServer implements Closeable {
               Api.routes(c.routes, api);
               metrics.install(c);
               OpenAiApi.routes(c.routes, openAi);
+              ChatApi.routes(c.routes, chatApi);
               if (auth != null) {
                 Auth.routes(c.routes, auth);
               }
@@ -103,6 +117,7 @@ public final class LoupeServer implements Closeable {
       throw bind;
     }
     LoupeServer server = new LoupeServer(app, store, ingest, boundAddress(app), config.dataDir());
+    server.chatApi = chatApi;
     log.info(
         "Loupe {} serving {} (store {} with {} items in {}, watching {})",
         Version.NUMBER,
@@ -213,6 +228,16 @@ public final class LoupeServer implements Closeable {
         .filter(e -> e.method.isHttpMethod()).map(e -> e.method.name() + " " + e.path).toList();
   }
 
+  /** The chat routes' handlers, for tests. */
+  ChatApi chatApi() {
+    return chatApi;
+  }
+
+  /** Hands the server the chat engine's model to close after it stops. */
+  void ownChatModel(AutoCloseable model) {
+    chatModel = model;
+  }
+
   /** The ingest pipeline this server owns, or null. */
   Pipeline pipeline() {
     return ingest;
@@ -253,6 +278,14 @@ public final class LoupeServer implements Closeable {
         }
       }
       store.index().close();
+      AutoCloseable model = chatModel;
+      if (model != null) {
+        try {
+          model.close();
+        } catch (Exception e) {
+          log.warn("the language model did not close cleanly", e);
+        }
+      }
       log.info("Loupe stopped; store committed");
     } finally {
       // After the pipeline has let go of the data folder: while its lock is held, status looks here.

@@ -89,7 +89,9 @@ public final class Main {
       case Command.Generate(List<String> llmArgs) -> LlmCommand.generate(llmArgs, out, err);
       case Command.Chat(List<String> llmArgs) -> LlmCommand.chat(llmArgs, in, out, err);
       case Command.Convert(List<String> llmArgs) -> LlmCommand.convert(llmArgs, out, err);
-      case Command.Serve(ServerConfig config, StoreConfig store) -> serve(config, store, err);
+      case Command.Serve(ServerConfig config, StoreConfig store, Path llm) -> serve(config, store, llm, err);
+      case Command.Ask(Path dataDir, Path llm, String question, boolean retrieval, int maxTokens) ->
+          failsAsOne("ask", err, () -> AskCommand.ask(dataDir, llm, question, retrieval, maxTokens, out, err));
     };
   }
 
@@ -114,7 +116,7 @@ public final class Main {
     return 2;
   }
 
-  private static int serve(ServerConfig config, StoreConfig storeConfig, PrintStream err)
+  private static int serve(ServerConfig config, StoreConfig storeConfig, Path llm, PrintStream err)
       throws IOException, InterruptedException {
     LoupeServer server;
     try {
@@ -123,7 +125,7 @@ public final class Main {
         err.println("loupe: " + Auth.noKeysMessage(config));
         return 2;
       }
-      server = start(config, storeConfig);
+      server = start(config, storeConfig, llm);
     } catch (IllegalArgumentException e) {
       return usageError(e, err);
     } catch (IOException e) { // a port taken, a data folder in use, a bad loupe.properties
@@ -162,7 +164,7 @@ public final class Main {
    * @throws IllegalArgumentException if a folder exists but is not a directory
    */
   public static LoupeServer start(ServerConfig config) throws IOException {
-    return start(config, StoreConfig.LUCENE);
+    return start(config, StoreConfig.LUCENE, null);
   }
 
   /**
@@ -170,6 +172,21 @@ public final class Main {
    * folder's Lucene indexes, or an OpenSearch cluster's (checked and created at start-up).
    */
   public static LoupeServer start(ServerConfig config, StoreConfig storeConfig) throws IOException {
+    return start(config, storeConfig, null);
+  }
+
+  /**
+   * As {@link #start(ServerConfig)}, answering chat with the GGUF model {@code llm} (null: chat
+   * answers 503 with how to load one). The server owns the model and closes it.
+   *
+   * @throws IllegalArgumentException if {@code llm} is not a readable model
+   */
+  public static LoupeServer start(ServerConfig config, Path llm) throws IOException {
+    return start(config, StoreConfig.LUCENE, llm);
+  }
+
+  /** With the indexes in {@code storeConfig}'s store and chat answered by {@code llm} (either may be the default). */
+  public static LoupeServer start(ServerConfig config, StoreConfig storeConfig, Path llm) throws IOException {
     createDirectory(config.dataDir(), "data");
     for (Path watch : config.watchDirs()) {
       createDirectory(watch, "watch");
@@ -183,21 +200,58 @@ public final class Main {
     }
     Store store = null;
     boolean started = false;
+    dev.loupe.rag.chat.ChatEngine chat = null;
     try {
+      chat = llm == null ? null : openChat(llm, pipeline.searcher());
       // With CLIP the pipeline holds the visual index; without it, serve opens the (empty) store itself.
       store = pipeline.visualIndex() != null ? new Store(storeConfig.kind(), pipeline.visualIndex())
           : storeConfig.isOpenSearch() ? openDefaultOpenSearchStore(storeConfig) : openDefaultStore(config.dataDir());
       pipeline.ingester().watch(config.watchDirs());
-      LoupeServer server = LoupeServer.start(config, store, pipeline);
+      LoupeServer server = LoupeServer.start(config, store, pipeline, chat);
+      if (chat != null) {
+        server.ownChatModel(chat.model());
+      }
       started = true;
       return server;
     } finally {
       if (!started) {
+        if (chat != null) {
+          chat.model().close();
+        }
         pipeline.close();
         if (store != null) {
           store.index().close();
         }
       }
+    }
+  }
+
+  /** Most positions of a chat's KV cache, whatever the model was trained for: 4,096 keeps 256 chats' caches small. */
+  static final int CHAT_CONTEXT = 4_096;
+
+  /**
+   * Loads the GGUF language model {@code llm} and builds the chat engine over {@code searcher}
+   * (null: chat without retrieval). The caller owns the engine's model.
+   *
+   * @throws IllegalArgumentException naming the file when it is missing or not a model Loupe runs
+   */
+  static dev.loupe.rag.chat.ChatEngine openChat(Path llm, dev.loupe.rag.search.Searcher searcher) throws IOException {
+    if (!Files.isRegularFile(llm)) {
+      throw new IllegalArgumentException("language model " + llm + " is not a file; download a GGUF model (for example"
+          + " qwen2.5-0.5b-instruct-q4_k_m.gguf from Hugging Face's Qwen/Qwen2.5-0.5B-Instruct-GGUF) and pass its path to --llm");
+    }
+    dev.loupe.llm.model.Model model = dev.loupe.llm.model.Model.load(llm);
+    try {
+      dev.loupe.rag.Retriever retriever = searcher == null ? dev.loupe.rag.Retriever.none()
+          : new dev.loupe.rag.SearchRetriever(searcher, text -> model.tokenizer().encode(text, false, false).length);
+      int context = Math.min(model.config().contextLength(), CHAT_CONTEXT);
+      dev.loupe.rag.chat.ChatEngine engine = new dev.loupe.rag.chat.ChatEngine(model, retriever,
+          dev.loupe.rag.chat.ChatEngine.Settings.defaults(context), java.time.Clock.systemDefaultZone());
+      log.info("chat answers with {} ({} positions per chat)", model, context);
+      return engine;
+    } catch (RuntimeException e) {
+      model.close();
+      throw e;
     }
   }
 
