@@ -147,14 +147,13 @@ public final class Main {
   }
 
   /**
-   * Whether {@code serve} extracts and embeds in a child process ({@link IngestWorker}): only with
-   * the system property {@code loupe.ingest.isolated=true} for now. A child spawned by this JVM
-   * dies with SIGSEGV while it loads the tokenizer library (not when started from a shell), so it
-   * stays opt-in until that is understood; when the child cannot start the server processes the
-   * files itself.
+   * Whether {@code serve} extracts and embeds in a child process ({@link IngestWorker}): yes,
+   * unless the system property {@code loupe.ingest.isolated} is {@code false} (then the server
+   * does it on its own threads, at background priority). When the child cannot start, the server
+   * processes the files itself and says so in its log.
    */
   static boolean isolatedIngestion() {
-    return Boolean.getBoolean("loupe.ingest.isolated");
+    return !"false".equals(System.getProperty("loupe.ingest.isolated"));
   }
 
   /**

@@ -13,9 +13,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code loupe serve -Dloupe.ingest.isolated=true} extracts in a child process (no models
- * installed here: with the tokenizer library loaded, a JVM-spawned child still dies, see {@link
- * Main#isolatedIngestion}): the files dropped into the watch folder are
+ * {@code loupe serve -Dloupe.ingest.isolated=true} extracts in a child process, with the generated
+ * CLIP and passage models installed (a JVM-spawned child once died of a stack overflow in ONNX
+ * Runtime's session set-up on a 1 MB thread stack): the files dropped into the watch folder are
  * processed by a child JVM at nice 19 and written by the server; killing the child with {@code -9}
  * costs a retry in a new one, not the file and not the server.
  */
@@ -49,11 +49,17 @@ class IsolatedIngestionTest {
     Path data = tmp.resolve("data"), watch = tmp.resolve("watch");
     Files.createDirectories(data);
     Files.writeString(data.resolve("loupe.properties"), "ingest.settle-time=100ms\n");
+    GeneratedModels.installClip(data);
+    GeneratedModels.installTextOnly(data);
     System.setProperty("loupe.ingest.isolated", "true");
     try (LoupeServer server = Main.start(new ServerConfig("127.0.0.1", 0, data, watch))) {
       var ingester = server.pipeline().ingester();
       Files.writeString(watch.resolve("harbour.txt"), "The harbour master counts the fishing boats at dawn.");
-      await("the first file", () -> ingester.status().done() == 1);
+      Files.write(watch.resolve("red.png"), Fixtures.png(java.awt.Color.RED, 64));
+      await("the first files", () -> ingester.status().done() == 2);
+      assertEquals(0, ingester.status().failed(), ingester.failures().toString());
+      assertEquals(1, server.pipeline().visualIndex().size(), "the picture's vector came from the child");
+      assertTrue(ingester.processesElsewhere(), "the child started (the server did not fall back to processing files itself)");
 
       ProcessHandle child = worker().orElseThrow(() -> new AssertionError("no ingest-worker child of this JVM: "
           + ProcessHandle.current().children().map(p -> p.pid() + " " + p.info()).toList()));
@@ -69,7 +75,7 @@ class IsolatedIngestionTest {
       child.destroyForcibly();
       child.onExit().get();
       Files.writeString(watch.resolve("lighthouse.txt"), "The lighthouse keeper trims the wick before the storm.");
-      await("the second file", () -> ingester.status().done() == 2);
+      await("the next file", () -> ingester.status().done() == 3);
       assertEquals(0, ingester.status().failed(), ingester.failures().toString());
       assertTrue(worker().isPresent(), "a new child took over");
       assertNotEquals(child.pid(), worker().orElseThrow().pid());

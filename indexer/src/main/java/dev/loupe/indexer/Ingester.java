@@ -401,6 +401,11 @@ public final class Ingester implements AutoCloseable {
     }
   }
 
+  /** Whether contents are processed in another process now: there is one, and it could be started. */
+  public boolean processesElsewhere() {
+    return remote != null && !remoteUnavailable;
+  }
+
   /** Calls {@code hook} on the writer thread after each index commit, before the journal hears of it; for tests. */
   void afterCommit(Runnable hook) {
     this.afterCommit = Objects.requireNonNull(hook, "hook");
