@@ -48,17 +48,23 @@ class OpenSearchFailoverTest {
     int batches = 14, killAfter = 3;
     try (OpenSearchVectorIndex writer = OpenSearchVectorIndex.open(OpenSearchTestCluster.config(), INDEX, spec, options)) {
       OpenSearchTestCluster.waitFor("green");
+      // The writer stops after batch killAfter until the node is dead, so the kill falls inside the
+      // ingest however fast the machine is; the batch in flight at that moment is the next one.
+      java.util.concurrent.CountDownLatch killed = new java.util.concurrent.CountDownLatch(1);
       CompletableFuture<Void> ingest = CompletableFuture.runAsync(() -> {
         try {
           for (int b = 0; b < batches; b++) {
             for (int i = b * BATCH; i < (b + 1) * BATCH; i++) {
               writer.add("d" + i, data.vector(i), meta(i));
+              if (b == killAfter && i == b * BATCH + BATCH / 2) killed.await(); // half a batch buffered
             }
             writer.commit();
             acknowledged.incrementAndGet();
           }
         } catch (IOException e) {
           throw new java.io.UncheckedIOException(e);
+        } catch (InterruptedException e) {
+          throw new IllegalStateException(e);
         }
       });
       while (acknowledged.get() < killAfter && !ingest.isDone()) {
@@ -66,6 +72,8 @@ class OpenSearchFailoverTest {
       }
       OpenSearchTestCluster.killNode(2);
       int atKill = acknowledged.get();
+      killed.countDown();
+      assertEquals(killAfter, atKill, "the kill came after batch " + killAfter);
 
       // Node 2 is listed first: every search pays for finding it dead, none fails.
       OpenSearchConnection.Config deadFirst = OpenSearchConnection.Config.of(List.of(OpenSearchTestCluster.URLS.get(1), OpenSearchTestCluster.URLS.get(0)));
