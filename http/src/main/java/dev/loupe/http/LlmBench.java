@@ -166,6 +166,8 @@ final class LlmBench {
         int agree = -1;
         try (LlamaCppOracle cpp = LlamaCppOracle.load(gguf, c.threads(), true)) {
           cpp.timeDecode(java.util.Arrays.copyOf(prompt, Math.min(16, prompt.length)), Math.min(4, c.decodeTokens())); // warm-up
+          // The probe's summing loop needs the JIT too: unwarmed, the first rounds read a third of the bandwidth.
+          VectorBench.memoryBandwidth(bandwidthPool, c.threads(), 4);
           for (int round = 0; round < c.rounds(); round++) {
             double bw = VectorBench.memoryBandwidth(bandwidthPool, c.threads(), 3);
             Round ours = oursRound(model, prompt, c.decodeTokens(), context);
