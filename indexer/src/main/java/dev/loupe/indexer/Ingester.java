@@ -3,6 +3,7 @@ package dev.loupe.indexer;
 import dev.loupe.embeddings.Embedder;
 import dev.loupe.embeddings.Media;
 import dev.loupe.embeddings.Modality;
+import dev.loupe.indexer.ContentProcessor.Item;
 import dev.loupe.indexer.chunk.Chunk;
 import dev.loupe.indexer.chunk.TextChunker;
 import dev.loupe.indexer.extract.Extracted;
@@ -21,7 +22,6 @@ import dev.loupe.indexer.watch.FileEvent;
 import dev.loupe.indexer.watch.FileState;
 import dev.loupe.indexer.watch.FolderWatcher;
 import dev.loupe.vectorstore.HybridIndex;
-import dev.loupe.indexer.ContentProcessor.Item;
 import dev.loupe.vectorstore.Metadata;
 import dev.loupe.vectorstore.VectorIndex;
 import java.io.IOException;
@@ -150,8 +150,6 @@ public final class Ingester implements AutoCloseable {
 
   /** One content to extract from one file. */
   record Job(String sha, Path path, int cleanBound, List<Work.Delete> deletes) {}
-
-  /** One index item, ready to write; a text chunk without a vector is indexed for keyword search alone. */
 
   /** What the writer does. */
   sealed interface Write {}
