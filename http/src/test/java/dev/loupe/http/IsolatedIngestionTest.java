@@ -14,8 +14,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code loupe serve -Dloupe.ingest.isolated=true} extracts in a child process, with the generated
- * CLIP and passage models installed (a JVM-spawned child once died of a stack overflow in ONNX
- * Runtime's session set-up on a 1 MB thread stack): the files dropped into the watch folder are
+ * CLIP and passage models installed (a JVM-spawned child died of a stack overflow in ONNX
+ * Runtime's set-up on a 1 MB thread stack before OnnxEmbedder.open moved to a 64 MB one): the files dropped into the watch folder are
  * processed by a child JVM at nice 19 and written by the server; killing the child with {@code -9}
  * costs a retry in a new one, not the file and not the server.
  */

@@ -63,9 +63,7 @@ public final class BackgroundPriority {
   public static <T> T call(Callable<T> body) throws Exception {
     Object[] result = new Object[1];
     Throwable[] failure = new Throwable[1];
-    // A large stack: ONNX Runtime's session set-up recursed past a platform thread's default 1 MB
-    // (SIGSEGV, no hs_err) in an ingestion child started by the server.
-    Thread t = Thread.ofPlatform().name("loupe-background-start").stackSize(64 << 20).start(() -> {
+    Thread t = Thread.ofPlatform().name("loupe-background-start").start(() -> {
       lowerCurrentThread();
       try {
         result[0] = body.call();

@@ -163,6 +163,50 @@ public final class OnnxEmbedder implements Embedder {
    * @throws IllegalStateException when {@link Device#CUDA} was asked for and cannot be had
    */
   public static OnnxEmbedder open(Path modelDir, ModelManifest manifest, Options options) throws IOException {
+    return onLargeStack(() -> openHere(modelDir, manifest, options));
+  }
+
+  /**
+   * Runs {@code body} on a platform thread with a 64 MB stack and returns its result. ONNX Runtime's
+   * set-up (its environment and first sessions) recursed past a platform thread's default 1 MB in a
+   * JVM started by another JVM: SIGSEGV, no hs_err. The new thread keeps the caller's scheduling
+   * priority, and so do the threads ONNX Runtime starts from it.
+   */
+  private static OnnxEmbedder onLargeStack(Opening body) throws IOException {
+    OnnxEmbedder[] opened = new OnnxEmbedder[1];
+    Throwable[] failure = new Throwable[1];
+    Thread t = Thread.ofPlatform().name("loupe-onnx-open").stackSize(64 << 20).start(() -> {
+      try {
+        opened[0] = body.open();
+      } catch (Throwable e) {
+        failure[0] = e;
+      }
+    });
+    boolean interrupted = false;
+    while (true) {
+      try {
+        t.join();
+        break;
+      } catch (InterruptedException e) {
+        interrupted = true; // wait anyway, so that sessions being made are not leaked
+      }
+    }
+    if (interrupted) Thread.currentThread().interrupt();
+    switch (failure[0]) {
+      case null -> {}
+      case IOException e -> throw e;
+      case RuntimeException e -> throw e;
+      case Error e -> throw e;
+      default -> throw new IllegalStateException(failure[0]);
+    }
+    return opened[0];
+  }
+
+  private interface Opening {
+    OnnxEmbedder open() throws IOException;
+  }
+
+  private static OnnxEmbedder openHere(Path modelDir, ModelManifest manifest, Options options) throws IOException {
     Objects.requireNonNull(manifest, "manifest");
     Objects.requireNonNull(options, "options");
     List<String> used = new ArrayList<>();
@@ -392,6 +436,7 @@ public final class OnnxEmbedder implements Embedder {
       }
     }
   }
+
 
   /** Declared inputs and outputs of a session, for messages. */
   private static String describe(Map<String, NodeInfo> nodes) {
