@@ -56,6 +56,7 @@ import org.apache.lucene.index.LeafReaderContext;
 import org.apache.lucene.index.PostingsEnum;
 import org.apache.lucene.index.ReaderUtil;
 import org.apache.lucene.index.SegmentReader;
+import org.apache.lucene.index.StoredFields;
 import org.apache.lucene.index.Term;
 import org.apache.lucene.index.Terms;
 import org.apache.lucene.index.TermsEnum;
@@ -486,8 +487,28 @@ public final class LuceneVectorIndex implements HybridIndex {
 
   /** The live document of {@code id} in {@code searcher}'s view (which hides deleted ones), if any. */
   private static OptionalInt liveDoc(IndexSearcher searcher, String id) throws IOException {
-    TopDocs top = searcher.search(new TermQuery(new Term(ID, id)), 1);
-    return top.scoreDocs.length == 0 ? OptionalInt.empty() : OptionalInt.of(top.scoreDocs[0].doc);
+    // A seek per segment rather than a TermQuery, whose weight, scorers and collector allocate
+    // kilobytes per segment for what is one term lookup (a "similar to" search makes one).
+    BytesRef term = new BytesRef(id);
+    PostingsEnum postings = null;
+    for (LeafReaderContext leaf : searcher.getIndexReader().leaves()) {
+      Terms terms = leaf.reader().terms(ID);
+      if (terms == null) {
+        continue;
+      }
+      TermsEnum te = terms.iterator();
+      if (!te.seekExact(term)) {
+        continue;
+      }
+      Bits live = leaf.reader().getLiveDocs();
+      postings = te.postings(postings, PostingsEnum.NONE);
+      for (int d = postings.nextDoc(); d != DocIdSetIterator.NO_MORE_DOCS; d = postings.nextDoc()) {
+        if (live == null || live.get(d)) {
+          return OptionalInt.of(leaf.docBase + d);
+        }
+      }
+    }
+    return OptionalInt.empty();
   }
 
   /**
@@ -656,11 +677,11 @@ public final class LuceneVectorIndex implements HybridIndex {
           ranked.sort(
               Map.Entry.<Integer, Float>comparingByValue(Comparator.reverseOrder())
                   .thenComparing(Map.Entry.comparingByKey()));
-          List<SearchHit> result = new ArrayList<>(Math.min(k, ranked.size()));
+          List<ScoredDoc> top = new ArrayList<>(Math.min(k, ranked.size()));
           for (var e : ranked.subList(0, Math.min(k, ranked.size()))) {
-            result.add(toHit(searcher, e.getKey(), e.getValue()));
+            top.add(new ScoredDoc(e.getKey(), e.getValue()));
           }
-          return result;
+          return toHits(searcher, top);
         });
   }
 
@@ -903,17 +924,19 @@ public final class LuceneVectorIndex implements HybridIndex {
     return value;
   }
 
+  /**
+   * The hits of {@code ranking}, their stored fields read through one {@link StoredFields}: each
+   * instance decompresses into buffers of its own (tens of kilobytes per segment), so one per hit
+   * made stored fields most of what a search allocated.
+   */
   private List<SearchHit> toHits(IndexSearcher searcher, List<ScoredDoc> ranking) throws IOException {
     List<SearchHit> result = new ArrayList<>(ranking.size());
+    StoredFields storedFields = searcher.storedFields();
     for (ScoredDoc h : ranking) {
-      result.add(toHit(searcher, h.doc, h.score));
+      Document stored = storedFields.document(h.doc);
+      result.add(new SearchHit(stored.get(ID), h.score, toMetadata(stored)));
     }
     return result;
-  }
-
-  private SearchHit toHit(IndexSearcher searcher, int doc, float score) throws IOException {
-    Document stored = searcher.storedFields().document(doc);
-    return new SearchHit(stored.get(ID), score, toMetadata(stored));
   }
 
   private static Metadata toMetadata(Document stored) {
