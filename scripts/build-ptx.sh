@@ -48,8 +48,15 @@ mkdir -p "$ptx_dir"
 for cu in "$src"/*.cu; do
   name="$(basename "$cu" .cu)"
   sha="$(sha256sum "$cu" | cut -d' ' -f1)"
-  tmp="$(mktemp)"
+  tmp="$(mktemp --suffix=.ptx)"
   "$nvcc" -ptx -arch=compute_80 -O3 -o "$tmp" "$cu"
+  # nvcc stamps its own PTX ISA version (9.0 for CUDA 13), which drivers older than the toolkit
+  # refuse. The kernels use nothing newer than ISA 7.0 (the first with sm_80), so the PTX says
+  # 7.0 and loads on any driver from CUDA 11.0 on; ptxas (through nvcc) checks that claim for sm_80 and sm_90.
+  sed -i 's/^\.version [0-9.]*$/.version 7.0/' "$tmp"
+  for sm in 80 90; do
+    "$nvcc" -cubin -arch="sm_$sm" -o /dev/null "$tmp"
+  done
   { echo "// loupe-source-sha256: $sha $name.cu"; cat "$tmp"; } > "$ptx_dir/$name.ptx"
   rm -f "$tmp"
   echo "build-ptx: $ptx_dir/$name.ptx"

@@ -19,6 +19,7 @@ import java.lang.foreign.MemorySegment;
  * the primary context (the driver frees it when its last retainer lets go).
  */
 public final class GpuContext implements AutoCloseable {
+  private static final System.Logger log = System.getLogger("dev.loupe.gpu");
   private final CudaDriver driver;
   private final GpuDevice device;
   private final MemorySegment context;
@@ -92,14 +93,23 @@ public final class GpuContext implements AutoCloseable {
       case 9 -> device.minor() == 0 ? "sm_90" : null;
       default -> null;
     };
-    byte[] image = cubin == null ? null : resource("kernels/" + cubin + "/" + name + ".cubin");
-    String what = name + (image == null ? ".ptx" : " " + cubin + " cubin");
-    if (image == null) {
-      image = resource("kernels/" + name + ".ptx");
-      if (image == null) {
-        throw new IllegalArgumentException("no kernel module '" + name + "' in dev/loupe/gpu/kernels; run scripts/build-ptx.sh");
+    byte[] binary = cubin == null ? null : resource("kernels/" + cubin + "/" + name + ".cubin");
+    if (binary != null) {
+      try {
+        return load(binary, name + " " + cubin + " cubin");
+      } catch (CudaException e) {
+        // A cubin from a newer toolkit than the driver: the PTX (ISA 7.0) still JIT-compiles.
+        log.log(System.Logger.Level.WARNING, "{0}; loading {1}.ptx instead", e.getMessage(), name);
       }
     }
+    byte[] ptx = resource("kernels/" + name + ".ptx");
+    if (ptx == null) {
+      throw new IllegalArgumentException("no kernel module '" + name + "' in dev/loupe/gpu/kernels; run scripts/build-ptx.sh");
+    }
+    return load(ptx, name + ".ptx");
+  }
+
+  private CudaModule load(byte[] image, String what) {
     bind();
     try (Arena a = Arena.ofConfined()) {
       MemorySegment segment = a.allocate(image.length + 1L); // zeroed: the PTX text ends with NUL

@@ -1,5 +1,6 @@
 package dev.loupe.vectorstore.gpu;
 
+import dev.loupe.gpu.Gpu;
 import dev.loupe.gpu.GpuContext;
 import dev.loupe.vectorstore.Filter;
 import dev.loupe.vectorstore.HybridIndex;
@@ -36,10 +37,27 @@ import java.util.Set;
 public final class GpuHotTier implements HybridIndex {
   private final HybridIndex store;
   private final GpuFlatIndex mirror;
+  private final GpuContext ownedContext; // null when the caller owns the context
 
-  private GpuHotTier(HybridIndex store, GpuFlatIndex mirror) {
+  private GpuHotTier(HybridIndex store, GpuFlatIndex mirror, GpuContext ownedContext) {
     this.store = store;
     this.mirror = mirror;
+    this.ownedContext = ownedContext;
+  }
+
+  /**
+   * As {@link #open(HybridIndex, VectorSource, GpuContext, Encoding)} in a context of its own on
+   * {@code gpu}'s device, which the tier releases when it closes.
+   */
+  public static GpuHotTier open(HybridIndex store, VectorSource source, Gpu.Available gpu, Encoding encoding) {
+    GpuContext context = GpuContext.open(gpu);
+    try {
+      GpuHotTier tier = open(store, source, context, encoding);
+      return new GpuHotTier(tier.store, tier.mirror, context);
+    } catch (RuntimeException e) {
+      context.close();
+      throw e;
+    }
   }
 
   /**
@@ -51,7 +69,7 @@ public final class GpuHotTier implements HybridIndex {
     GpuFlatIndex mirror = GpuFlatIndex.create(context, store.spec(), encoding);
     try {
       source.forEachVector(mirror::add);
-      return new GpuHotTier(store, mirror);
+      return new GpuHotTier(store, mirror, null);
     } catch (RuntimeException e) {
       mirror.close();
       throw e;
@@ -167,11 +185,14 @@ public final class GpuHotTier implements HybridIndex {
     return store.hybridSearch(text, vector, k, filter, fusion);
   }
 
-  /** Frees the mirror, then closes (and so commits) the store. */
+  /** Frees the mirror (and the context, when the tier opened it), then closes (and so commits) the store. */
   @Override
   public void close() throws IOException {
     try {
       mirror.close();
+      if (ownedContext != null) {
+        ownedContext.close();
+      }
     } finally {
       store.close();
     }
