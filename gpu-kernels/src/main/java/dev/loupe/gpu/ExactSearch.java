@@ -146,33 +146,50 @@ public final class ExactSearch implements AutoCloseable {
       long candidates = 4L * nq * blocks * k;
       DeviceBuffer cs = workspace(2, candidates), cr = workspace(3, candidates);
       DeviceBuffer os = workspace(4, 4L * nq * k), or = workspace(5, 4L * nq * k);
-      dq.copyFromAsync(hostQ, 0, stream);
-      dn.copyFromAsync(hostN, 0, stream);
-      Kernel score = rows.element() == Element.F16 ? scoreF16 : scoreI8;
-      int step = groupMax == MAX_QB ? nq : groupMax;
-      for (int q0 = 0; q0 < nq; q0 += step) {
-        int g = Math.min(step, nq - q0);
-        score.launch(stream, Kernel.grid(blocks, ceil(g, MAX_QB)), Kernel.block(BLOCK), Math.min(g, MAX_QB) * dim * 4,
-            Kernel.args()
-                .pointer(rows.data()).pointer(rows.scales()).pointer(rows.norms2()).i32(n).i32(dim)
-                .pointer(dq.pointer(4L * q0 * dim)).pointer(dn.pointer(4L * q0)).i32(g).i32(metric.ordinal())
-                .pointer(filter).pointer(rows.tombstones()).i32(k).i32(rowsPerBlock)
-                .pointer(cs.pointer(4L * q0 * blocks * k)).pointer(cr.pointer(4L * q0 * blocks * k)));
+      try {
+        return run(rows, metric, filter, k, nq, blocks, rowsPerBlock, groupMax, arena, hostQ, hostN, dq, dn, cs, cr, os, or);
+      } catch (RuntimeException e) {
+        // Queued copies read the arena's host memory: let the stream drain before the arena closes.
+        try {
+          stream.synchronize();
+        } catch (CudaException again) {
+          e.addSuppressed(again);
+        }
+        throw e;
       }
-      merge.launch(stream, Kernel.grid(nq), Kernel.block(BLOCK), 0,
-          Kernel.args().pointer(cs).pointer(cr).i32(blocks).i32(k).i32(nq).pointer(os).pointer(or));
-      MemorySegment outS = arena.allocate(4L * nq * k, 16), outR = arena.allocate(4L * nq * k, 16);
-      os.copyToAsync(outS, 0, stream);
-      or.copyToAsync(outR, 0, stream);
-      stream.synchronize();
-      int[][] resultRows = new int[nq][k];
-      float[][] resultScores = new float[nq][k];
-      for (int q = 0; q < nq; q++) {
-        MemorySegment.copy(outR, ValueLayout.JAVA_INT, 4L * q * k, resultRows[q], 0, k);
-        MemorySegment.copy(outS, ValueLayout.JAVA_FLOAT, 4L * q * k, resultScores[q], 0, k);
-      }
-      return new Result(resultRows, resultScores);
     }
+  }
+
+  private Result run(Rows rows, Metric metric, DeviceBuffer filter, int k, int nq, int blocks, int rowsPerBlock, int groupMax,
+      Arena arena, MemorySegment hostQ, MemorySegment hostN, DeviceBuffer dq, DeviceBuffer dn, DeviceBuffer cs, DeviceBuffer cr,
+      DeviceBuffer os, DeviceBuffer or) {
+    int dim = rows.dim(), n = rows.n();
+    dq.copyFromAsync(hostQ, 0, stream);
+    dn.copyFromAsync(hostN, 0, stream);
+    Kernel score = rows.element() == Element.F16 ? scoreF16 : scoreI8;
+    int step = groupMax == MAX_QB ? nq : groupMax;
+    for (int q0 = 0; q0 < nq; q0 += step) {
+      int g = Math.min(step, nq - q0);
+      score.launch(stream, Kernel.grid(blocks, ceil(g, MAX_QB)), Kernel.block(BLOCK), Math.min(g, MAX_QB) * dim * 4,
+          Kernel.args()
+              .pointer(rows.data()).pointer(rows.scales()).pointer(rows.norms2()).i32(n).i32(dim)
+              .pointer(dq.pointer(4L * q0 * dim)).pointer(dn.pointer(4L * q0)).i32(g).i32(metric.ordinal())
+              .pointer(filter).pointer(rows.tombstones()).i32(k).i32(rowsPerBlock)
+              .pointer(cs.pointer(4L * q0 * blocks * k)).pointer(cr.pointer(4L * q0 * blocks * k)));
+    }
+    merge.launch(stream, Kernel.grid(nq), Kernel.block(BLOCK), 0,
+        Kernel.args().pointer(cs).pointer(cr).i32(blocks).i32(k).i32(nq).pointer(os).pointer(or));
+    MemorySegment outS = arena.allocate(4L * nq * k, 16), outR = arena.allocate(4L * nq * k, 16);
+    os.copyToAsync(outS, 0, stream);
+    or.copyToAsync(outR, 0, stream);
+    stream.synchronize();
+    int[][] resultRows = new int[nq][k];
+    float[][] resultScores = new float[nq][k];
+    for (int q = 0; q < nq; q++) {
+      MemorySegment.copy(outR, ValueLayout.JAVA_INT, 4L * q * k, resultRows[q], 0, k);
+      MemorySegment.copy(outS, ValueLayout.JAVA_FLOAT, 4L * q * k, resultScores[q], 0, k);
+    }
+    return new Result(resultRows, resultScores);
   }
 
   private static Result empty(int nq, int k) {
