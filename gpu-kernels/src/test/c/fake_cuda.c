@@ -165,6 +165,7 @@ CUresult cuDeviceGetName(char* name, int len, CUdevice device) {
 }
 
 CUresult cuDeviceGetAttribute(int* value, int attribute, CUdevice device) {
+  ENTER("cuDeviceGetAttribute");
   NEED_INIT();
   if (device < 0 || device >= device_count) return CUDA_ERROR_INVALID_DEVICE;
   switch (attribute) {

@@ -89,12 +89,21 @@ public final class Gpu {
   /** Reads device {@code ordinal}'s name, memory and capabilities. */
   static GpuDevice describe(CudaDriver driver, int ordinal) {
     int device = driver.device(ordinal);
-    int clockKHz = driver.deviceAttribute(device, CudaDriver.CU_DEVICE_ATTRIBUTE_MEMORY_CLOCK_RATE);
-    int busBits = driver.deviceAttribute(device, CudaDriver.CU_DEVICE_ATTRIBUTE_GLOBAL_MEMORY_BUS_WIDTH);
+    // Only the peak-bandwidth estimate reads these, and newer drivers deprecate them: 0 when refused.
+    int clockKHz = optionalAttribute(driver, device, CudaDriver.CU_DEVICE_ATTRIBUTE_MEMORY_CLOCK_RATE);
+    int busBits = optionalAttribute(driver, device, CudaDriver.CU_DEVICE_ATTRIBUTE_GLOBAL_MEMORY_BUS_WIDTH);
     return new GpuDevice(ordinal, device, driver.deviceName(device), driver.deviceTotalMemory(device),
         driver.deviceAttribute(device, CudaDriver.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR),
         driver.deviceAttribute(device, CudaDriver.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR),
         driver.deviceAttribute(device, CudaDriver.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT),
         2.0 * clockKHz * 1000.0 * (busBits / 8.0)); // double data rate
+  }
+
+  private static int optionalAttribute(CudaDriver driver, int device, int attribute) {
+    try {
+      return driver.deviceAttribute(device, attribute);
+    } catch (CudaException e) {
+      return 0;
+    }
   }
 }

@@ -55,6 +55,16 @@ class CudaDriverTest {
   }
 
   @Test
+  void a_driver_that_refuses_the_memory_clock_attribute_still_offers_its_device() {
+    FakeCuda.library();
+    FakeCuda.inject("cuDeviceGetAttribute", 1, 1); // the first attribute read is the memory clock
+
+    Gpu.Available gpu = assertInstanceOf(Gpu.Available.class, Gpu.probe(FakeCuda.library()));
+    assertEquals(0.0, gpu.device().peakBandwidth());
+    assertEquals(4, gpu.device().multiprocessors());
+  }
+
+  @Test
   void an_allocation_beyond_device_memory_names_the_call_size_and_error() {
     try (GpuContext ctx = GpuContext.open(FakeCuda.gpu())) {
       CudaException e = assertThrows(CudaException.class, () -> ctx.allocate(1L << 40));
