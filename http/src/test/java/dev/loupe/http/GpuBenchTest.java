@@ -34,18 +34,18 @@ class GpuBenchTest {
   @Test
   void without_a_gpu_it_says_why_and_exits_1() {
     ByteArrayOutputStream err = new ByteArrayOutputStream();
-    int code = GpuBench.run(List.of(), Gpu.probe("/nonexistent/libcuda.so.1"), new PrintStream(new ByteArrayOutputStream()),
+    int code = GpuBench.run(List.of(), Gpu.probe("/nonexistent/no-gpu-driver.so"), new PrintStream(new ByteArrayOutputStream()),
         new PrintStream(err, true, StandardCharsets.UTF_8));
 
     assertEquals(1, code);
-    assertTrue(err.toString(StandardCharsets.UTF_8).startsWith("loupe bench gpu: no GPU to benchmark (CPU: /nonexistent/libcuda.so.1 does not open"),
+    assertTrue(err.toString(StandardCharsets.UTF_8).startsWith("loupe bench gpu: no GPU to benchmark (CPU: /nonexistent/no-gpu-driver.so does not open"),
         err.toString(StandardCharsets.UTF_8));
   }
 
   @Test
   void a_bad_option_is_named_with_the_usage() {
     ByteArrayOutputStream err = new ByteArrayOutputStream();
-    int code = GpuBench.run(List.of("--k", "999"), Gpu.probe("/nonexistent/libcuda.so.1"), new PrintStream(new ByteArrayOutputStream()),
+    int code = GpuBench.run(List.of("--k", "999"), Gpu.probe("/nonexistent/no-gpu-driver.so"), new PrintStream(new ByteArrayOutputStream()),
         new PrintStream(err, true, StandardCharsets.UTF_8));
 
     assertEquals(2, code);

@@ -58,7 +58,7 @@ class GpuServeTest {
 
   @Test
   void without_a_gpu_the_index_stays_on_the_cpu_path() throws Exception {
-    Gpu.Detection none = Gpu.probe("/nonexistent/libcuda.so.1");
+    Gpu.Detection none = Gpu.probe("/nonexistent/no-gpu-driver.so");
     try (LuceneVectorIndex lucene = LuceneVectorIndex.open(dir, SPEC, LuceneVectorIndex.Options.defaults())) {
       assertSame(lucene, GpuServe.hotTier(none).apply(lucene));
     }
