@@ -30,6 +30,7 @@
 // (MAX_QB x dim fp32, dynamic), so one pass over a row serves up to MAX_QB queries.
 
 #include <cuda_fp16.h>
+#include <mma.h>
 #include <stdint.h>
 
 #define BLOCK 256            // threads per block (8 warps)
@@ -258,6 +259,118 @@ loupe_score_i8(const int8_t* rows, const float* scales, const float* norms2, int
                float* outScores, int* outRows) {
   score_rows<int8_t>(rows, scales, norms2, n, dim, queries, qnorms2, nq, metric, filter, tombstones, k,
                      rowsPerBlock, outScores, outRows);
+}
+
+// ---- Tensor-core variant for batches -----------------------------------------------------------
+//
+// loupe_score_f16_mma scores MMA_QT queries against MMA_RT rows at a time as one fp16 matrix
+// product on the tensor cores (wmma 16x16x16 tiles, fp32 accumulation) and keeps each query's best
+// k in registers: one entry per lane of the warp that owns the query, sorted across the lanes. Same
+// outputs and scoring as loupe_score_f16, with two differences the caller opts into: the queries are
+// fp16 (so scores differ from the fp32-query kernel by the queries' rounding), and k <= MMA_K.
+//
+// Layout on top of the file's: queries are fp16, ceil(nq / MMA_QT) * MMA_QT rows (the padding rows
+// are read, not used; zero them); the rows buffer holds ceil(n / MMA_RT) * MMA_RT rows (the tail is
+// read, not used); dim % 16 == 0; rowsPerBlock % MMA_RT == 0.
+
+#define MMA_QT 64              // queries per block
+#define MMA_RT 128             // rows per tile
+#define MMA_K 32               // largest k: one entry per lane
+#define MMA_LD (MMA_RT + 4)    // shared score tile row stride (floats), padded against bank conflicts
+#define FULL 0xffffffffu
+
+using namespace nvcuda;
+
+// Grid (rowBlocks, ceil(nq / MMA_QT)), block BLOCK (8 warps), dynamic shared memory
+// MMA_QT * MMA_LD * 4 bytes.
+extern "C" __global__ void __launch_bounds__(BLOCK)
+loupe_score_f16_mma(const __half* rows, const float* norms2, int n, int dim,
+                    const __half* queries, const float* qnorms2, int nq, int metric,
+                    const unsigned* filter, const unsigned* tombstones, int k, int rowsPerBlock,
+                    float* outScores, int* outRows) {
+  extern __shared__ float tile[];  // MMA_QT x MMA_LD scores of the current row tile
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const int q0 = blockIdx.y * MMA_QT;
+  const int wq = (warp >> 2) * 32, wr = (warp & 3) * 32;  // this warp's 32 x 32 corner of the tile
+  float topS[8];
+  int topR[8];
+#pragma unroll
+  for (int i = 0; i < 8; i++) {
+    topS[i] = -INFINITY;
+    topR[i] = -1;
+  }
+  const int begin = blockIdx.x * rowsPerBlock, end = min(n, begin + rowsPerBlock);
+  for (int r0 = begin; r0 < end; r0 += MMA_RT) {
+    wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc[2][2];
+#pragma unroll
+    for (int i = 0; i < 2; i++)
+#pragma unroll
+      for (int j = 0; j < 2; j++) wmma::fill_fragment(acc[i][j], 0.0f);
+    for (int kk = 0; kk < dim; kk += 16) {
+      wmma::fragment<wmma::matrix_a, 16, 16, 16, __half, wmma::row_major> a[2];
+      wmma::fragment<wmma::matrix_b, 16, 16, 16, __half, wmma::col_major> b[2];
+#pragma unroll
+      for (int i = 0; i < 2; i++) wmma::load_matrix_sync(a[i], queries + (size_t)(q0 + wq + 16 * i) * dim + kk, dim);
+#pragma unroll
+      for (int j = 0; j < 2; j++) wmma::load_matrix_sync(b[j], rows + (size_t)(r0 + wr + 16 * j) * dim + kk, dim);
+#pragma unroll
+      for (int i = 0; i < 2; i++)
+#pragma unroll
+        for (int j = 0; j < 2; j++) wmma::mma_sync(acc[i][j], a[i], b[j], acc[i][j]);
+    }
+#pragma unroll
+    for (int i = 0; i < 2; i++)
+#pragma unroll
+      for (int j = 0; j < 2; j++)
+        wmma::store_matrix_sync(tile + (wq + 16 * i) * MMA_LD + wr + 16 * j, acc[i][j], MMA_LD, wmma::mem_row_major);
+    __syncthreads();
+    // Warp w folds the scores of the tile's queries 8w .. 8w + 7 into their lists.
+#pragma unroll
+    for (int qi = 0; qi < 8; qi++) {
+      const int ql = warp * 8 + qi, q = q0 + ql;
+      if (q < nq) {  // warp-uniform
+        const float qn2 = qnorms2[q];
+        float thr = __shfl_sync(FULL, topS[qi], k - 1);
+        int thrRow = __shfl_sync(FULL, topR[qi], k - 1);
+        for (int t = 0; t < MMA_RT / 32; t++) {
+          const int row = r0 + t * 32 + lane;
+          const bool ok = row < end && allowed(filter, tombstones, row);
+          const float score = ok ? score_of(metric, tile[ql * MMA_LD + t * 32 + lane], qn2, norms2[row]) : -INFINITY;
+          unsigned want = __ballot_sync(FULL, ok && better(score, row, thr, thrRow));
+          while (want != 0) {
+            const int src = __ffs(want) - 1;
+            const float cs = __shfl_sync(FULL, score, src);
+            const int cr = __shfl_sync(FULL, row, src);
+            // Lanes ranked before the entrant keep their entry; the rest shift down one lane.
+            const int pos = __popc(__ballot_sync(FULL, better(topS[qi], topR[qi], cs, cr)));
+            const float upS = __shfl_up_sync(FULL, topS[qi], 1);
+            const int upR = __shfl_up_sync(FULL, topR[qi], 1);
+            if (lane == pos) {
+              topS[qi] = cs;
+              topR[qi] = cr;
+            } else if (lane > pos) {
+              topS[qi] = upS;
+              topR[qi] = upR;
+            }
+            thr = __shfl_sync(FULL, topS[qi], k - 1);
+            thrRow = __shfl_sync(FULL, topR[qi], k - 1);
+            want &= ~(1u << src);
+            want &= __ballot_sync(FULL, ok && better(score, row, thr, thrRow));
+          }
+        }
+      }
+    }
+    __syncthreads();  // the next tile overwrites the scores
+  }
+#pragma unroll
+  for (int qi = 0; qi < 8; qi++) {
+    const int q = q0 + warp * 8 + qi;
+    if (q < nq && lane < k) {
+      size_t at = ((size_t)q * gridDim.x + blockIdx.x) * k + lane;
+      outScores[at] = topS[qi];
+      outRows[at] = topR[qi];
+    }
+  }
 }
 
 // Merges, per query, `lists` best-first lists of k (score, row) pairs (the score kernels' output,

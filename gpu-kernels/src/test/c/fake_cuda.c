@@ -623,6 +623,63 @@ static CUresult k_score(const Op* op, int int8) {
 }
 
 static CUresult k_score_f16(const Op* op) { return k_score(op, 0); }
+
+#define MMA_QT 64
+#define MMA_RT 128
+#define MMA_K 32
+#define MMA_LD (MMA_RT + 4)
+
+/* The tensor-core kernel's contract: fp16 queries, padded buffers, k <= 32; fp32 sums in order. */
+static CUresult k_score_f16_mma(const Op* op) {
+  const uint16_t* rows = P(0, const uint16_t*);
+  const float* norms2 = P(1, const float*);
+  int n = P(2, int), dim = P(3, int);
+  const uint16_t* queries = P(4, const uint16_t*);
+  const float* qnorms2 = P(5, const float*);
+  int nq = P(6, int), metric = P(7, int);
+  const unsigned* filter = P(8, const unsigned*);
+  const unsigned* tombstones = P(9, const unsigned*);
+  int k = P(10, int), rowsPerBlock = P(11, int);
+  float* outScores = P(12, float*);
+  int* outRows = P(13, int*);
+  unsigned gx = op->grid[0], gy = op->grid[1];
+  if (op->block[0] != BLOCK || op->block[1] != 1 || op->block[2] != 1) return CUDA_ERROR_INVALID_VALUE;
+  if (k < 1 || k > MMA_K || dim < 16 || dim % 16 != 0 || rowsPerBlock < MMA_RT || rowsPerBlock % MMA_RT != 0 || nq < 1 || n < 1)
+    return CUDA_ERROR_INVALID_VALUE;
+  if (op->shared != MMA_QT * MMA_LD * 4) return CUDA_ERROR_INVALID_VALUE;
+  if (gy != (unsigned)((nq + MMA_QT - 1) / MMA_QT) || (unsigned long long)gx * rowsPerBlock < (unsigned long long)n)
+    return CUDA_ERROR_INVALID_VALUE;
+  size_t paddedRows = (size_t)(n + MMA_RT - 1) / MMA_RT * MMA_RT, paddedQueries = (size_t)gy * MMA_QT;
+  if (!inside((CUdeviceptr)(uintptr_t)rows, paddedRows * dim * 2) || !inside((CUdeviceptr)(uintptr_t)queries, paddedQueries * dim * 2) ||
+      !inside((CUdeviceptr)(uintptr_t)norms2, 4 * (size_t)n) || !inside((CUdeviceptr)(uintptr_t)outRows, 4 * (size_t)nq * gx * k))
+    return CUDA_ERROR_ILLEGAL_ADDRESS;
+  Cand* c = malloc(sizeof(Cand) * (size_t)rowsPerBlock);
+  float* qv = malloc(sizeof(float) * (size_t)dim);
+  for (int q = 0; q < nq; q++) {
+    for (int i = 0; i < dim; i++) qv[i] = half_to_float(queries[(size_t)q * dim + i]);
+    for (unsigned b = 0; b < gx; b++) {
+      int begin = (int)b * rowsPerBlock, end = begin + rowsPerBlock < n ? begin + rowsPerBlock : n, m = 0;
+      for (int r = begin; r < end; r++) {
+        if (!allowed(filter, tombstones, r)) continue;
+        const uint16_t* v = rows + (size_t)r * dim;
+        float dot = 0;
+        for (int i = 0; i < dim; i++) dot = fmaf(qv[i], half_to_float(v[i]), dot);
+        c[m].s = metric == 2 ? 1.0f / (1.0f + fmaxf(0.0f, (qnorms2[q] + norms2[r]) - 2.0f * dot)) : dot;
+        c[m].r = r;
+        m++;
+      }
+      qsort(c, (size_t)m, sizeof(Cand), cand_cmp);
+      size_t at = ((size_t)q * gx + b) * k;
+      for (int i = 0; i < k; i++) {
+        outScores[at + i] = i < m ? c[i].s : -INFINITY;
+        outRows[at + i] = i < m ? c[i].r : -1;
+      }
+    }
+  }
+  free(qv);
+  free(c);
+  return CUDA_SUCCESS;
+}
 static CUresult k_score_i8(const Op* op) { return k_score(op, 1); }
 
 static CUresult k_merge_topk(const Op* op) {
@@ -658,6 +715,7 @@ static const struct { const char* name; int count; int sizes[MAX_PARAMS]; Kernel
     {"loupe_score_f16", 15, {8, 8, 8, 4, 4, 8, 8, 4, 4, 8, 8, 4, 4, 8, 8}, k_score_f16},
     {"loupe_score_i8", 15, {8, 8, 8, 4, 4, 8, 8, 4, 4, 8, 8, 4, 4, 8, 8}, k_score_i8},
     {"loupe_merge_topk", 7, {8, 8, 4, 4, 4, 8, 8}, k_merge_topk},
+    {"loupe_score_f16_mma", 14, {8, 8, 4, 4, 8, 8, 4, 4, 8, 8, 4, 4, 8, 8}, k_score_f16_mma},
 };
 #define KERNEL_COUNT ((int)(sizeof KERNELS / sizeof KERNELS[0]))
 

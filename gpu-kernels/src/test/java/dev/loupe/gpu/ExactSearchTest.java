@@ -40,6 +40,29 @@ class ExactSearchTest {
   }
 
   @Test
+  void batches_on_the_tensor_cores_match_a_plain_scan_with_fp16_queries_on_the_fake_driver() {
+    Gpu.Available gpu = FakeCuda.gpu();
+    check(gpu, ExactSearch.Element.F16, ExactSearch.Metric.DOT, 1000, 32, 70, 10, true, true, ExactSearch.Precision.TENSOR_CORES);
+    check(gpu, ExactSearch.Element.F16, ExactSearch.Metric.L2, 129, 16, 33, 32, false, false, ExactSearch.Precision.TENSOR_CORES);
+  }
+
+  @Test
+  void searches_the_tensor_cores_cannot_take_run_exactly() {
+    Gpu.Available gpu = FakeCuda.gpu();
+    try (GpuContext ctx = GpuContext.open(gpu); DeviceBuffer data = ctx.allocate(2L * 100 * 16); DeviceBuffer padded =
+        ctx.allocate(2L * 128 * 16); DeviceBuffer norms = ctx.allocate(4L * 100)) {
+      ExactSearch.Rows unpadded = new ExactSearch.Rows(ExactSearch.Element.F16, data, null, norms, null, 100, 16);
+      ExactSearch.Rows rows = new ExactSearch.Rows(ExactSearch.Element.F16, padded, null, norms, null, 100, 16);
+      assertEquals(false, ExactSearch.usesTensorCores(unpadded, 64, 10, ExactSearch.Precision.TENSOR_CORES));
+      assertEquals(false, ExactSearch.usesTensorCores(rows, 31, 10, ExactSearch.Precision.TENSOR_CORES));
+      assertEquals(false, ExactSearch.usesTensorCores(rows, 64, 33, ExactSearch.Precision.TENSOR_CORES));
+      assertEquals(false, ExactSearch.usesTensorCores(rows, 64, 10, ExactSearch.Precision.EXACT));
+      assertEquals(true, ExactSearch.usesTensorCores(rows, 64, 10, ExactSearch.Precision.TENSOR_CORES));
+    }
+    check(gpu, ExactSearch.Element.F16, ExactSearch.Metric.COSINE, 300, 24, 40, 10, false, false, ExactSearch.Precision.TENSOR_CORES);
+  }
+
+  @Test
   void large_dimensions_are_searched_a_query_group_at_a_time() {
     check(FakeCuda.gpu(), ExactSearch.Element.F16, ExactSearch.Metric.COSINE, 50, 4096, 6, 5, false, false);
   }
@@ -61,18 +84,26 @@ class ExactSearchTest {
     check(gpu, ExactSearch.Element.F16, ExactSearch.Metric.DOT, 100_003, 768, 5, 10, true, true);
     check(gpu, ExactSearch.Element.F16, ExactSearch.Metric.L2, 20_000, 100, 9, 256, false, true);
     check(gpu, ExactSearch.Element.I8, ExactSearch.Metric.COSINE, 50_000, 384, 4, 32, true, false);
+    check(gpu, ExactSearch.Element.F16, ExactSearch.Metric.DOT, 100_003, 768, 200, 10, true, true, ExactSearch.Precision.TENSOR_CORES);
+    check(gpu, ExactSearch.Element.F16, ExactSearch.Metric.L2, 5_000, 64, 64, 32, false, false, ExactSearch.Precision.TENSOR_CORES);
   }
 
   /** Searches random rows on {@code gpu} and compares rows exactly and scores within fp32 summation order. */
   static void check(Gpu.Available gpu, ExactSearch.Element element, ExactSearch.Metric metric, int n, int dim, int nq, int k,
       boolean filtered, boolean tombstoned) {
+    check(gpu, element, metric, n, dim, nq, k, filtered, tombstoned, ExactSearch.Precision.EXACT);
+  }
+
+  /** Where the tensor cores search, the plain scan multiplies the queries rounded to fp16, as they do. */
+  static void check(Gpu.Available gpu, ExactSearch.Element element, ExactSearch.Metric metric, int n, int dim, int nq, int k,
+      boolean filtered, boolean tombstoned, ExactSearch.Precision precision) {
     Random random = new Random(SEED + n * 31L + dim);
     float[][] decoded = new float[n][dim];
     float[] scales = new float[n], norms2 = new float[n];
     int words = (n + 31) / 32;
     int[] filter = new int[words], tombs = new int[words];
     try (Arena arena = Arena.ofConfined(); GpuContext ctx = GpuContext.open(gpu); ExactSearch search = new ExactSearch(ctx)) {
-      MemorySegment data = arena.allocate((long) n * dim * element.bytes, 16);
+      MemorySegment data = arena.allocate(ExactSearch.paddedRows(n) * dim * element.bytes, 16);
       for (int r = 0; r < n; r++) {
         float max = 0;
         float[] v = new float[dim];
@@ -112,22 +143,32 @@ class ExactSearchTest {
           for (int i = 0; i < dim; i++) q[i] /= (float) Math.sqrt(n2);
         }
       }
+      boolean mma = precision == ExactSearch.Precision.TENSOR_CORES && element == ExactSearch.Element.F16 && dim % 16 == 0
+          && nq >= ExactSearch.MMA_MIN_BATCH && k <= 32;
+      float[][] multiplied = new float[nq][];
+      for (int q = 0; q < nq; q++) {
+        multiplied[q] = queries[q].clone();
+        if (mma) {
+          for (int i = 0; i < dim; i++) multiplied[q][i] = Float.float16ToFloat(Float.floatToFloat16(multiplied[q][i]));
+        }
+      }
       try (DeviceBuffer dData = upload(ctx, data); DeviceBuffer dScales = upload(ctx, MemorySegment.ofArray(scales));
           DeviceBuffer dNorms = upload(ctx, MemorySegment.ofArray(norms2));
           DeviceBuffer dTombs = tombstoned ? upload(ctx, MemorySegment.ofArray(tombs)) : null;
           DeviceBuffer dFilter = filtered ? upload(ctx, MemorySegment.ofArray(filter)) : null) {
         ExactSearch.Rows rows = new ExactSearch.Rows(element, dData, element == ExactSearch.Element.I8 ? dScales : null, dNorms,
             dTombs, n, dim);
-        ExactSearch.Result result = search.search(rows, queries, metric, dFilter, k);
+        assertEquals(mma, ExactSearch.usesTensorCores(rows, nq, k, precision), "whether the tensor cores search");
+        ExactSearch.Result result = search.search(rows, queries, metric, dFilter, k, precision);
         for (int qi = 0; qi < nq; qi++) {
           final int q = qi;
           List<float[]> expected = new ArrayList<>(); // {score, row}
           float qn2 = 0;
-          for (float x : queries[q]) qn2 = Math.fma(x, x, qn2);
+          for (float x : multiplied[q]) qn2 = Math.fma(x, x, qn2);
           for (int r = 0; r < n; r++) {
             if ((filter[r >> 5] & (1 << (r & 31))) == 0 || (tombs[r >> 5] & (1 << (r & 31))) != 0) continue;
             float dot = 0;
-            for (int i = 0; i < dim; i++) dot = Math.fma(queries[q][i], decoded[r][i], dot);
+            for (int i = 0; i < dim; i++) dot = Math.fma(multiplied[q][i], decoded[r][i], dot);
             dot *= scales[r];
             float s = metric == ExactSearch.Metric.L2 ? 1f / (1f + Math.max(0f, (qn2 + norms2[r]) - 2f * dot)) : dot;
             expected.add(new float[] {s, r});

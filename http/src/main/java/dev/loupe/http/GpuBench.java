@@ -184,8 +184,9 @@ final class GpuBench {
             n, dim, dataBytes / 1e9, gpu.device().totalMemory() / 1e9, gpu.device().name()));
       }
       try (GpuContext ctx = GpuContext.open(gpu); ExactSearch search = new ExactSearch(ctx);
-          DeviceBuffer data = ctx.allocate(dataBytes); DeviceBuffer norms = ctx.allocate(4L * n)) {
+          DeviceBuffer data = ctx.allocate(ExactSearch.paddedRows(n) * dim * 2); DeviceBuffer norms = ctx.allocate(4L * n)) {
         result.put("kernels", search.moduleName());
+        data.fill(dataBytes, data.bytes() - dataBytes, (byte) 0); // the tensor-core kernel reads the padding rows
         upload(ctx, data, norms);
         double bandwidth = copyBandwidth(ctx, data);
         double boundMs = dataBytes / bandwidth * 1e3;
@@ -213,19 +214,36 @@ final class GpuBench {
         out.printf(Locale.ROOT, "single query: p50 %.2f ms, p99 %.2f ms (%.2fx the bound)%n", p50, p99, p50 / boundMs);
 
         float[][] batch = Arrays.copyOf(queries, c.batch());
-        ExactSearch.Result batchResult = search.search(rows, batch, ExactSearch.Metric.DOT, null, c.k()); // warm-up
-        double[] batchMs = new double[c.rounds()];
-        for (int r = 0; r < c.rounds(); r++) {
-          long t = System.nanoTime();
-          batchResult = search.search(rows, batch, ExactSearch.Metric.DOT, null, c.k());
-          batchMs[r] = (System.nanoTime() - t) / 1e6;
+        double qps = 0;
+        ExactSearch.Result batchResult = null;
+        for (ExactSearch.Precision precision : ExactSearch.Precision.values()) {
+          boolean tensor = ExactSearch.usesTensorCores(rows, batch.length, c.k(), precision);
+          if (precision == ExactSearch.Precision.TENSOR_CORES && !tensor) {
+            out.println("batch on the tensor cores: not applicable (needs a batch of " + ExactSearch.MMA_MIN_BATCH
+                + "+ queries, k <= 32 and a dimension divisible by 16)");
+            continue;
+          }
+          String key = tensor ? "batch_tensor" : "batch_exact";
+          ExactSearch.Result r = search.search(rows, batch, ExactSearch.Metric.DOT, null, c.k(), precision); // warm-up
+          double[] batchMs = new double[c.rounds()];
+          for (int round = 0; round < c.rounds(); round++) {
+            long t = System.nanoTime();
+            r = search.search(rows, batch, ExactSearch.Metric.DOT, null, c.k(), precision);
+            batchMs[round] = (System.nanoTime() - t) / 1e6;
+          }
+          Arrays.sort(batchMs);
+          double ms = batchMs[batchMs.length / 2], q = c.batch() / (ms / 1e3);
+          result.put(key + "_ms", ms);
+          result.put(key + "_qps", q);
+          out.printf(Locale.ROOT, "batch of %d queries, %s: %.1f ms, %.0f queries/s%n", c.batch(),
+              tensor ? "fp16 queries on the tensor cores" : "fp32 queries on the CUDA cores", ms, q);
+          if (q > qps) {
+            qps = q;
+            batchResult = r;
+          }
         }
-        Arrays.sort(batchMs);
-        double ms = batchMs[batchMs.length / 2], qps = c.batch() / (ms / 1e3);
         result.put("batch", c.batch());
-        result.put("batch_ms", ms);
         result.put("batch_qps", qps);
-        out.printf(Locale.ROOT, "batch of %d queries: %.1f ms, %.0f queries/s%n", c.batch(), ms, qps);
 
         check(search, data, norms, queries);
         peer(qps, p50, batchResult);

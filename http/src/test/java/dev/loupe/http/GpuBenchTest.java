@@ -17,13 +17,15 @@ class GpuBenchTest {
   @Test
   void a_tiny_run_reports_bandwidth_latency_throughput_and_agreement_with_the_cpu_index() {
     ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
-    int code = GpuBench.run(List.of("--n", "3000", "--dim", "24", "--batch", "9", "--queries", "5", "--rounds", "2",
+    int code = GpuBench.run(List.of("--n", "3000", "--dim", "32", "--batch", "40", "--queries", "5", "--rounds", "2",
             "--check-rows", "1000", "--check-queries", "6", "--no-torch"), Gpu.probe(FakeCuda.library()),
         new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
 
     String text = out.toString(StandardCharsets.UTF_8);
     assertEquals(0, code, err.toString(StandardCharsets.UTF_8));
     assertTrue(text.contains("single query: p50"), text);
+    assertTrue(text.contains("batch of 40 queries, fp32 queries on the CUDA cores"), text);
+    assertTrue(text.contains("batch of 40 queries, fp16 queries on the tensor cores"), text);
     assertTrue(text.contains("CPU exact index on the first 1,000 rows: 6 of 6 queries identical"), text);
     String json = text.strip().lines().reduce((a, b) -> b).orElseThrow();
     assertTrue(json.startsWith("{\"device\": \"Loupe fake CUDA device (CPU)\""), json);
