@@ -39,7 +39,9 @@ class GpuHotTierTest {
         oracle.add("v" + i, v, m);
       }
       lucene.addKeywordOnly("words", Metadata.of("text", "/t"));
+      lucene.add("gone", GpuFlatIndexTest.gaussian(random, 16), Metadata.of("image", "/gone"));
       lucene.commit();
+      lucene.delete("gone"); // deleted after the commit: a live-docs bit, which the mirror must honour
     }
     LuceneVectorIndex reopened = LuceneVectorIndex.open(dir, spec, LuceneVectorIndex.Options.defaults());
     try (GpuContext ctx = GpuContext.open(FakeCuda.gpu()); GpuHotTier tier = GpuHotTier.open(reopened, reopened, ctx, Encoding.F16)) {
