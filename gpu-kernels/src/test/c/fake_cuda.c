@@ -708,6 +708,124 @@ static CUresult k_merge_topk(const Op* op) {
   return CUDA_SUCCESS;
 }
 
+/* ---- llm.cu ---- */
+
+static int check_launch_rows(const Op* op, int rows) {
+  return op->block[0] == BLOCK && op->grid[0] == (unsigned)((rows + BLOCK / 32 - 1) / (BLOCK / 32));
+}
+
+static CUresult k_matvec(const Op* op, int q4) {
+  const uint8_t* w = P(0, const uint8_t*);
+  const float* x = P(1, const float*);
+  float* y = P(2, float*);
+  int rows = P(3, int), cols = P(4, int);
+  if (rows < 1 || cols < 32 || cols % 32 != 0 || !check_launch_rows(op, rows)) return CUDA_ERROR_INVALID_VALUE;
+  size_t blockBytes = q4 ? 18 : 34, rowBytes = (size_t)cols / 32 * blockBytes;
+  if (!inside((CUdeviceptr)(uintptr_t)w, rowBytes * rows) || !inside((CUdeviceptr)(uintptr_t)x, 4 * (size_t)cols) ||
+      !inside((CUdeviceptr)(uintptr_t)y, 4 * (size_t)rows))
+    return CUDA_ERROR_ILLEGAL_ADDRESS;
+  for (int r = 0; r < rows; r++) {
+    float acc = 0;
+    for (int b = 0; b < cols / 32; b++) {
+      const uint8_t* blk = w + r * rowBytes + b * blockBytes;
+      float d = half_to_float((uint16_t)(blk[0] | blk[1] << 8)), s = 0;
+      if (q4) {
+        for (int j = 0; j < 16; j++) {
+          s = fmaf((float)((blk[2 + j] & 0x0F) - 8), x[b * 32 + j], s);
+          s = fmaf((float)((blk[2 + j] >> 4) - 8), x[b * 32 + j + 16], s);
+        }
+      } else {
+        for (int j = 0; j < 32; j++) s = fmaf((float)(int8_t)blk[2 + j], x[b * 32 + j], s);
+      }
+      acc = fmaf(d, s, acc);
+    }
+    y[r] = acc;
+  }
+  return CUDA_SUCCESS;
+}
+
+static CUresult k_matvec_q8_0(const Op* op) { return k_matvec(op, 0); }
+static CUresult k_matvec_q4_0(const Op* op) { return k_matvec(op, 1); }
+
+static CUresult k_rmsnorm(const Op* op) {
+  const float* x = P(0, const float*);
+  const float* weight = P(1, const float*);
+  float* y = P(2, float*);
+  int n = P(3, int);
+  float eps = P(4, float);
+  if (op->block[0] != BLOCK || n < 1) return CUDA_ERROR_INVALID_VALUE;
+  for (unsigned row = 0; row < op->grid[0]; row++) {
+    const float* xr = x + (size_t)row * n;
+    float ss = 0;
+    for (int i = 0; i < n; i++) ss = fmaf(xr[i], xr[i], ss);
+    float scale = 1.0f / sqrtf(ss / n + eps);
+    for (int i = 0; i < n; i++) y[(size_t)row * n + i] = xr[i] * scale * weight[i];
+  }
+  return CUDA_SUCCESS;
+}
+
+static CUresult k_swiglu(const Op* op) {
+  const float* gate = P(0, const float*);
+  const float* up = P(1, const float*);
+  float* out = P(2, float*);
+  int n = P(3, int);
+  for (int i = 0; i < n; i++) out[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
+  return CUDA_SUCCESS;
+}
+
+static CUresult k_rope(const Op* op) {
+  float* x = P(0, float*);
+  int headDim = P(1, int), ropeDim = P(2, int), pos = P(3, int);
+  float theta = P(4, float);
+  const float* factors = P(5, const float*);
+  int neox = P(6, int);
+  if (ropeDim < 2 || ropeDim % 2 != 0 || ropeDim > headDim || (int)op->block[0] < ropeDim / 2) return CUDA_ERROR_INVALID_VALUE;
+  for (unsigned h = 0; h < op->grid[0]; h++) {
+    float* v = x + (size_t)h * headDim;
+    for (int p = 0; p < ropeDim / 2; p++) {
+      float angle = (float)pos * powf(theta, -2.0f * p / ropeDim);
+      if (factors) angle /= factors[p];
+      float s = sinf(angle), c = cosf(angle);
+      int i = neox ? p : 2 * p, j = neox ? p + ropeDim / 2 : 2 * p + 1;
+      float a = v[i], b = v[j];
+      v[i] = a * c - b * s;
+      v[j] = a * s + b * c;
+    }
+  }
+  return CUDA_SUCCESS;
+}
+
+static CUresult k_attention_f16(const Op* op) {
+  const float* q = P(0, const float*);
+  const uint16_t* keys = P(1, const uint16_t*);
+  const uint16_t* values = P(2, const uint16_t*);
+  float* out = P(3, float*);
+  int heads = P(4, int), kvHeads = P(5, int), headDim = P(6, int), positions = P(7, int);
+  if (op->block[0] != BLOCK || op->grid[0] != (unsigned)heads || kvHeads < 1 || heads % kvHeads != 0 || positions < 1 ||
+      op->shared != (unsigned)positions * 4)
+    return CUDA_ERROR_INVALID_VALUE;
+  size_t stride = (size_t)kvHeads * headDim;
+  float* p = malloc(sizeof(float) * (size_t)positions);
+  for (int h = 0; h < heads; h++) {
+    int kvh = h / (heads / kvHeads);
+    float m = -INFINITY, sum = 0;
+    for (int t = 0; t < positions; t++) {
+      float s = 0;
+      for (int i = 0; i < headDim; i++) s = fmaf(q[(size_t)h * headDim + i], half_to_float(keys[t * stride + (size_t)kvh * headDim + i]), s);
+      p[t] = s / sqrtf((float)headDim);
+      m = fmaxf(m, p[t]);
+    }
+    for (int t = 0; t < positions; t++) { p[t] = expf(p[t] - m); sum += p[t]; }
+    for (int i = 0; i < headDim; i++) {
+      float acc = 0;
+      for (int t = 0; t < positions; t++) acc = fmaf(p[t], half_to_float(values[t * stride + (size_t)kvh * headDim + i]), acc);
+      out[(size_t)h * headDim + i] = acc / sum;
+    }
+  }
+  free(p);
+  return CUDA_SUCCESS;
+}
+
 /* Name, parameter count and each parameter's size in bytes, as in the .cu signatures. */
 static const struct { const char* name; int count; int sizes[MAX_PARAMS]; KernelImpl impl; } KERNELS[] = {
     {"loupe_fill_f32", 3, {8, 4, 4}, k_fill_f32},
@@ -716,6 +834,12 @@ static const struct { const char* name; int count; int sizes[MAX_PARAMS]; Kernel
     {"loupe_score_i8", 15, {8, 8, 8, 4, 4, 8, 8, 4, 4, 8, 8, 4, 4, 8, 8}, k_score_i8},
     {"loupe_merge_topk", 7, {8, 8, 4, 4, 4, 8, 8}, k_merge_topk},
     {"loupe_score_f16_mma", 14, {8, 8, 4, 4, 8, 8, 4, 4, 8, 8, 4, 4, 8, 8}, k_score_f16_mma},
+    {"loupe_matvec_q8_0", 5, {8, 8, 8, 4, 4}, k_matvec_q8_0},
+    {"loupe_matvec_q4_0", 5, {8, 8, 8, 4, 4}, k_matvec_q4_0},
+    {"loupe_rmsnorm", 5, {8, 8, 8, 4, 4}, k_rmsnorm},
+    {"loupe_swiglu", 4, {8, 8, 8, 4}, k_swiglu},
+    {"loupe_rope", 7, {8, 4, 4, 4, 4, 8, 4}, k_rope},
+    {"loupe_attention_f16", 8, {8, 8, 8, 8, 4, 4, 4, 4}, k_attention_f16},
 };
 #define KERNEL_COUNT ((int)(sizeof KERNELS / sizeof KERNELS[0]))
 

@@ -15,10 +15,11 @@
  *       PTX is committed under {@code resources/dev/loupe/gpu/kernels} ({@code scripts/build-ptx.sh}
  *       regenerates it; cubins for sm_80 and sm_90 are built into {@code target/} when {@code
  *       nvcc} is present).
+ *   <li>{@link dev.loupe.gpu.LlmKernels}: the decode-step kernels of {@code llm.cu} (Q8_0 / Q4_0
+ *       matrix-vector products, RMSNorm, SwiGLU, RoPE, attention over an fp16 KV cache) for the
+ *       LLM runtime's CUDA backend, which is still to be written.
  * </ul>
  *
- * Depends on the JDK only; it is the only module that touches CUDA. The LLM backend's kernels
- * (dequantize-matvec, RMSNorm, RoPE, attention, decode graph) will join {@code src/main/cuda} and
- * use the same binding.
+ * Depends on the JDK only; it is the only module that touches CUDA.
  */
 package dev.loupe.gpu;
