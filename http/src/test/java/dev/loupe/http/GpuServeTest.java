@@ -57,6 +57,29 @@ class GpuServeTest {
   }
 
   @Test
+  void serve_gpu_starts_searches_and_stops_with_the_fake_driver(@TempDir Path tmp) throws Exception {
+    Path data = tmp.resolve("data"), corpus = java.nio.file.Files.createDirectories(tmp.resolve("corpus"));
+    java.nio.file.Files.writeString(corpus.resolve("lighthouse.txt"), "The lighthouse keeper logs every storm that passes the cape.");
+    java.nio.file.Files.writeString(corpus.resolve("bread.txt"), "A recipe for sourdough bread with a long cold proof.");
+    Fixtures.ingest(data, corpus);
+    // Gpu.detect() reads the property once per JVM; only the GPU paths ever call it.
+    System.setProperty(dev.loupe.gpu.CudaDriver.LIBRARY_PROPERTY, FakeCuda.library());
+    try {
+      Command.Serve serve = (Command.Serve) Command.parse(List.of("serve", "--data", data.toString(), "--port", "0", "--gpu"), ENV);
+      try (LoupeServer server = Main.start(serve.config(), serve.store(), serve.llm(), serve.gpu())) {
+        assertInstanceOf(Gpu.Available.class, Gpu.detect());
+        var response = java.net.http.HttpClient.newHttpClient().send(
+            java.net.http.HttpRequest.newBuilder(server.localUrl().resolve("api/search?k=5&q=lighthouse")).build(),
+            java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, response.statusCode(), response.body());
+        assertTrue(response.body().contains("lighthouse.txt"), response.body());
+      }
+    } finally {
+      System.clearProperty(dev.loupe.gpu.CudaDriver.LIBRARY_PROPERTY);
+    }
+  }
+
+  @Test
   void without_a_gpu_the_index_stays_on_the_cpu_path() throws Exception {
     Gpu.Detection none = Gpu.probe("/nonexistent/no-gpu-driver.so");
     try (LuceneVectorIndex lucene = LuceneVectorIndex.open(dir, SPEC, LuceneVectorIndex.Options.defaults())) {
