@@ -13,12 +13,17 @@ sealed interface Command {
 
   /**
    * {@code loupe serve}; {@code store} says where the indexes live, {@code llm} is the GGUF model
-   * chat answers with, or null for none.
+   * chat answers with, or null for none; {@code gpu} puts the GPU hot tier in front of the store
+   * ({@code --gpu}).
    */
-  record Serve(ServerConfig config, StoreConfig store, Path llm) implements Command {
+  record Serve(ServerConfig config, StoreConfig store, Path llm, boolean gpu) implements Command {
     /** With the embedded store and no language model. */
     Serve(ServerConfig config) {
-      this(config, StoreConfig.LUCENE, null);
+      this(config, StoreConfig.LUCENE, null, false);
+    }
+
+    Serve(ServerConfig config, StoreConfig store, Path llm) {
+      this(config, store, llm, false);
     }
   }
 
@@ -62,6 +67,13 @@ sealed interface Command {
   /** {@code loupe bench llm ARGS}: {@code args} go to the benchmark untouched. */
   record BenchLlm(List<String> args) implements Command {
     public BenchLlm {
+      args = List.copyOf(args);
+    }
+  }
+
+  /** {@code loupe bench gpu ARGS}: {@code args} go to {@link GpuBench} untouched. */
+  record BenchGpu(List<String> args) implements Command {
+    public BenchGpu {
       args = List.copyOf(args);
     }
   }
@@ -146,6 +158,8 @@ sealed interface Command {
             --llm FILE   GGUF language model for chat (POST /api/chat and
                          /v1/chat/completions); default $LOUPE_LLM; without one
                          chat answers 503 with how to load one
+            --gpu        mirror the store's vectors on the GPU and answer k-NN
+                         searches there (exact); the CPU path when there is no GPU
         ask QUESTION [--llm FILE] [--data DIR] [--no-retrieval] [--max-tokens N]
             Answer one question from the documents in DIR with the language model
             (default $LOUPE_LLM), streaming the answer and listing its sources.
@@ -180,6 +194,11 @@ sealed interface Command {
             Loupe's LLM engine against llama.cpp on the same GGUF and threads:
             prefill and decode tokens/s, ratios, the memory-bandwidth bound and
             resident memory; --random writes a seeded random-weight llama once.
+        bench gpu [--n N] [--dim D] [--k K] [--batch B] [--queries Q] [options]
+            Exact search over N x D fp16 vectors (default 10M x 768) on the GPU:
+            copy bandwidth and the bandwidth bound, single-query latency, batched
+            throughput against PyTorch matmul + topk, results against the CPU
+            exact index. loupe bench gpu --help lists the options.
         generate --model FILE --prompt TEXT [--max-tokens N] [--temperature T] [options]
             Generate text with a GGUF model (Loupe's own engine), streaming it to
             stdout; --draft FILE adds speculative decoding, --json-schema FILE
@@ -242,6 +261,7 @@ sealed interface Command {
     String store = "lucene", osUrls = null, osUser = null, osPrefix = null;
     Path osPasswordFile = null;
     Path llm = llmFromEnv(env);
+    boolean gpu = false;
     for (int i = 0; i < args.size(); i++) {
       String arg = args.get(i);
       String flag = arg;
@@ -254,6 +274,12 @@ sealed interface Command {
       switch (flag) {
         case "--help", "-h" -> {
           return new Help();
+        }
+        case "--gpu" -> {
+          if (value != null) {
+            throw new IllegalArgumentException("option --gpu takes no value, got '" + value + "'");
+          }
+          gpu = true;
         }
         case "--data", "--watch", "--port", "--host", "--store", "--opensearch-url", "--opensearch-user",
             "--opensearch-password-file", "--opensearch-index-prefix", "--llm" -> {
@@ -303,7 +329,7 @@ sealed interface Command {
     } else {
       storeConfig = new StoreConfig(store, null, "loupe-");
     }
-    return new Serve(new ServerConfig(host, port, data, watch), storeConfig, llm);
+    return new Serve(new ServerConfig(host, port, data, watch), storeConfig, llm, gpu);
   }
 
   private static Path llmFromEnv(Map<String, String> env) {
@@ -358,7 +384,7 @@ sealed interface Command {
 
   private static Command parseBench(List<String> args, Map<String, String> env) {
     if (args.isEmpty()) {
-      throw new IllegalArgumentException("bench needs a target: loupe bench vectors|embed|ingest|http|llm");
+      throw new IllegalArgumentException("bench needs a target: loupe bench vectors|embed|ingest|http|llm|gpu");
     }
     String target = args.getFirst();
     List<String> rest = args.subList(1, args.size());
@@ -366,6 +392,7 @@ sealed interface Command {
       case "vectors" -> new BenchVectors(rest);
       case "ingest" -> new BenchIngest(rest);
       case "llm" -> new BenchLlm(rest);
+      case "gpu" -> new BenchGpu(rest);
       case "http" -> new BenchHttp(rest, defaultDataDir(env));
       case "embed" -> {
         List<String> withData = new ArrayList<>(rest);
@@ -374,7 +401,7 @@ sealed interface Command {
         }
         yield new BenchEmbed(withData);
       }
-      default -> throw new IllegalArgumentException("unknown bench target '" + target + "'; expected vectors, embed, ingest, http or llm");
+      default -> throw new IllegalArgumentException("unknown bench target '" + target + "'; expected vectors, embed, ingest, http, llm or gpu");
     };
   }
 

@@ -81,6 +81,7 @@ public final class Main {
       case Command.BenchIngest(List<String> benchArgs) ->
           IngestBench.run(benchArgs.toArray(String[]::new), out, err);
       case Command.BenchLlm(List<String> benchArgs) -> LlmBench.run(benchArgs, out, err);
+      case Command.BenchGpu(List<String> benchArgs) -> GpuBench.run(benchArgs, dev.loupe.gpu.Gpu.detect(), out, err);
       case Command.Ingest(Path dataDir, List<Path> paths) -> failsAsOne("ingest", err, () -> IngestCommand.ingest(dataDir, paths, out, err));
       case Command.Status(Path dataDir) -> failsAsOne("status", err, () -> IngestCommand.status(dataDir, out, err));
       case Command.Models(List<String> modelArgs) ->
@@ -89,7 +90,7 @@ public final class Main {
       case Command.Generate(List<String> llmArgs) -> LlmCommand.generate(llmArgs, out, err);
       case Command.Chat(List<String> llmArgs) -> LlmCommand.chat(llmArgs, in, out, err);
       case Command.Convert(List<String> llmArgs) -> LlmCommand.convert(llmArgs, out, err);
-      case Command.Serve(ServerConfig config, StoreConfig store, Path llm) -> serve(config, store, llm, err);
+      case Command.Serve(ServerConfig config, StoreConfig store, Path llm, boolean gpu) -> serve(config, store, llm, gpu, err);
       case Command.Ask(Path dataDir, Path llm, String question, boolean retrieval, int maxTokens) ->
           failsAsOne("ask", err, () -> AskCommand.ask(dataDir, llm, question, retrieval, maxTokens, out, err));
     };
@@ -116,7 +117,7 @@ public final class Main {
     return 2;
   }
 
-  private static int serve(ServerConfig config, StoreConfig storeConfig, Path llm, PrintStream err)
+  private static int serve(ServerConfig config, StoreConfig storeConfig, Path llm, boolean gpu, PrintStream err)
       throws IOException, InterruptedException {
     LoupeServer server;
     try {
@@ -125,7 +126,7 @@ public final class Main {
         err.println("loupe: " + Auth.noKeysMessage(config));
         return 2;
       }
-      server = start(config, storeConfig, llm);
+      server = start(config, storeConfig, llm, gpu);
     } catch (IllegalArgumentException e) {
       return usageError(e, err);
     } catch (IOException e) { // a port taken, a data folder in use, a bad loupe.properties
@@ -186,13 +187,23 @@ public final class Main {
 
   /** With the indexes in {@code storeConfig}'s store and chat answered by {@code llm} (either may be the default). */
   public static LoupeServer start(ServerConfig config, StoreConfig storeConfig, Path llm) throws IOException {
+    return start(config, storeConfig, llm, false);
+  }
+
+  /**
+   * As {@link #start(ServerConfig, StoreConfig, Path)}; with {@code gpu}, each index of the
+   * pipeline gets the GPU hot tier ({@link GpuServe}), or stays on the CPU path when there is no
+   * GPU (a log line says which).
+   */
+  public static LoupeServer start(ServerConfig config, StoreConfig storeConfig, Path llm, boolean gpu) throws IOException {
     createDirectory(config.dataDir(), "data");
     for (Path watch : config.watchDirs()) {
       createDirectory(watch, "watch");
     }
     Pipeline pipeline;
     try {
-      pipeline = Pipeline.open(config.dataDir(), storeConfig, System.err, isolatedIngestion());
+      pipeline = Pipeline.open(config.dataDir(), storeConfig, System.err, isolatedIngestion(),
+          gpu ? GpuServe.hotTier(dev.loupe.gpu.Gpu.detect()) : java.util.function.UnaryOperator.identity());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new java.io.InterruptedIOException("interrupted while opening the ingest pipeline");

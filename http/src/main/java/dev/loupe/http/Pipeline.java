@@ -132,6 +132,16 @@ final class Pipeline implements AutoCloseable {
    * native crashes do not pause or kill the searches.
    */
   static Pipeline open(Path dataDir, StoreConfig store, PrintStream err, boolean isolated) throws IOException, InterruptedException {
+    return open(dataDir, store, err, isolated, java.util.function.UnaryOperator.identity());
+  }
+
+  /**
+   * As {@link #open(Path, StoreConfig, PrintStream, boolean)}, with each opened index passed
+   * through {@code tier} (the GPU hot tier of {@code serve --gpu}, or the identity) before the
+   * ingester and the searcher see it, so every write goes through what {@code tier} returns.
+   */
+  static Pipeline open(Path dataDir, StoreConfig store, PrintStream err, boolean isolated,
+      java.util.function.UnaryOperator<HybridIndex> tier) throws IOException, InterruptedException {
     IngestSettings settings = Settings.load(dataDir).ingest(); // a bad setting fails before anything opens
     List<AutoCloseable> open = new ArrayList<>();
     boolean done = false;
@@ -147,12 +157,10 @@ final class Pipeline implements AutoCloseable {
         cluster = OpenSearchConnection.open(store.opensearch());
         open.add(cluster); // closed after the indexes
       }
-      HybridIndex textIndex = openIndex(dataDir, store, cluster, "text", new IndexSpec(textDim, Similarity.COSINE));
-      open.add(textIndex);
+      HybridIndex textIndex = tiered(tier, openIndex(dataDir, store, cluster, "text", new IndexSpec(textDim, Similarity.COSINE)), open);
       HybridIndex visualIndex = null;
       if (visual != null) {
-        visualIndex = openIndex(dataDir, store, cluster, "visual", new IndexSpec(visual.info().dimension(), Similarity.COSINE));
-        open.add(visualIndex);
+        visualIndex = tiered(tier, openIndex(dataDir, store, cluster, "visual", new IndexSpec(visual.info().dimension(), Similarity.COSINE)), open);
       }
       ContentProcessor remote = isolated ? new ChildProcessor(IngestWorker.command(dataDir)) : null;
       if (remote != null) open.add(remote); // closed after the ingester, whose workers use it
@@ -174,6 +182,20 @@ final class Pipeline implements AutoCloseable {
 
   Ingester ingester() {
     return ingester;
+  }
+
+  /** {@code tier} applied to {@code index}, added to {@code open}; the bare index is closed if {@code tier} fails. */
+  private static HybridIndex tiered(java.util.function.UnaryOperator<HybridIndex> tier, HybridIndex index, List<AutoCloseable> open)
+      throws IOException {
+    HybridIndex result;
+    try {
+      result = tier.apply(index);
+    } catch (RuntimeException e) {
+      index.close();
+      throw e;
+    }
+    open.add(result);
+    return result;
   }
 
   /** The index {@code name} ("text", "visual") in the chosen store. */

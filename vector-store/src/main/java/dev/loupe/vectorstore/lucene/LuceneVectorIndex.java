@@ -7,6 +7,7 @@ import dev.loupe.vectorstore.Metadata;
 import dev.loupe.vectorstore.SearchHit;
 import dev.loupe.vectorstore.Similarity;
 import dev.loupe.vectorstore.VectorIndex;
+import dev.loupe.vectorstore.VectorSource;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -113,7 +114,7 @@ import org.apache.lucene.util.VectorUtil;
  * searches run concurrently. The index owns its directory, writer and merge threads until {@link
  * #close()}; a directory can be open in one instance at a time (Lucene's write lock).
  */
-public final class LuceneVectorIndex implements HybridIndex {
+public final class LuceneVectorIndex implements HybridIndex, VectorSource {
 
   /** Version of the document layout above; stored in the commit user data. */
   static final String LAYOUT_VERSION = "1";
@@ -545,6 +546,38 @@ public final class LuceneVectorIndex implements HybridIndex {
           }
           // vectorValue may return a buffer Lucene reuses; the caller gets its own copy.
           return Optional.of(values.vectorValue(it.index()).clone());
+        });
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Walks the float vectors of every segment of one searcher (a point-in-time view), skipping
+   * deleted and keyword-only documents; vectors are full precision, as {@link #vector} returns them.
+   * For the GPU hot tier's mirror.
+   */
+  @Override
+  public void forEachVector(VectorSource.Visitor visitor) {
+    withSearcher(
+        searcher -> {
+          for (LeafReaderContext leaf : searcher.getIndexReader().leaves()) {
+            LeafReader reader = leaf.reader();
+            FloatVectorValues values = reader.getFloatVectorValues(VECTOR);
+            if (values == null) {
+              continue;
+            }
+            Bits live = reader.getLiveDocs();
+            org.apache.lucene.index.StoredFields stored = reader.storedFields();
+            KnnVectorValues.DocIndexIterator it = values.iterator();
+            for (int doc = it.nextDoc(); doc != DocIdSetIterator.NO_MORE_DOCS; doc = it.nextDoc()) {
+              if (live != null && !live.get(doc)) {
+                continue;
+              }
+              Document document = stored.document(doc);
+              visitor.visit(document.get(ID), values.vectorValue(it.index()).clone(), toMetadata(document));
+            }
+          }
+          return null;
         });
   }
 

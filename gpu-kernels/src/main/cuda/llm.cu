@@ -1,0 +1,181 @@
+// Decode-step kernels for the LLM runtime's CUDA backend (the backend itself is not written yet;
+// these are its building blocks, tested through the fake driver's C references).
+//
+// Layouts (fp32 activations, row-major matrices, ggml's block formats for weights):
+//   Q8_0 row: cols / 32 blocks of 34 bytes: fp16 scale d, then 32 int8 q; value q * d.
+//   Q4_0 row: cols / 32 blocks of 18 bytes: fp16 scale d, then 16 bytes; element j < 16 is the low
+//             nibble of byte j, element j + 16 its high nibble; value (nibble - 8) * d.
+//   Rows follow each other without padding (a Q8_0 row is cols / 32 * 34 bytes), so blocks are only
+//   2-byte aligned: the kernels read the scale as a half and the quants bytewise.
+//   KV cache (attention): per layer, keys and values as [position][kvHeads * headDim] fp16.
+//
+// Matrix-vector products give each row to one warp: lane l takes blocks l, l + 32, ... (a warp
+// reads 32 consecutive blocks, 1,088 bytes for Q8_0, in one pass), accumulates in fp32 and the
+// warp reduces with shuffles. They are bandwidth-bound at batch 1, as decoding is.
+
+#include <cuda_fp16.h>
+#include <stdint.h>
+
+#define LLM_BLOCK 256
+#define FULL_MASK 0xffffffffu
+
+__device__ __forceinline__ float warp_sum(float v) {
+#pragma unroll
+  for (int off = 16; off > 0; off >>= 1) v += __shfl_xor_sync(FULL_MASK, v, off);
+  return v;
+}
+
+// Sum over the block (every thread gets it); `scratch` holds LLM_BLOCK / 32 floats.
+__device__ float block_sum(float v, float* scratch) {
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  v = warp_sum(v);
+  __syncthreads();  // scratch may still be read from a previous call
+  if (lane == 0) scratch[warp] = v;
+  __syncthreads();
+  float total = 0.0f;
+#pragma unroll
+  for (int w = 0; w < LLM_BLOCK / 32; w++) total += scratch[w];
+  return total;
+}
+
+__device__ float block_max(float v, float* scratch) {
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+#pragma unroll
+  for (int off = 16; off > 0; off >>= 1) v = fmaxf(v, __shfl_xor_sync(FULL_MASK, v, off));
+  __syncthreads();
+  if (lane == 0) scratch[warp] = v;
+  __syncthreads();
+  float m = -INFINITY;
+#pragma unroll
+  for (int w = 0; w < LLM_BLOCK / 32; w++) m = fmaxf(m, scratch[w]);
+  return m;
+}
+
+// y[r] = sum_c W[r][c] * x[c] for Q8_0 rows. Grid ceil(rows / 8), block LLM_BLOCK; cols % 32 == 0.
+extern "C" __global__ void __launch_bounds__(LLM_BLOCK)
+loupe_matvec_q8_0(const uint8_t* w, const float* x, float* y, int rows, int cols) {
+  const int row = blockIdx.x * (LLM_BLOCK / 32) + (threadIdx.x >> 5), lane = threadIdx.x & 31;
+  if (row >= rows) return;  // warp-uniform
+  const int blocks = cols / 32;
+  const uint8_t* r = w + (size_t)row * blocks * 34;
+  float acc = 0.0f;
+  for (int b = lane; b < blocks; b += 32) {
+    const uint8_t* blk = r + (size_t)b * 34;
+    const float d = __half2float(*reinterpret_cast<const __half*>(blk));
+    const float4* xv = reinterpret_cast<const float4*>(x + b * 32);
+    float s = 0.0f;
+#pragma unroll
+    for (int i = 0; i < 8; i++) {
+      float4 v = __ldg(xv + i);
+      s = fmaf((float)(int8_t)blk[2 + 4 * i], v.x, s);
+      s = fmaf((float)(int8_t)blk[3 + 4 * i], v.y, s);
+      s = fmaf((float)(int8_t)blk[4 + 4 * i], v.z, s);
+      s = fmaf((float)(int8_t)blk[5 + 4 * i], v.w, s);
+    }
+    acc = fmaf(d, s, acc);
+  }
+  acc = warp_sum(acc);
+  if (lane == 0) y[row] = acc;
+}
+
+// As loupe_matvec_q8_0 for Q4_0 rows.
+extern "C" __global__ void __launch_bounds__(LLM_BLOCK)
+loupe_matvec_q4_0(const uint8_t* w, const float* x, float* y, int rows, int cols) {
+  const int row = blockIdx.x * (LLM_BLOCK / 32) + (threadIdx.x >> 5), lane = threadIdx.x & 31;
+  if (row >= rows) return;
+  const int blocks = cols / 32;
+  const uint8_t* r = w + (size_t)row * blocks * 18;
+  float acc = 0.0f;
+  for (int b = lane; b < blocks; b += 32) {
+    const uint8_t* blk = r + (size_t)b * 18;
+    const float d = __half2float(*reinterpret_cast<const __half*>(blk));
+    const float* xb = x + b * 32;
+    float s = 0.0f;
+#pragma unroll
+    for (int j = 0; j < 16; j++) {
+      const int q = blk[2 + j];
+      s = fmaf((float)((q & 0x0F) - 8), __ldg(xb + j), s);
+      s = fmaf((float)((q >> 4) - 8), __ldg(xb + j + 16), s);
+    }
+    acc = fmaf(d, s, acc);
+  }
+  acc = warp_sum(acc);
+  if (lane == 0) y[row] = acc;
+}
+
+// y = x / sqrt(mean(x^2) + eps) * weight, one row of n per block. Grid (rows), block LLM_BLOCK.
+extern "C" __global__ void __launch_bounds__(LLM_BLOCK)
+loupe_rmsnorm(const float* x, const float* weight, float* y, int n, float eps) {
+  __shared__ float scratch[LLM_BLOCK / 32];
+  const float* xr = x + (size_t)blockIdx.x * n;
+  float* yr = y + (size_t)blockIdx.x * n;
+  float ss = 0.0f;
+  for (int i = threadIdx.x; i < n; i += LLM_BLOCK) ss = fmaf(xr[i], xr[i], ss);
+  const float scale = rsqrtf(block_sum(ss, scratch) / n + eps);
+  for (int i = threadIdx.x; i < n; i += LLM_BLOCK) yr[i] = xr[i] * scale * weight[i];
+}
+
+// out[i] = silu(gate[i]) * up[i], silu(g) = g / (1 + exp(-g)). Any grid (grid-stride loop).
+extern "C" __global__ void loupe_swiglu(const float* gate, const float* up, float* out, int n) {
+  for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {
+    const float g = gate[i];
+    out[i] = g / (1.0f + expf(-g)) * up[i];
+  }
+}
+
+// Rotates the first ropeDim components of each of `heads` vectors of headDim (row-major) by the
+// position `pos`: pair p (p < ropeDim / 2) turns by pos * theta^(-2p / ropeDim) / factor[p]
+// (factors null: 1). neox == 0 pairs components (2p, 2p + 1) (llama); neox == 1 pairs (p, p +
+// ropeDim / 2) (NeoX, Qwen). Grid (heads), block >= ropeDim / 2.
+extern "C" __global__ void loupe_rope(float* x, int headDim, int ropeDim, int pos, float theta, const float* factors, int neox) {
+  const int p = threadIdx.x;
+  if (p >= ropeDim / 2) return;
+  float* v = x + (size_t)blockIdx.x * headDim;
+  float angle = (float)pos * powf(theta, -2.0f * p / ropeDim);
+  if (factors != nullptr) angle /= factors[p];
+  float s, c;
+  sincosf(angle, &s, &c);
+  const int i = neox ? p : 2 * p, j = neox ? p + ropeDim / 2 : 2 * p + 1;
+  const float a = v[i], b = v[j];
+  v[i] = a * c - b * s;
+  v[j] = a * s + b * c;
+}
+
+// One decode step of attention for head h (grid (heads), block LLM_BLOCK, dynamic shared memory
+// (positions) * 4 bytes): scores_t = q_h . k_t / sqrt(headDim) for t < positions, softmax, out_h =
+// sum_t p_t v_t. q and out are [heads][headDim] fp32; head h reads kv head h / (heads / kvHeads).
+extern "C" __global__ void __launch_bounds__(LLM_BLOCK)
+loupe_attention_f16(const float* q, const __half* keys, const __half* values, float* out, int heads, int kvHeads,
+                    int headDim, int positions) {
+  extern __shared__ float p[];  // positions scores, then probabilities
+  __shared__ float scratch[LLM_BLOCK / 32];
+  const int h = blockIdx.x, kvh = h / (heads / kvHeads);
+  const float* qh = q + (size_t)h * headDim;
+  const size_t stride = (size_t)kvHeads * headDim;
+  const float scale = rsqrtf((float)headDim);
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  for (int t = warp; t < positions; t += LLM_BLOCK / 32) {  // a warp per position
+    const __half* k = keys + t * stride + (size_t)kvh * headDim;
+    float s = 0.0f;
+    for (int i = lane; i < headDim; i += 32) s = fmaf(qh[i], __half2float(k[i]), s);
+    s = warp_sum(s);
+    if (lane == 0) p[t] = s * scale;
+  }
+  __syncthreads();
+  float m = -INFINITY;
+  for (int t = threadIdx.x; t < positions; t += LLM_BLOCK) m = fmaxf(m, p[t]);
+  m = block_max(m, scratch);
+  float sum = 0.0f;
+  for (int t = threadIdx.x; t < positions; t += LLM_BLOCK) {
+    const float e = expf(p[t] - m);
+    p[t] = e;
+    sum += e;
+  }
+  const float inv = 1.0f / block_sum(sum, scratch);  // its barriers also publish p[]
+  for (int i = threadIdx.x; i < headDim; i += LLM_BLOCK) {
+    const __half* v = values + (size_t)kvh * headDim + i;
+    float acc = 0.0f;
+    for (int t = 0; t < positions; t++) acc = fmaf(p[t], __half2float(v[t * stride]), acc);
+    out[(size_t)h * headDim + i] = acc * inv;
+  }
+}
