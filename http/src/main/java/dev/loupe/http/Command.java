@@ -15,10 +15,15 @@ sealed interface Command {
    * {@code loupe serve}; {@code store} says where the indexes live, {@code llm} is the GGUF model
    * chat answers with, or null for none.
    */
-  record Serve(ServerConfig config, StoreConfig store, Path llm) implements Command {
+  record Serve(ServerConfig config, StoreConfig store, Path llm, ChatOptions chat) implements Command {
     /** With the embedded store and no language model. */
     Serve(ServerConfig config) {
       this(config, StoreConfig.LUCENE, null);
+    }
+
+    /** With chat's default context and memory. */
+    Serve(ServerConfig config, StoreConfig store, Path llm) {
+      this(config, store, llm, ChatOptions.DEFAULTS);
     }
   }
 
@@ -146,6 +151,10 @@ sealed interface Command {
             --llm FILE   GGUF language model for chat (POST /api/chat and
                          /v1/chat/completions); default $LOUPE_LLM; without one
                          chat answers 503 with how to load one
+            --llm-context N    positions of each chat's KV cache; default the
+                         model's context, at most 4096
+            --chat-memory SIZE  memory all chats' KV caches may take (512m, 2g);
+                         default 1g; the least recently used chat is evicted
         ask QUESTION [--llm FILE] [--data DIR] [--no-retrieval] [--max-tokens N]
             Answer one question from the documents in DIR with the language model
             (default $LOUPE_LLM), streaming the answer and listing its sources.
@@ -242,6 +251,8 @@ sealed interface Command {
     String store = "lucene", osUrls = null, osUser = null, osPrefix = null;
     Path osPasswordFile = null;
     Path llm = llmFromEnv(env);
+    int llmContext = 0;
+    long chatMemory = 0;
     for (int i = 0; i < args.size(); i++) {
       String arg = args.get(i);
       String flag = arg;
@@ -256,7 +267,7 @@ sealed interface Command {
           return new Help();
         }
         case "--data", "--watch", "--port", "--host", "--store", "--opensearch-url", "--opensearch-user",
-            "--opensearch-password-file", "--opensearch-index-prefix", "--llm" -> {
+            "--opensearch-password-file", "--opensearch-index-prefix", "--llm", "--llm-context", "--chat-memory" -> {
           if (value == null) {
             if (i + 1 >= args.size() || args.get(i + 1).startsWith("--")) {
               throw new IllegalArgumentException("option " + flag + " needs a value");
@@ -277,6 +288,8 @@ sealed interface Command {
             case "--opensearch-password-file" -> osPasswordFile = Path.of(value);
             case "--opensearch-index-prefix" -> osPrefix = value;
             case "--llm" -> llm = Path.of(value);
+            case "--llm-context" -> llmContext = ChatOptions.parseContext(value);
+            case "--chat-memory" -> chatMemory = ChatOptions.parseSize(value);
             default -> throw new AssertionError(flag);
           }
         }
@@ -303,7 +316,7 @@ sealed interface Command {
     } else {
       storeConfig = new StoreConfig(store, null, "loupe-");
     }
-    return new Serve(new ServerConfig(host, port, data, watch), storeConfig, llm);
+    return new Serve(new ServerConfig(host, port, data, watch), storeConfig, llm, new ChatOptions(llmContext, chatMemory));
   }
 
   private static Path llmFromEnv(Map<String, String> env) {

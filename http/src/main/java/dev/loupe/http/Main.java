@@ -89,7 +89,7 @@ public final class Main {
       case Command.Generate(List<String> llmArgs) -> LlmCommand.generate(llmArgs, out, err);
       case Command.Chat(List<String> llmArgs) -> LlmCommand.chat(llmArgs, in, out, err);
       case Command.Convert(List<String> llmArgs) -> LlmCommand.convert(llmArgs, out, err);
-      case Command.Serve(ServerConfig config, StoreConfig store, Path llm) -> serve(config, store, llm, err);
+      case Command.Serve(ServerConfig config, StoreConfig store, Path llm, ChatOptions chat) -> serve(config, store, llm, chat, err);
       case Command.Ask(Path dataDir, Path llm, String question, boolean retrieval, int maxTokens) ->
           failsAsOne("ask", err, () -> AskCommand.ask(dataDir, llm, question, retrieval, maxTokens, out, err));
     };
@@ -116,7 +116,7 @@ public final class Main {
     return 2;
   }
 
-  private static int serve(ServerConfig config, StoreConfig storeConfig, Path llm, PrintStream err)
+  private static int serve(ServerConfig config, StoreConfig storeConfig, Path llm, ChatOptions chat, PrintStream err)
       throws IOException, InterruptedException {
     LoupeServer server;
     try {
@@ -125,7 +125,7 @@ public final class Main {
         err.println("loupe: " + Auth.noKeysMessage(config));
         return 2;
       }
-      server = start(config, storeConfig, llm);
+      server = start(config, storeConfig, llm, chat);
     } catch (IllegalArgumentException e) {
       return usageError(e, err);
     } catch (IOException e) { // a port taken, a data folder in use, a bad loupe.properties
@@ -186,6 +186,12 @@ public final class Main {
 
   /** With the indexes in {@code storeConfig}'s store and chat answered by {@code llm} (either may be the default). */
   public static LoupeServer start(ServerConfig config, StoreConfig storeConfig, Path llm) throws IOException {
+    return start(config, storeConfig, llm, ChatOptions.DEFAULTS);
+  }
+
+  /** As {@link #start(ServerConfig, StoreConfig, Path)}, chat's KV caches sized by {@code chatOptions}. */
+  static LoupeServer start(ServerConfig config, StoreConfig storeConfig, Path llm, ChatOptions chatOptions)
+      throws IOException {
     createDirectory(config.dataDir(), "data");
     for (Path watch : config.watchDirs()) {
       createDirectory(watch, "watch");
@@ -201,7 +207,7 @@ public final class Main {
     boolean started = false;
     dev.loupe.rag.chat.ChatEngine chat = null;
     try {
-      chat = llm == null ? null : openChat(llm, pipeline.searcher());
+      chat = llm == null ? null : openChat(llm, pipeline.searcher(), chatOptions);
       // With CLIP the pipeline holds the visual index; without it, serve opens the (empty) store itself.
       store = pipeline.visualIndex() != null ? new Store(storeConfig.kind(), pipeline.visualIndex())
           : storeConfig.isOpenSearch() ? openDefaultOpenSearchStore(storeConfig) : openDefaultStore(config.dataDir());
@@ -235,6 +241,18 @@ public final class Main {
    * @throws IllegalArgumentException naming the file when it is missing or not a model Loupe runs
    */
   static dev.loupe.rag.chat.ChatEngine openChat(Path llm, dev.loupe.rag.search.Searcher searcher) throws IOException {
+    return openChat(llm, searcher, ChatOptions.DEFAULTS);
+  }
+
+  /**
+   * As {@link #openChat(Path, dev.loupe.rag.search.Searcher)}, each chat's context and all chats'
+   * cache memory from {@code options}.
+   *
+   * @throws IllegalArgumentException also when the context is more than the model's, or one chat's
+   *     cache does not fit the memory budget (naming the flags that fix it)
+   */
+  static dev.loupe.rag.chat.ChatEngine openChat(Path llm, dev.loupe.rag.search.Searcher searcher, ChatOptions options)
+      throws IOException {
     if (!Files.isRegularFile(llm)) {
       throw new IllegalArgumentException("language model " + llm + " is not a file; download a GGUF model (for example"
           + " qwen2.5-0.5b-instruct-q4_k_m.gguf from Hugging Face's Qwen/Qwen2.5-0.5B-Instruct-GGUF) and pass its path to --llm");
@@ -243,10 +261,17 @@ public final class Main {
     try {
       dev.loupe.rag.Retriever retriever = searcher == null ? dev.loupe.rag.Retriever.none()
           : new dev.loupe.rag.SearchRetriever(searcher, text -> model.tokenizer().encode(text, false, false).length);
-      int context = Math.min(model.config().contextLength(), CHAT_CONTEXT);
-      dev.loupe.rag.chat.ChatEngine engine = new dev.loupe.rag.chat.ChatEngine(model, retriever,
-          dev.loupe.rag.chat.ChatEngine.Settings.defaults(context), java.time.Clock.systemDefaultZone());
-      log.info("chat answers with {} ({} positions per chat)", model, context);
+      int context = options.contextFor(model.config().contextLength(), llm.getFileName().toString());
+      dev.loupe.rag.chat.ChatEngine engine;
+      try {
+        engine = new dev.loupe.rag.chat.ChatEngine(model, retriever,
+            dev.loupe.rag.chat.ChatEngine.Settings.defaults(context).withMemoryBudget(options.memory()),
+            java.time.Clock.systemDefaultZone());
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException(e.getMessage() + " (--llm-context N, --chat-memory SIZE)", e);
+      }
+      log.info("chat answers with {} ({} positions per chat, {} MiB for all chats' caches)", model, context,
+          options.memory() >> 20);
       return engine;
     } catch (RuntimeException e) {
       model.close();

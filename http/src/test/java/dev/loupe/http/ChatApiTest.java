@@ -161,7 +161,18 @@ class ChatApiTest {
     assertEquals(400, post(server, "api/chat", "{\"question\":\"  \"}").statusCode());
     assertEquals(400, post(server, "api/chat", "{\"question\":").statusCode());
     assertEquals(400, post(server, "api/chat", "{\"question\":\"hi\",\"max_tokens\":0}").statusCode());
-    assertEquals(413, post(server, "api/chat", "{\"question\":\"" + "why ".repeat(2_500) + "\"}").statusCode());
+    HttpResponse<String> huge = post(server, "api/chat", "{\"question\":\"" + "why ".repeat(2_500) + "\"}");
+    assertEquals(413, huge.statusCode());
+    assertTrue(huge.body().contains("the question of 10000 characters is longer than the 8000 a chat accepts"), huge.body());
+    HttpResponse<String> hugeAi = post(server, "v1/chat/completions",
+        "{\"model\":\"x\",\"messages\":[{\"role\":\"user\",\"content\":\"" + "why ".repeat(2_500) + "\"}]}");
+    assertEquals(413, hugeAi.statusCode(), hugeAi.body());
+    assertEquals(400, post(server, "v1/chat/completions",
+        "{\"model\":\"x\",\"messages\":[{\"role\":\"user\",\"content\":\" \"}]}").statusCode());
+    HttpResponse<String> dropUnknown = CLIENT.send(HttpRequest.newBuilder(server.localUrl().resolve("api/chat/no-such-chat"))
+        .DELETE().build(), HttpResponse.BodyHandlers.ofString());
+    assertEquals(404, dropUnknown.statusCode());
+    assertTrue(dropUnknown.body().contains("no-such-chat"), dropUnknown.body());
     HttpResponse<String> unknown = post(server, "api/chat", "{\"question\":\"hi\",\"chat_id\":\"no-such-chat\"}");
     assertEquals(404, unknown.statusCode());
     assertTrue(unknown.body().contains("no-such-chat"), unknown.body());
