@@ -51,8 +51,8 @@ final class ChatApi {
   static final int DEFAULT_SOURCE_TOKENS = 1_500;
   /** What chat answers while no model is loaded. */
   static final String NO_MODEL = "no language model is loaded, so chat is off (search works): restart the server with"
-      + " ./loupe serve --llm MODEL.gguf, for example a small instruct model such as Qwen2.5-0.5B-Instruct Q4_K_M"
-      + " (qwen2.5-0.5b-instruct-q4_k_m.gguf from Hugging Face's Qwen/Qwen2.5-0.5B-Instruct-GGUF)";
+      + " ./loupe serve --llm MODEL.gguf; for a small instruct model, install one with "
+      + LlmModels.fixCommand(LlmModels.QWEN_05B.name()) + " and restart with ./loupe serve --llm " + LlmModels.QWEN_05B.name();
 
   private static final ObjectMapper JSON = new ObjectMapper();
 

@@ -83,8 +83,7 @@ public final class Main {
       case Command.BenchLlm(List<String> benchArgs) -> LlmBench.run(benchArgs, out, err);
       case Command.Ingest(Path dataDir, List<Path> paths) -> failsAsOne("ingest", err, () -> IngestCommand.ingest(dataDir, paths, out, err));
       case Command.Status(Path dataDir) -> failsAsOne("status", err, () -> IngestCommand.status(dataDir, out, err));
-      case Command.Models(List<String> modelArgs) ->
-          ModelCommand.run(modelArgs.toArray(String[]::new), out, err);
+      case Command.Models(List<String> modelArgs) -> models(modelArgs, out, err);
       case Command.Keys(List<String> keyArgs) -> KeysCommand.run(keyArgs, out, err);
       case Command.Generate(List<String> llmArgs) -> LlmCommand.generate(llmArgs, out, err);
       case Command.Chat(List<String> llmArgs) -> LlmCommand.chat(llmArgs, in, out, err);
@@ -93,6 +92,18 @@ public final class Main {
       case Command.Ask(Path dataDir, Path llm, String question, boolean retrieval, int maxTokens) ->
           failsAsOne("ask", err, () -> AskCommand.ask(dataDir, llm, question, retrieval, maxTokens, out, err));
     };
+  }
+
+  /** {@code loupe models}: embedders by {@link ModelCommand}, language models ({@code pull}, {@code verify}, {@code list}) by {@link LlmModels}. */
+  private static int models(List<String> args, PrintStream out, PrintStream err) throws Exception {
+    if (LlmModels.handles(args)) {
+      return LlmModels.run(args, out, err);
+    }
+    int code = ModelCommand.run(args.toArray(String[]::new), out, err);
+    if (code == 0 && args.contains("list")) {
+      LlmModels.list(args, out);
+    }
+    return code;
   }
 
   private interface Run {
@@ -207,7 +218,7 @@ public final class Main {
     boolean started = false;
     dev.loupe.rag.chat.ChatEngine chat = null;
     try {
-      chat = llm == null ? null : openChat(llm, pipeline.searcher(), chatOptions);
+      chat = llm == null ? null : openChat(LlmModels.resolve(config.dataDir(), llm), pipeline.searcher(), chatOptions);
       // With CLIP the pipeline holds the visual index; without it, serve opens the (empty) store itself.
       store = pipeline.visualIndex() != null ? new Store(storeConfig.kind(), pipeline.visualIndex())
           : storeConfig.isOpenSearch() ? openDefaultOpenSearchStore(storeConfig) : openDefaultStore(config.dataDir());
@@ -254,8 +265,9 @@ public final class Main {
   static dev.loupe.rag.chat.ChatEngine openChat(Path llm, dev.loupe.rag.search.Searcher searcher, ChatOptions options)
       throws IOException {
     if (!Files.isRegularFile(llm)) {
-      throw new IllegalArgumentException("language model " + llm + " is not a file; download a GGUF model (for example"
-          + " qwen2.5-0.5b-instruct-q4_k_m.gguf from Hugging Face's Qwen/Qwen2.5-0.5B-Instruct-GGUF) and pass its path to --llm");
+      throw new IllegalArgumentException("language model " + llm + " is not a file; install the small instruct model with "
+          + LlmModels.fixCommand(LlmModels.QWEN_05B.name()) + " and pass --llm " + LlmModels.QWEN_05B.name()
+          + ", or pass the path of another GGUF file to --llm");
     }
     dev.loupe.llm.model.Model model = dev.loupe.llm.model.Model.load(llm);
     try {

@@ -123,6 +123,6 @@ class AskCommandTest {
           tmp.resolve("data").toString()}, ENV, o, e);
     }
     assertEquals(2, code);
-    assertTrue(err.toString(StandardCharsets.UTF_8).contains("is not a file; download a GGUF model"), err.toString());
+    assertTrue(err.toString(StandardCharsets.UTF_8).contains("is not a file; install the small instruct model with ./loupe models pull qwen2.5-0.5b-instruct"), err.toString());
   }
 }

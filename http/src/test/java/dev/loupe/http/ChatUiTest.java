@@ -237,7 +237,8 @@ class ChatUiTest {
       byId("chat-q").sendKeys("Anyone there?", Keys.ENTER);
 
       chromium.waiting().until(d -> byId("chat-fix").isDisplayed());
-      assertEquals("./loupe serve --llm MODEL.gguf", byId("chat-fix-command").getText());
+      assertEquals(List.of("./loupe serve --llm MODEL.gguf", "./loupe models pull qwen2.5-0.5b-instruct",
+          "./loupe serve --llm qwen2.5-0.5b-instruct"), List.of(byId("chat-fix-command").getText().split("\n")));
       WebElement message = byId("chat-message");
       assertTrue(message.getDomAttribute("class").contains("error"), message.getDomAttribute("class"));
       assertTrue(message.getText().startsWith("No language model is loaded"), message.getText());

@@ -136,11 +136,11 @@ export function startChat() {
       say(`${capital(text)}. The next question starts a new chat.`, true);
       return;
     }
-    const command = /(\.\/loupe [^,;()]+?)\s*(?:[,;(]|$)/.exec(text);
-    if (response.status === 503 && command) {
-      say(`${capital(text.slice(0, command.index).replace(/[\s:;,]*(restart the server with)?[\s:;,]*$/, ''))}. `
-        + 'Restart the server with:', true);
-      document.getElementById('chat-fix-command').textContent = command[1];
+    // No model: the server's sentence, and the commands it names one per line, to copy.
+    const commands = [...new Set(text.match(/\.\/loupe [^,;()]+?(?=\s+and\s|\s*[,;(]|$)/g) || [])];
+    if (response.status === 503 && commands.length) {
+      say(`${capital(text)}.`, true);
+      document.getElementById('chat-fix-command').textContent = commands.join('\n');
       fix.hidden = false;
       return;
     }
