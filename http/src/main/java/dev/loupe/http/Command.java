@@ -64,6 +64,13 @@ sealed interface Command {
     }
   }
 
+  /** {@code loupe bench rag ARGS}: {@code args} go to {@link RagBench} untouched. */
+  record BenchRag(List<String> args) implements Command {
+    public BenchRag {
+      args = List.copyOf(args);
+    }
+  }
+
   /** {@code loupe bench llm ARGS}: {@code args} go to the benchmark untouched. */
   record BenchLlm(List<String> args) implements Command {
     public BenchLlm {
@@ -160,7 +167,8 @@ sealed interface Command {
             (default $LOUPE_LLM), streaming the answer and listing its sources.
         models list | pull NAME | import DIR | verify NAME | remove NAME [--data DIR]
             Manage embedding models in DIR/models (same default data folder as
-            serve). pull downloads, resumes and checks a model; import installs
+            serve), and pull|verify qwen2.5-0.5b-instruct, chat's language model, in
+            DIR/llm. pull downloads, resumes and checks a model; import installs
             files copied by hand, for machines without internet. loupe models help
             has the details.
         keys create [--name NAME] | list | revoke ID|NAME [--data DIR]
@@ -189,6 +197,13 @@ sealed interface Command {
             Loupe's LLM engine against llama.cpp on the same GGUF and threads:
             prefill and decode tokens/s, ratios, the memory-bandwidth bound and
             resident memory; --random writes a seeded random-weight llama once.
+        bench rag [--items N] [--queries Q] [--turns T] [--embedder tiny|vit-b32]
+                  [--llm tiny|100m|1b] [--source-tokens N] [--threads T]
+                  [--tokenizer FILE] [--dir DIR]
+            Retrieval p50/p99 (query embedding included), time to first token split
+            into retrieval, prefill and first decode, tokens/s, follow-up prefill and
+            one mid-answer retrieval against re-prefilling, over N generated items
+            (default 100,000) with generated models.
         generate --model FILE --prompt TEXT [--max-tokens N] [--temperature T] [options]
             Generate text with a GGUF model (Loupe's own engine), streaming it to
             stdout; --draft FILE adds speculative decoding, --json-schema FILE
@@ -371,7 +386,7 @@ sealed interface Command {
 
   private static Command parseBench(List<String> args, Map<String, String> env) {
     if (args.isEmpty()) {
-      throw new IllegalArgumentException("bench needs a target: loupe bench vectors|embed|ingest|http|llm");
+      throw new IllegalArgumentException("bench needs a target: loupe bench vectors|embed|ingest|http|llm|rag");
     }
     String target = args.getFirst();
     List<String> rest = args.subList(1, args.size());
@@ -379,6 +394,7 @@ sealed interface Command {
       case "vectors" -> new BenchVectors(rest);
       case "ingest" -> new BenchIngest(rest);
       case "llm" -> new BenchLlm(rest);
+      case "rag" -> new BenchRag(rest);
       case "http" -> new BenchHttp(rest, defaultDataDir(env));
       case "embed" -> {
         List<String> withData = new ArrayList<>(rest);
@@ -387,7 +403,7 @@ sealed interface Command {
         }
         yield new BenchEmbed(withData);
       }
-      default -> throw new IllegalArgumentException("unknown bench target '" + target + "'; expected vectors, embed, ingest, http or llm");
+      default -> throw new IllegalArgumentException("unknown bench target '" + target + "'; expected vectors, embed, ingest, http, llm or rag");
     };
   }
 

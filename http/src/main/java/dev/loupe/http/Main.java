@@ -81,6 +81,7 @@ public final class Main {
       case Command.BenchIngest(List<String> benchArgs) ->
           IngestBench.run(benchArgs.toArray(String[]::new), out, err);
       case Command.BenchLlm(List<String> benchArgs) -> LlmBench.run(benchArgs, out, err);
+      case Command.BenchRag(List<String> benchArgs) -> RagBench.run(benchArgs, out, err);
       case Command.Ingest(Path dataDir, List<Path> paths) -> failsAsOne("ingest", err, () -> IngestCommand.ingest(dataDir, paths, out, err));
       case Command.Status(Path dataDir) -> failsAsOne("status", err, () -> IngestCommand.status(dataDir, out, err));
       case Command.Models(List<String> modelArgs) -> models(modelArgs, out, err);

@@ -97,8 +97,8 @@ class MainTest {
 
   @Test
   void bench_needs_the_vectors_target() throws Exception {
-    assertUsageError(run("bench"), "loupe: bench needs a target: loupe bench vectors|embed|ingest|http|llm");
-    assertUsageError(run("bench", "graphs"), "loupe: unknown bench target 'graphs'; expected vectors, embed, ingest, http or llm");
+    assertUsageError(run("bench"), "loupe: bench needs a target: loupe bench vectors|embed|ingest|http|llm|rag");
+    assertUsageError(run("bench", "graphs"), "loupe: unknown bench target 'graphs'; expected vectors, embed, ingest, http, llm or rag");
   }
 
   @Test
