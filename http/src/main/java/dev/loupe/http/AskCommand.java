@@ -28,7 +28,7 @@ final class AskCommand {
     try (Pipeline pipeline = Pipeline.open(dataDir, err)) {
       ChatEngine engine;
       try {
-        engine = Main.openChat(llm, pipeline.searcher());
+        engine = Main.openChat(LlmModels.resolve(dataDir, llm), pipeline.searcher());
       } catch (IllegalArgumentException e) {
         err.println("loupe ask: " + e.getMessage());
         return 2;

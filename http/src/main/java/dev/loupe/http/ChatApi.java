@@ -10,6 +10,7 @@ import dev.loupe.rag.Source;
 import dev.loupe.rag.chat.ChatEngine;
 import dev.loupe.rag.chat.ChatEvent;
 import dev.loupe.rag.chat.ChatRequest;
+import dev.loupe.rag.search.ItemTypes;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import java.io.IOException;
@@ -50,8 +51,8 @@ final class ChatApi {
   static final int DEFAULT_SOURCE_TOKENS = 1_500;
   /** What chat answers while no model is loaded. */
   static final String NO_MODEL = "no language model is loaded, so chat is off (search works): restart the server with"
-      + " ./loupe serve --llm MODEL.gguf, for example a small instruct model such as Qwen2.5-0.5B-Instruct Q4_K_M"
-      + " (qwen2.5-0.5b-instruct-q4_k_m.gguf from Hugging Face's Qwen/Qwen2.5-0.5B-Instruct-GGUF)";
+      + " ./loupe serve --llm MODEL.gguf; for a small instruct model, install one with "
+      + LlmModels.fixCommand(LlmModels.QWEN_05B.name()) + " and restart with ./loupe serve --llm " + LlmModels.QWEN_05B.name();
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -75,10 +76,15 @@ final class ChatApi {
 
   // ------------------------------------------------------------------------------ /api/chat
 
-  /** The body of {@code POST /api/chat}; everything but {@code question} may be left out. */
+  /**
+   * The body of {@code POST /api/chat}; everything but {@code question} may be left out. {@code
+   * types}, {@code path_prefix}, {@code from} and {@code to} filter retrieval as the search API's
+   * {@code types}, {@code path}, {@code from} and {@code to} do (dates: epoch ms, 2024-05-31 or an
+   * ISO instant).
+   */
   record ChatBody(String question, String chat_id, Boolean retrieval, Integer max_tokens, Float temperature, Long seed,
-      Boolean tools, String force_tool, List<String> types, String path_prefix, Integer max_sources,
-      Integer source_tokens) {}
+      Boolean tools, String force_tool, List<String> types, String path_prefix, Object from, Object to,
+      Integer max_sources, Integer source_tokens) {}
 
   void chat(Context ctx) throws IOException {
     ChatEngine e = engine();
@@ -88,7 +94,8 @@ final class ChatApi {
     }
     checkQuestion(body.question());
     ChatRequest request = new ChatRequest(body.chat_id(), body.question(), List.of(), body.retrieval() == null || body.retrieval(),
-        retrieval(body.max_sources(), body.source_tokens(), body.types(), body.path_prefix()),
+        retrieval(body.max_sources(), body.source_tokens(), body.types(), body.path_prefix(), text(body.from()),
+            text(body.to())),
         sampler(body.temperature(), body.seed()), body.max_tokens() == null ? DEFAULT_MAX_TOKENS : body.max_tokens(),
         body.tools() == null || body.tools(), body.force_tool(), true);
     Sse sse = new Sse(ctx);
@@ -183,8 +190,12 @@ final class ChatApi {
     Float temperature = body.hasNonNull("temperature") ? (float) body.get("temperature").asDouble() : null;
     Long seed = body.hasNonNull("seed") ? body.get("seed").asLong() : null;
     String chatId = loupe.hasNonNull("chat_id") ? loupe.get("chat_id").asText() : null;
+    RetrievalOptions filters = retrieval(loupe.hasNonNull("max_sources") ? loupe.get("max_sources").asInt() : null,
+        loupe.hasNonNull("source_tokens") ? loupe.get("source_tokens").asInt() : null, types(loupe.get("types")),
+        loupe.hasNonNull("path_prefix") ? loupe.get("path_prefix").asText() : null,
+        loupe.hasNonNull("from") ? loupe.get("from").asText() : null, loupe.hasNonNull("to") ? loupe.get("to").asText() : null);
     ChatRequest request = new ChatRequest(chatId, question, chatId == null ? history : List.of(),
-        !loupe.has("retrieval") || loupe.get("retrieval").asBoolean(true), retrieval(null, null, null, null),
+        !loupe.has("retrieval") || loupe.get("retrieval").asBoolean(true), filters,
         sampler(temperature, seed), maxTokens, loupe.path("tools").asBoolean(false), null,
         chatId != null || loupe.path("keep").asBoolean(false));
     String id = "chatcmpl-" + UUID.randomUUID();
@@ -296,10 +307,34 @@ final class ChatApi {
     }
   }
 
-  private static RetrievalOptions retrieval(Integer maxSources, Integer sourceTokens, List<String> types, String pathPrefix) {
+  /**
+   * What retrieval gathers and from where, checked here so that a bad filter is a 400 before the
+   * chat starts: the types by the search API's names, the dates as the search API reads them.
+   */
+  private static RetrievalOptions retrieval(Integer maxSources, Integer sourceTokens, List<String> types, String pathPrefix,
+      String from, String to) {
     RetrievalOptions d = RetrievalOptions.defaults(sourceTokens == null ? DEFAULT_SOURCE_TOKENS : sourceTokens);
+    Set<String> typeSet = types == null ? Set.of() : Set.copyOf(types);
+    ItemTypes.indexTypes(typeSet);
+    Long fromMillis = SearchApi.date(name -> from, "from", false);
+    Long toMillis = SearchApi.date(name -> to, "to", true);
     return new RetrievalOptions(maxSources == null ? d.maxSources() : maxSources, d.maxPerDocument(), d.tokenBudget(),
-        types == null ? Set.of() : Set.copyOf(types), pathPrefix);
+        typeSet, pathPrefix == null || pathPrefix.isEmpty() ? null : pathPrefix, fromMillis, toMillis);
+  }
+
+  /** A JSON value as the text a query parameter would carry: numbers as digits, null as null. */
+  private static String text(Object value) {
+    return value == null ? null : value.toString();
+  }
+
+  /** The {@code loupe.types} of a completion: an array of names or one comma-separated string. */
+  private static List<String> types(JsonNode node) {
+    if (node == null || node.isNull()) return null;
+    if (node.isTextual()) return List.of(node.asText().split(","));
+    if (!node.isArray()) throw new IllegalArgumentException("loupe.types must be an array of type names, not " + node);
+    List<String> out = new ArrayList<>();
+    node.forEach(n -> out.add(n.asText()));
+    return out;
   }
 
   private static SamplerSettings sampler(Float temperature, Long seed) {

@@ -16,14 +16,15 @@ sealed interface Command {
    * chat answers with, or null for none; {@code gpu} puts the GPU hot tier in front of the store
    * ({@code --gpu}).
    */
-  record Serve(ServerConfig config, StoreConfig store, Path llm, boolean gpu) implements Command {
+  record Serve(ServerConfig config, StoreConfig store, Path llm, ChatOptions chat, boolean gpu) implements Command {
     /** With the embedded store and no language model. */
     Serve(ServerConfig config) {
-      this(config, StoreConfig.LUCENE, null, false);
+      this(config, StoreConfig.LUCENE, null);
     }
 
+    /** With chat's default context and memory, and no GPU. */
     Serve(ServerConfig config, StoreConfig store, Path llm) {
-      this(config, store, llm, false);
+      this(config, store, llm, ChatOptions.DEFAULTS, false);
     }
   }
 
@@ -60,6 +61,13 @@ sealed interface Command {
   /** {@code loupe bench ingest ARGS}: {@code args} go to the benchmark untouched. */
   record BenchIngest(List<String> args) implements Command {
     public BenchIngest {
+      args = List.copyOf(args);
+    }
+  }
+
+  /** {@code loupe bench rag ARGS}: {@code args} go to {@link RagBench} untouched. */
+  record BenchRag(List<String> args) implements Command {
+    public BenchRag {
       args = List.copyOf(args);
     }
   }
@@ -160,12 +168,17 @@ sealed interface Command {
                          chat answers 503 with how to load one
             --gpu        mirror the store's vectors on the GPU and answer k-NN
                          searches there (exact); the CPU path when there is no GPU
+            --llm-context N    positions of each chat's KV cache; default the
+                         model's context, at most 4096
+            --chat-memory SIZE  memory all chats' KV caches may take (512m, 2g);
+                         default 1g; the least recently used chat is evicted
         ask QUESTION [--llm FILE] [--data DIR] [--no-retrieval] [--max-tokens N]
             Answer one question from the documents in DIR with the language model
             (default $LOUPE_LLM), streaming the answer and listing its sources.
         models list | pull NAME | import DIR | verify NAME | remove NAME [--data DIR]
             Manage embedding models in DIR/models (same default data folder as
-            serve). pull downloads, resumes and checks a model; import installs
+            serve), and pull|verify qwen2.5-0.5b-instruct, chat's language model, in
+            DIR/llm. pull downloads, resumes and checks a model; import installs
             files copied by hand, for machines without internet. loupe models help
             has the details.
         keys create [--name NAME] | list | revoke ID|NAME [--data DIR]
@@ -199,6 +212,13 @@ sealed interface Command {
             copy bandwidth and the bandwidth bound, single-query latency, batched
             throughput against PyTorch matmul + topk, results against the CPU
             exact index. loupe bench gpu --help lists the options.
+        bench rag [--items N] [--queries Q] [--turns T] [--embedder tiny|vit-b32]
+                  [--llm tiny|100m|1b] [--source-tokens N] [--threads T]
+                  [--tokenizer FILE] [--dir DIR]
+            Retrieval p50/p99 (query embedding included), time to first token split
+            into retrieval, prefill and first decode, tokens/s, follow-up prefill and
+            one mid-answer retrieval against re-prefilling, over N generated items
+            (default 100,000) with generated models.
         generate --model FILE --prompt TEXT [--max-tokens N] [--temperature T] [options]
             Generate text with a GGUF model (Loupe's own engine), streaming it to
             stdout; --draft FILE adds speculative decoding, --json-schema FILE
@@ -262,6 +282,8 @@ sealed interface Command {
     Path osPasswordFile = null;
     Path llm = llmFromEnv(env);
     boolean gpu = false;
+    int llmContext = 0;
+    long chatMemory = 0;
     for (int i = 0; i < args.size(); i++) {
       String arg = args.get(i);
       String flag = arg;
@@ -282,7 +304,7 @@ sealed interface Command {
           gpu = true;
         }
         case "--data", "--watch", "--port", "--host", "--store", "--opensearch-url", "--opensearch-user",
-            "--opensearch-password-file", "--opensearch-index-prefix", "--llm" -> {
+            "--opensearch-password-file", "--opensearch-index-prefix", "--llm", "--llm-context", "--chat-memory" -> {
           if (value == null) {
             if (i + 1 >= args.size() || args.get(i + 1).startsWith("--")) {
               throw new IllegalArgumentException("option " + flag + " needs a value");
@@ -303,6 +325,8 @@ sealed interface Command {
             case "--opensearch-password-file" -> osPasswordFile = Path.of(value);
             case "--opensearch-index-prefix" -> osPrefix = value;
             case "--llm" -> llm = Path.of(value);
+            case "--llm-context" -> llmContext = ChatOptions.parseContext(value);
+            case "--chat-memory" -> chatMemory = ChatOptions.parseSize(value);
             default -> throw new AssertionError(flag);
           }
         }
@@ -329,7 +353,7 @@ sealed interface Command {
     } else {
       storeConfig = new StoreConfig(store, null, "loupe-");
     }
-    return new Serve(new ServerConfig(host, port, data, watch), storeConfig, llm, gpu);
+    return new Serve(new ServerConfig(host, port, data, watch), storeConfig, llm, new ChatOptions(llmContext, chatMemory), gpu);
   }
 
   private static Path llmFromEnv(Map<String, String> env) {
@@ -384,7 +408,7 @@ sealed interface Command {
 
   private static Command parseBench(List<String> args, Map<String, String> env) {
     if (args.isEmpty()) {
-      throw new IllegalArgumentException("bench needs a target: loupe bench vectors|embed|ingest|http|llm|gpu");
+      throw new IllegalArgumentException("bench needs a target: loupe bench vectors|embed|ingest|http|llm|rag|gpu");
     }
     String target = args.getFirst();
     List<String> rest = args.subList(1, args.size());
@@ -393,6 +417,7 @@ sealed interface Command {
       case "ingest" -> new BenchIngest(rest);
       case "llm" -> new BenchLlm(rest);
       case "gpu" -> new BenchGpu(rest);
+      case "rag" -> new BenchRag(rest);
       case "http" -> new BenchHttp(rest, defaultDataDir(env));
       case "embed" -> {
         List<String> withData = new ArrayList<>(rest);
@@ -401,7 +426,7 @@ sealed interface Command {
         }
         yield new BenchEmbed(withData);
       }
-      default -> throw new IllegalArgumentException("unknown bench target '" + target + "'; expected vectors, embed, ingest, http, llm or gpu");
+      default -> throw new IllegalArgumentException("unknown bench target '" + target + "'; expected vectors, embed, ingest, http, llm, rag or gpu");
     };
   }
 

@@ -88,7 +88,7 @@ public final class LoupeServer implements Closeable {
     Auth auth = Auth.forServer(config); // null on loopback
     Metrics metrics = new Metrics(() -> indexSizes(store, ingest), ingest == null ? null : ingest.ingester());
     OpenAiApi openAi = new OpenAiApi(ingest == null ? java.util.List.of() : ingest.models(),
-        new ModelManager(ModelManager.modelsDir(config.dataDir())));
+        new ModelManager(ModelManager.modelsDir(config.dataDir())), chat == null ? null : chat.model().file().path());
     Javalin app =
         Javalin.create(
             c -> {

@@ -82,18 +82,30 @@ public final class Main {
           IngestBench.run(benchArgs.toArray(String[]::new), out, err);
       case Command.BenchLlm(List<String> benchArgs) -> LlmBench.run(benchArgs, out, err);
       case Command.BenchGpu(List<String> benchArgs) -> GpuBench.run(benchArgs, dev.loupe.gpu.Gpu.detect(), out, err);
+      case Command.BenchRag(List<String> benchArgs) -> RagBench.run(benchArgs, out, err);
       case Command.Ingest(Path dataDir, List<Path> paths) -> failsAsOne("ingest", err, () -> IngestCommand.ingest(dataDir, paths, out, err));
       case Command.Status(Path dataDir) -> failsAsOne("status", err, () -> IngestCommand.status(dataDir, out, err));
-      case Command.Models(List<String> modelArgs) ->
-          ModelCommand.run(modelArgs.toArray(String[]::new), out, err);
+      case Command.Models(List<String> modelArgs) -> models(modelArgs, out, err);
       case Command.Keys(List<String> keyArgs) -> KeysCommand.run(keyArgs, out, err);
       case Command.Generate(List<String> llmArgs) -> LlmCommand.generate(llmArgs, out, err);
       case Command.Chat(List<String> llmArgs) -> LlmCommand.chat(llmArgs, in, out, err);
       case Command.Convert(List<String> llmArgs) -> LlmCommand.convert(llmArgs, out, err);
-      case Command.Serve(ServerConfig config, StoreConfig store, Path llm, boolean gpu) -> serve(config, store, llm, gpu, err);
+      case Command.Serve(ServerConfig config, StoreConfig store, Path llm, ChatOptions chat, boolean gpu) -> serve(config, store, llm, chat, gpu, err);
       case Command.Ask(Path dataDir, Path llm, String question, boolean retrieval, int maxTokens) ->
           failsAsOne("ask", err, () -> AskCommand.ask(dataDir, llm, question, retrieval, maxTokens, out, err));
     };
+  }
+
+  /** {@code loupe models}: embedders by {@link ModelCommand}, language models ({@code pull}, {@code verify}, {@code list}) by {@link LlmModels}. */
+  private static int models(List<String> args, PrintStream out, PrintStream err) throws Exception {
+    if (LlmModels.handles(args)) {
+      return LlmModels.run(args, out, err);
+    }
+    int code = ModelCommand.run(args.toArray(String[]::new), out, err);
+    if (code == 0 && args.contains("list")) {
+      LlmModels.list(args, out);
+    }
+    return code;
   }
 
   private interface Run {
@@ -117,7 +129,7 @@ public final class Main {
     return 2;
   }
 
-  private static int serve(ServerConfig config, StoreConfig storeConfig, Path llm, boolean gpu, PrintStream err)
+  private static int serve(ServerConfig config, StoreConfig storeConfig, Path llm, ChatOptions chat, boolean gpu, PrintStream err)
       throws IOException, InterruptedException {
     LoupeServer server;
     try {
@@ -126,7 +138,7 @@ public final class Main {
         err.println("loupe: " + Auth.noKeysMessage(config));
         return 2;
       }
-      server = start(config, storeConfig, llm, gpu);
+      server = start(config, storeConfig, llm, chat, gpu);
     } catch (IllegalArgumentException e) {
       return usageError(e, err);
     } catch (IOException e) { // a port taken, a data folder in use, a bad loupe.properties
@@ -187,15 +199,16 @@ public final class Main {
 
   /** With the indexes in {@code storeConfig}'s store and chat answered by {@code llm} (either may be the default). */
   public static LoupeServer start(ServerConfig config, StoreConfig storeConfig, Path llm) throws IOException {
-    return start(config, storeConfig, llm, false);
+    return start(config, storeConfig, llm, ChatOptions.DEFAULTS, false);
   }
 
   /**
-   * As {@link #start(ServerConfig, StoreConfig, Path)}; with {@code gpu}, each index of the
-   * pipeline gets the GPU hot tier ({@link GpuServe}), or stays on the CPU path when there is no
-   * GPU (a log line says which).
+   * As {@link #start(ServerConfig, StoreConfig, Path)}, chat's KV caches sized by {@code
+   * chatOptions}; with {@code gpu}, each index of the pipeline gets the GPU hot tier ({@link
+   * GpuServe}), or stays on the CPU path when there is no GPU (a log line says which).
    */
-  public static LoupeServer start(ServerConfig config, StoreConfig storeConfig, Path llm, boolean gpu) throws IOException {
+  static LoupeServer start(ServerConfig config, StoreConfig storeConfig, Path llm, ChatOptions chatOptions, boolean gpu)
+      throws IOException {
     createDirectory(config.dataDir(), "data");
     for (Path watch : config.watchDirs()) {
       createDirectory(watch, "watch");
@@ -212,7 +225,7 @@ public final class Main {
     boolean started = false;
     dev.loupe.rag.chat.ChatEngine chat = null;
     try {
-      chat = llm == null ? null : openChat(llm, pipeline.searcher());
+      chat = llm == null ? null : openChat(LlmModels.resolve(config.dataDir(), llm), pipeline.searcher(), chatOptions);
       // With CLIP the pipeline holds the visual index; without it, serve opens the (empty) store itself.
       store = pipeline.visualIndex() != null ? new Store(storeConfig.kind(), pipeline.visualIndex())
           : storeConfig.isOpenSearch() ? openDefaultOpenSearchStore(storeConfig) : openDefaultStore(config.dataDir());
@@ -246,18 +259,38 @@ public final class Main {
    * @throws IllegalArgumentException naming the file when it is missing or not a model Loupe runs
    */
   static dev.loupe.rag.chat.ChatEngine openChat(Path llm, dev.loupe.rag.search.Searcher searcher) throws IOException {
+    return openChat(llm, searcher, ChatOptions.DEFAULTS);
+  }
+
+  /**
+   * As {@link #openChat(Path, dev.loupe.rag.search.Searcher)}, each chat's context and all chats'
+   * cache memory from {@code options}.
+   *
+   * @throws IllegalArgumentException also when the context is more than the model's, or one chat's
+   *     cache does not fit the memory budget (naming the flags that fix it)
+   */
+  static dev.loupe.rag.chat.ChatEngine openChat(Path llm, dev.loupe.rag.search.Searcher searcher, ChatOptions options)
+      throws IOException {
     if (!Files.isRegularFile(llm)) {
-      throw new IllegalArgumentException("language model " + llm + " is not a file; download a GGUF model (for example"
-          + " qwen2.5-0.5b-instruct-q4_k_m.gguf from Hugging Face's Qwen/Qwen2.5-0.5B-Instruct-GGUF) and pass its path to --llm");
+      throw new IllegalArgumentException("language model " + llm + " is not a file; install the small instruct model with "
+          + LlmModels.fixCommand(LlmModels.QWEN_05B.name()) + " and pass --llm " + LlmModels.QWEN_05B.name()
+          + ", or pass the path of another GGUF file to --llm");
     }
     dev.loupe.llm.model.Model model = dev.loupe.llm.model.Model.load(llm);
     try {
       dev.loupe.rag.Retriever retriever = searcher == null ? dev.loupe.rag.Retriever.none()
           : new dev.loupe.rag.SearchRetriever(searcher, text -> model.tokenizer().encode(text, false, false).length);
-      int context = Math.min(model.config().contextLength(), CHAT_CONTEXT);
-      dev.loupe.rag.chat.ChatEngine engine = new dev.loupe.rag.chat.ChatEngine(model, retriever,
-          dev.loupe.rag.chat.ChatEngine.Settings.defaults(context), java.time.Clock.systemDefaultZone());
-      log.info("chat answers with {} ({} positions per chat)", model, context);
+      int context = options.contextFor(model.config().contextLength(), llm.getFileName().toString());
+      dev.loupe.rag.chat.ChatEngine engine;
+      try {
+        engine = new dev.loupe.rag.chat.ChatEngine(model, retriever,
+            dev.loupe.rag.chat.ChatEngine.Settings.defaults(context).withMemoryBudget(options.memory()),
+            java.time.Clock.systemDefaultZone());
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException(e.getMessage() + " (--llm-context N, --chat-memory SIZE)", e);
+      }
+      log.info("chat answers with {} ({} positions per chat, {} MiB for all chats' caches)", model, context,
+          options.memory() >> 20);
       return engine;
     } catch (RuntimeException e) {
       model.close();

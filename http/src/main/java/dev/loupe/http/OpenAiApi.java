@@ -36,7 +36,9 @@ import org.slf4j.LoggerFactory;
  * {@code GET /v1/models}, {@code GET /v1/models/{id}} and {@code POST /v1/embeddings}.
  *
  * <p>The models served are those the ingest {@link Pipeline} opened (the passage model and the
- * CLIP model, when installed); requests share their embedders, so no request opens a session.
+ * CLIP model, when installed); requests share their embedders, so no request opens a session. The
+ * models list also names the language model that answers {@code /v1/chat/completions} ({@link
+ * ChatApi}), by its GGUF file name, when the server runs with one.
  *
  * <p>Loupe's extension: an input string that is a {@code data:image/...;base64,...} URL is decoded
  * as an image ({@link ImageDecoder}, with {@link #IMAGE_LIMITS}) and embedded with the image tower
@@ -126,6 +128,8 @@ final class OpenAiApi {
 
   private final Map<String, Served> served;
   private final ModelManager models;
+  /** The language model of {@code /v1/chat/completions}, listed after the embedders; null without one. */
+  private final ModelObject chatModel;
   private final ImageDecoder decoder = new ImageDecoder(IMAGE_LIMITS);
 
   /**
@@ -133,12 +137,30 @@ final class OpenAiApi {
    * asked about the names it does not serve, to tell "not installed" from "unknown".
    */
   OpenAiApi(List<Pipeline.OpenModel> opened, ModelManager models) {
+    this(opened, models, null);
+  }
+
+  /**
+   * As {@link #OpenAiApi(List, ModelManager)}, also listing {@code chat} (the language model that
+   * answers {@code /v1/chat/completions}, by its file name; null without one).
+   */
+  OpenAiApi(List<Pipeline.OpenModel> opened, ModelManager models, java.nio.file.Path chat) {
+    this.chatModel = chat == null ? null : new ModelObject(chat.getFileName().toString(), "model", modifiedAt(chat), OWNER);
     Map<String, Served> map = new LinkedHashMap<>();
     for (Pipeline.OpenModel m : opened) {
       map.put(m.embedder().info().modelId(), new Served(m.embedder(), m.tokenizer(), installedAt(m)));
     }
     this.served = map;
     this.models = models;
+  }
+
+  /** A file's modification time in seconds since the epoch, 0 when it cannot be read. */
+  private static long modifiedAt(java.nio.file.Path file) {
+    try {
+      return Files.getLastModifiedTime(file).toMillis() / 1000;
+    } catch (IOException e) {
+      return 0;
+    }
   }
 
   /** The model folder's manifest time: when it was installed, in seconds since the epoch. */
@@ -161,12 +183,17 @@ final class OpenAiApi {
   void listModels(Context ctx) {
     List<ModelObject> data = new ArrayList<>();
     served.forEach((id, s) -> data.add(new ModelObject(id, "model", s.created(), OWNER)));
+    if (chatModel != null) data.add(chatModel);
     ctx.json(new ModelList("list", data));
   }
 
   void getModel(Context ctx) {
     String id = ctx.pathParam("id");
     Served s = served.get(id);
+    if (s == null && chatModel != null && chatModel.id().equals(id)) {
+      ctx.json(chatModel);
+      return;
+    }
     if (s == null) {
       throw notServed(id, 404);
     }

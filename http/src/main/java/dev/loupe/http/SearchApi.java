@@ -237,7 +237,7 @@ final class SearchApi {
   }
 
   /** Epoch milliseconds, an ISO instant, or an ISO date (its first or, for {@code to}, last millisecond, UTC). */
-  private static Long date(Function<String, String> param, String name, boolean end) {
+  static Long date(Function<String, String> param, String name, boolean end) {
     String v = param.apply(name);
     if (v == null || v.isBlank()) return null;
     String s = v.strip();

@@ -53,6 +53,49 @@ class AskCommandTest {
   }
 
   @Test
+  void serve_takes_the_chat_context_and_memory_and_names_a_bad_value() {
+    Command.Serve serve = assertInstanceOf(Command.Serve.class, Command.parse(
+        List.of("serve", "--llm", "/m/q.gguf", "--llm-context", "2048", "--chat-memory=512m"), ENV));
+    assertEquals(new ChatOptions(2048, 512L << 20), serve.chat());
+    assertEquals(ChatOptions.DEFAULTS, assertInstanceOf(Command.Serve.class, Command.parse(List.of("serve"), ENV)).chat());
+    assertEquals(3L << 30, ChatOptions.parseSize("3G"));
+    assertEquals(4096, ChatOptions.parseSize("4096"));
+
+    for (List<String> bad : List.of(List.of("--llm-context", "lots"), List.of("--llm-context", "8"),
+        List.of("--chat-memory", "big"), List.of("--chat-memory", "1k"), List.of("--chat-memory", "-5m"))) {
+      List<String> args = new java.util.ArrayList<>(List.of("serve"));
+      args.addAll(bad);
+      IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+          () -> Command.parse(args, ENV), bad.toString());
+      assertTrue(e.getMessage().startsWith(bad.getFirst() + " "), e.getMessage());
+    }
+  }
+
+  @Test
+  void the_chat_engine_gets_the_context_and_memory_and_refuses_what_the_model_or_budget_cannot_hold() throws Exception {
+    Path file = tmp.resolve("random-tiny.gguf");
+    RandomModels.write(RandomModels.preset("tiny", GgmlType.F32, 4242L), file);
+    int trained;
+    dev.loupe.rag.chat.ChatEngine engine = Main.openChat(file, null, new ChatOptions(64, 8L << 20));
+    try {
+      assertEquals(64, engine.settings().contextLength());
+      assertEquals(8L << 20, engine.settings().memoryBudgetBytes());
+      trained = engine.model().config().contextLength();
+    } finally {
+      engine.model().close();
+    }
+
+    IllegalArgumentException tooLong = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> Main.openChat(file, null, new ChatOptions(trained + 1, 0)));
+    assertTrue(tooLong.getMessage().contains("--llm-context " + (trained + 1) + " is more than the " + trained + " positions"),
+        tooLong.getMessage());
+    IllegalArgumentException tooSmall = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> Main.openChat(file, null, new ChatOptions(Math.min(trained, 1024), 1L << 20)));
+    assertTrue(tooSmall.getMessage().contains("more than the chat memory budget of 1 MiB"), tooSmall.getMessage());
+    assertTrue(tooSmall.getMessage().contains("--chat-memory SIZE"), tooSmall.getMessage());
+  }
+
+  @Test
   void ask_answers_one_question_from_an_empty_folder_with_a_random_model() throws Exception {
     Path model = tmp.resolve("random-tiny.gguf");
     RandomModels.write(RandomModels.preset("tiny", GgmlType.F32, 4242L), model);
@@ -80,6 +123,6 @@ class AskCommandTest {
           tmp.resolve("data").toString()}, ENV, o, e);
     }
     assertEquals(2, code);
-    assertTrue(err.toString(StandardCharsets.UTF_8).contains("is not a file; download a GGUF model"), err.toString());
+    assertTrue(err.toString(StandardCharsets.UTF_8).contains("is not a file; install the small instruct model with ./loupe models pull qwen2.5-0.5b-instruct"), err.toString());
   }
 }

@@ -19,6 +19,7 @@ import dev.loupe.llm.gguf.GgmlType;
 import dev.loupe.llm.model.Model;
 import dev.loupe.llm.model.ModelOptions;
 import dev.loupe.rag.Retrieval;
+import dev.loupe.rag.RetrievalOptions;
 import dev.loupe.rag.Source;
 import dev.loupe.rag.chat.ChatEngine;
 import dev.loupe.vectorstore.IndexSpec;
@@ -59,6 +60,9 @@ class ChatApiTest {
   private static LoupeServer server;
   private static LoupeServer withoutModel;
   private static OpenAIClient openAi;
+  /** What the last retrieval was asked for. */
+  private static final java.util.concurrent.atomic.AtomicReference<RetrievalOptions> lastOptions =
+      new java.util.concurrent.atomic.AtomicReference<>();
 
   /** Two sources per question, about it, from generated files. */
   static Retrieval sources(String query) {
@@ -75,7 +79,10 @@ class ChatApiTest {
     Path file = data.resolve("random-tiny.gguf");
     RandomModels.write(RandomModels.preset("tiny", GgmlType.F32, SEED), file);
     model = Model.load(file, ModelOptions.threads(1));
-    ChatEngine engine = new ChatEngine(model, (q, o) -> sources(q), ChatEngine.Settings.defaults(1024),
+    ChatEngine engine = new ChatEngine(model, (q, o) -> {
+      lastOptions.set(o);
+      return sources(q);
+    }, ChatEngine.Settings.defaults(1024),
         Clock.fixed(Instant.parse("2026-03-01T12:00:00Z"), ZoneOffset.UTC));
     server = LoupeServer.start(new ServerConfig("127.0.0.1", 0, data, data.resolve("inbox")),
         new Store("fixed", new FixedIndex(new IndexSpec(4, Similarity.DOT_PRODUCT), 3)), null, engine);
@@ -154,7 +161,18 @@ class ChatApiTest {
     assertEquals(400, post(server, "api/chat", "{\"question\":\"  \"}").statusCode());
     assertEquals(400, post(server, "api/chat", "{\"question\":").statusCode());
     assertEquals(400, post(server, "api/chat", "{\"question\":\"hi\",\"max_tokens\":0}").statusCode());
-    assertEquals(413, post(server, "api/chat", "{\"question\":\"" + "why ".repeat(2_500) + "\"}").statusCode());
+    HttpResponse<String> huge = post(server, "api/chat", "{\"question\":\"" + "why ".repeat(2_500) + "\"}");
+    assertEquals(413, huge.statusCode());
+    assertTrue(huge.body().contains("the question of 10000 characters is longer than the 8000 a chat accepts"), huge.body());
+    HttpResponse<String> hugeAi = post(server, "v1/chat/completions",
+        "{\"model\":\"x\",\"messages\":[{\"role\":\"user\",\"content\":\"" + "why ".repeat(2_500) + "\"}]}");
+    assertEquals(413, hugeAi.statusCode(), hugeAi.body());
+    assertEquals(400, post(server, "v1/chat/completions",
+        "{\"model\":\"x\",\"messages\":[{\"role\":\"user\",\"content\":\" \"}]}").statusCode());
+    HttpResponse<String> dropUnknown = CLIENT.send(HttpRequest.newBuilder(server.localUrl().resolve("api/chat/no-such-chat"))
+        .DELETE().build(), HttpResponse.BodyHandlers.ofString());
+    assertEquals(404, dropUnknown.statusCode());
+    assertTrue(dropUnknown.body().contains("no-such-chat"), dropUnknown.body());
     HttpResponse<String> unknown = post(server, "api/chat", "{\"question\":\"hi\",\"chat_id\":\"no-such-chat\"}");
     assertEquals(404, unknown.statusCode());
     assertTrue(unknown.body().contains("no-such-chat"), unknown.body());
@@ -200,6 +218,54 @@ class ChatApiTest {
     assertEquals(2, loupe.get("sources").size());
     assertEquals("doc1#0", loupe.get("sources").get(0).get("id").asText());
     assertTrue(completion.usage().orElseThrow().completionTokens() > 0);
+  }
+
+  @Test
+  void the_search_filters_of_a_chat_and_of_a_completions_loupe_field_reach_retrieval() throws Exception {
+    HttpResponse<String> r = post(server, "api/chat", "{\"question\":\"Which photos?\",\"max_tokens\":1,\"tools\":false,"
+        + "\"types\":[\"image\",\"video-frame\"],\"path_prefix\":\"/photos/2024/\",\"from\":\"2024-05-01\",\"to\":\"2024-05-31\"}");
+    assertEquals(200, r.statusCode(), r.body());
+    RetrievalOptions chat = lastOptions.get();
+    assertEquals(java.util.Set.of("image", "video-frame"), chat.types());
+    assertEquals("/photos/2024/", chat.pathPrefix());
+    assertEquals(Instant.parse("2024-05-01T00:00:00Z").toEpochMilli(), chat.from());
+    assertEquals(Instant.parse("2024-06-01T00:00:00Z").toEpochMilli() - 1, chat.to(), "to is the last millisecond of its day");
+
+    ChatCompletion completion = openAi.chat().completions().create(ChatCompletionCreateParams.builder()
+        .model("loupe").addUserMessage("Which pages?").maxCompletionTokens(1)
+        .putAdditionalBodyProperty("loupe", JsonValue.from(Map.of("types", List.of("page"), "path_prefix", "/docs/",
+            "from", 1_700_000_000_000L, "max_sources", 4))).build());
+    assertNotNull(completion.id());
+    RetrievalOptions openAiOptions = lastOptions.get();
+    assertEquals(java.util.Set.of("page"), openAiOptions.types());
+    assertEquals("/docs/", openAiOptions.pathPrefix());
+    assertEquals(1_700_000_000_000L, openAiOptions.from());
+    assertEquals(null, openAiOptions.to());
+    assertEquals(4, openAiOptions.maxSources());
+
+    HttpResponse<String> movie = post(server, "api/chat", "{\"question\":\"hi\",\"types\":[\"movie\"]}");
+    assertEquals(400, movie.statusCode(), movie.body());
+    assertTrue(movie.body().contains("'movie'"), movie.body());
+    HttpResponse<String> yesterday = post(server, "api/chat", "{\"question\":\"hi\",\"from\":\"yesterday\"}");
+    assertEquals(400, yesterday.statusCode(), yesterday.body());
+    assertTrue(yesterday.body().contains("'yesterday' is not a date"), yesterday.body());
+    assertEquals(400, post(server, "api/chat", "{\"question\":\"hi\",\"from\":\"2024-06-01\",\"to\":\"2024-05-01\"}")
+        .statusCode());
+    HttpResponse<String> badAi = post(server, "v1/chat/completions",
+        "{\"model\":\"x\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"loupe\":{\"types\":[\"movie\"]}}");
+    assertEquals(400, badAi.statusCode(), badAi.body());
+    assertTrue(JSON.readTree(badAi.body()).get("error").get("message").asText().contains("'movie'"), badAi.body());
+  }
+
+  @Test
+  void the_openai_sdk_lists_the_chat_model_and_a_server_without_one_lists_none() throws Exception {
+    List<String> ids = openAi.models().list().data().stream().map(com.openai.models.models.Model::id).toList();
+
+    assertEquals(List.of("random-tiny.gguf"), ids, "no embedder is open here, the language model is");
+    assertEquals("loupe", openAi.models().retrieve("random-tiny.gguf").ownedBy());
+    JsonNode none = JSON.readTree(CLIENT.send(HttpRequest.newBuilder(withoutModel.localUrl().resolve("v1/models")).GET().build(),
+        HttpResponse.BodyHandlers.ofString()).body());
+    assertEquals(0, none.get("data").size(), none.toString());
   }
 
   @Test

@@ -66,7 +66,7 @@ class GpuServeTest {
     System.setProperty(dev.loupe.gpu.CudaDriver.LIBRARY_PROPERTY, FakeCuda.library());
     try {
       Command.Serve serve = (Command.Serve) Command.parse(List.of("serve", "--data", data.toString(), "--port", "0", "--gpu"), ENV);
-      try (LoupeServer server = Main.start(serve.config(), serve.store(), serve.llm(), serve.gpu())) {
+      try (LoupeServer server = Main.start(serve.config(), serve.store(), serve.llm(), serve.chat(), serve.gpu())) {
         assertInstanceOf(Gpu.Available.class, Gpu.detect());
         var response = java.net.http.HttpClient.newHttpClient().send(
             java.net.http.HttpRequest.newBuilder(server.localUrl().resolve("api/search?k=5&q=lighthouse")).build(),

@@ -97,8 +97,8 @@ class MainTest {
 
   @Test
   void bench_needs_the_vectors_target() throws Exception {
-    assertUsageError(run("bench"), "loupe: bench needs a target: loupe bench vectors|embed|ingest|http|llm|gpu");
-    assertUsageError(run("bench", "graphs"), "loupe: unknown bench target 'graphs'; expected vectors, embed, ingest, http, llm or gpu");
+    assertUsageError(run("bench"), "loupe: bench needs a target: loupe bench vectors|embed|ingest|http|llm|rag|gpu");
+    assertUsageError(run("bench", "graphs"), "loupe: unknown bench target 'graphs'; expected vectors, embed, ingest, http, llm, rag or gpu");
   }
 
   @Test

@@ -10,8 +10,13 @@ import java.util.Set;
  * @param tokenBudget the most tokens the sources may take in the prompt together, at least 1
  * @param types item types to search (the search API's names); empty for every type
  * @param pathPrefix keep only items in files under this prefix; null for any
+ * @param from keep only items whose timestamp (frame position or EXIF date, epoch ms) is at least
+ *     this, as the search API's {@code from}; null for no lower bound (a date range keeps only
+ *     visuals that have a date: passages have none)
+ * @param to as {@code from}, the inclusive upper bound
  */
-public record RetrievalOptions(int maxSources, int maxPerDocument, int tokenBudget, Set<String> types, String pathPrefix) {
+public record RetrievalOptions(int maxSources, int maxPerDocument, int tokenBudget, Set<String> types, String pathPrefix,
+    Long from, Long to) {
   /** The most sources any request may ask for. */
   public static final int MAX_SOURCES = 50;
 
@@ -26,6 +31,14 @@ public record RetrievalOptions(int maxSources, int maxPerDocument, int tokenBudg
       throw new IllegalArgumentException("source token budget " + tokenBudget + " must be at least 1");
     }
     types = types == null ? Set.of() : Set.copyOf(types);
+    if (from != null && to != null && from > to) {
+      throw new IllegalArgumentException("from " + from + " is after to " + to);
+    }
+  }
+
+  /** Without a date range. */
+  public RetrievalOptions(int maxSources, int maxPerDocument, int tokenBudget, Set<String> types, String pathPrefix) {
+    this(maxSources, maxPerDocument, tokenBudget, types, pathPrefix, null, null);
   }
 
   /** Eight sources, at most three per document, within {@code tokenBudget} tokens, every type. */
@@ -34,10 +47,10 @@ public record RetrievalOptions(int maxSources, int maxPerDocument, int tokenBudg
   }
 
   public RetrievalOptions withMaxSources(int n) {
-    return new RetrievalOptions(n, maxPerDocument, tokenBudget, types, pathPrefix);
+    return new RetrievalOptions(n, maxPerDocument, tokenBudget, types, pathPrefix, from, to);
   }
 
   public RetrievalOptions withTokenBudget(int budget) {
-    return new RetrievalOptions(maxSources, maxPerDocument, budget, types, pathPrefix);
+    return new RetrievalOptions(maxSources, maxPerDocument, budget, types, pathPrefix, from, to);
   }
 }

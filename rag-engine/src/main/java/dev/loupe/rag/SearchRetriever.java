@@ -60,7 +60,7 @@ public final class SearchRetriever implements Retriever {
     long t0 = System.nanoTime();
     int k = Math.min(SearchRequest.MAX_K, options.maxSources() * OVERFETCH);
     SearchRequest request = new SearchRequest(new Query.Text(query), k, 0, options.types(), options.pathPrefix(),
-        null, null, null, SearchMode.HYBRID);
+        options.from(), options.to(), null, SearchMode.HYBRID);
     SearchResult result = searcher.search(request);
     List<String> notes = result.sides().stream().filter(s -> s.note() != null).map(s -> s.space() + ": " + s.note()).toList();
 

@@ -28,15 +28,16 @@ import java.util.regex.Pattern;
  * connection, and computing the sha256 of the whole file as it goes. It does not judge the
  * result: the caller compares size and digest with the pin.
  *
- * <p>Not thread-safe; one download at a time. Owns its {@link HttpClient}; close it.
+ * <p>Not thread-safe; one download at a time. Owns its {@link HttpClient}; close it. Public for
+ * the language models {@code loupe models pull} fetches into {@code <data>/llm} (http's {@code LlmModels}).
  */
-final class Downloader implements AutoCloseable {
+public final class Downloader implements AutoCloseable {
 
   /** What arrived: the size and digest of the whole file, and the commit the source said it served. */
-  record Result(long size, String sha256, String commit) {}
+  public record Result(long size, String sha256, String commit) {}
 
   /** Progress of one file, on the downloading thread. */
-  interface Listener {
+  public interface Listener {
     /** {@code done} bytes of the file are on disk, of {@code total} ({@code -1} when unknown). */
     void transferred(long done, long total);
 
@@ -45,7 +46,7 @@ final class Downloader implements AutoCloseable {
   }
 
   /** The host could not be reached at all: offline, refused, unknown name or no route. */
-  static final class UnreachableException extends IOException {
+  public static final class UnreachableException extends IOException {
     final String host;
     final String reason;
 
@@ -63,7 +64,7 @@ final class Downloader implements AutoCloseable {
   private final HttpClient client;
   private final ModelManager.Options options;
 
-  Downloader(ModelManager.Options options) {
+  public Downloader(ModelManager.Options options) {
     this.options = options;
     this.client =
         HttpClient.newBuilder()
@@ -82,7 +83,7 @@ final class Downloader implements AutoCloseable {
    * @throws UnreachableException when no connection could be made on the first try
    * @throws IOException for an HTTP error status, or once the retries are spent
    */
-  Result fetch(URI uri, Path dest, long expected, Listener listener)
+  public Result fetch(URI uri, Path dest, long expected, Listener listener)
       throws IOException, InterruptedException {
     MessageDigest md = Digests.sha256();
     long have = 0;

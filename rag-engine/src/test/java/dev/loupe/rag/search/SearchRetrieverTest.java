@@ -118,4 +118,30 @@ class SearchRetrieverTest {
     assertTrue(frame.text().startsWith("A frame of the video launch.mp4 at 1:23."), frame.text());
     assertEquals(83_000L, frame.timestamp());
   }
+
+  @Test
+  void the_search_apis_filters_narrow_the_sources_by_type_folder_and_date() {
+    passage("a#0", "/docs/a/notes.txt", 0, "red kites over the hill");
+    passage("b#0", "/docs/b/notes.txt", 0, "red kites over the sea");
+    visual.add("v#1", clip.embedImage(TestEmbedder.solid(250, 10, 10)), new Metadata("frame", "/videos/kites.mp4", 0,
+        10_000L, "kites.mp4", Map.of("sha", "v")));
+    visual.add("w#1", clip.embedImage(TestEmbedder.solid(245, 12, 10)), new Metadata("frame", "/videos/more kites.mp4", 0,
+        50_000L, "more kites.mp4", Map.of("sha", "w")));
+    SearchRetriever retriever = new SearchRetriever(searcher, WORDS);
+
+    Set<String> all = ids(retriever.retrieve("red kites", new RetrievalOptions(10, 3, 1000, Set.of(), null)));
+    Set<String> folder = ids(retriever.retrieve("red kites", new RetrievalOptions(10, 3, 1000, Set.of(), "/docs/a/")));
+    Set<String> passagesOnly = ids(retriever.retrieve("red kites", new RetrievalOptions(10, 3, 1000, Set.of("text"), null)));
+    Set<String> dated = ids(retriever.retrieve("red kites",
+        new RetrievalOptions(10, 3, 1000, Set.of(), null, 20_000L, 60_000L)));
+
+    assertEquals(Set.of("a#0", "b#0", "v#1", "w#1"), all);
+    assertEquals(Set.of("a#0"), folder);
+    assertEquals(Set.of("a#0", "b#0"), passagesOnly);
+    assertEquals(Set.of("w#1"), dated, "passages have no date, and the first frame is before the range");
+  }
+
+  private static Set<String> ids(Retrieval r) {
+    return r.sources().stream().map(Source::id).collect(java.util.stream.Collectors.toSet());
+  }
 }

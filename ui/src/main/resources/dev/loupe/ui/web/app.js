@@ -2,6 +2,7 @@
 // health and ingest answers are on screen (the browser tests wait for it).
 
 import { getJson } from './api.js';
+import { startChat } from './chat.js';
 import { renderHealth } from './firstrun.js';
 import { startIngestBar } from './ingest.js';
 import { startSearch } from './search.js';
@@ -34,6 +35,7 @@ function onIngestStatus(status) {
 }
 
 startSearch();
+startChat();
 startUpload();
 Promise.allSettled([refreshHealth(), startIngestBar(onIngestStatus)]).then(() => {
   document.documentElement.dataset.ready = 'true';

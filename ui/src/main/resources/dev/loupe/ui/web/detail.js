@@ -50,11 +50,15 @@ export function itemUrl(id) {
   return `/api/items/${encodeURIComponent(id)}`;
 }
 
-/** Opens the dialog on `hit`; `from` gets focus back on close; `similarTo(id, name)` runs "More like this". */
+/**
+ * Opens the dialog on `hit`; `from` gets focus back on close; `similarTo(id, name)` runs "More like
+ * this" (null: the button is hidden).
+ */
 export function openDetail(hit, from, similarTo) {
   opener = from;
   onSimilar = similarTo;
   shown = hit;
+  similar.hidden = !similarTo; // a chat's source has no result list to replace
   const ticket = ++latest;
   const content = `${itemUrl(hit.id)}/content`;
   document.getElementById('detail-title').textContent = fileName(hit.path);
