@@ -16,7 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code loupe serve -Dloupe.ingest.isolated=true} extracts in a child process, with the generated
  * CLIP and passage models installed (a JVM-spawned child died of a stack overflow in ONNX
  * Runtime's set-up on a 1 MB thread stack before OnnxEmbedder.open moved to a 64 MB one): the files dropped into the watch folder are
- * processed by a child JVM at nice 19 and written by the server; killing the child with {@code -9}
+ * processed by a child JVM at background priority and written by the server; killing the child with {@code -9}
  * costs a retry in a new one, not the file and not the server.
  */
 class IsolatedIngestionTest {
@@ -70,6 +70,9 @@ class IsolatedIngestionTest {
         String stat = Files.readString(nice);
         String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
         assertEquals("19", fields[16], "the child runs at nice 19: " + stat);
+        if (Files.isExecutable(Path.of("/usr/bin/chrt")) || Files.isExecutable(Path.of("/bin/chrt"))) {
+          assertEquals("5", fields[38], "the child runs in the idle scheduling class (SCHED_IDLE = 5): " + stat);
+        }
       }
 
       child.destroyForcibly();
