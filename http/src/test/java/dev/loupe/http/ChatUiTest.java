@@ -14,7 +14,6 @@ import dev.loupe.rag.RetrievalOptions;
 import dev.loupe.rag.Retriever;
 import dev.loupe.rag.SearchRetriever;
 import dev.loupe.rag.chat.ChatEngine;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -61,7 +60,7 @@ class ChatUiTest {
     }
     Path data = tmp.resolve("data");
     Path inbox = Files.createDirectories(tmp.resolve("inbox"));
-    Files.write(inbox.resolve("guide.pdf"), pdf("A first page about bread and butter.",
+    Files.write(inbox.resolve("guide.pdf"), SearchUiTest.pdf("A first page about bread and butter.",
         "The second page tells of the lighthouse keeper and the storm."));
     Files.writeString(inbox.resolve("notes.txt"), "Notes on apples and pears in an orchard.");
     Fixtures.ingest(data, inbox);
@@ -244,27 +243,6 @@ class ChatUiTest {
       assertTrue(message.getText().startsWith("No language model is loaded"), message.getText());
       assertTrue(turns().isEmpty());
       chromium.screenshot("chat-no-model");
-    }
-  }
-
-  private static byte[] pdf(String... pages) throws IOException {
-    try (var doc = new org.apache.pdfbox.pdmodel.PDDocument()) {
-      var font = new org.apache.pdfbox.pdmodel.font.PDType1Font(
-          org.apache.pdfbox.pdmodel.font.Standard14Fonts.FontName.HELVETICA);
-      for (String text : pages) {
-        var page = new org.apache.pdfbox.pdmodel.PDPage();
-        doc.addPage(page);
-        try (var cs = new org.apache.pdfbox.pdmodel.PDPageContentStream(doc, page)) {
-          cs.beginText();
-          cs.setFont(font, 14);
-          cs.newLineAtOffset(72, 700);
-          cs.showText(text);
-          cs.endText();
-        }
-      }
-      var out = new ByteArrayOutputStream();
-      doc.save(out);
-      return out.toByteArray();
     }
   }
 }

@@ -278,7 +278,8 @@ class SearchUiTest {
     }
   }
 
-  private static byte[] pdf(String... pages) throws IOException {
+  /** A PDF with one line of Helvetica text per page; also used by {@link ChatUiTest}. */
+  static byte[] pdf(String... pages) throws IOException {
     try (var doc = new org.apache.pdfbox.pdmodel.PDDocument()) {
       var font = new org.apache.pdfbox.pdmodel.font.PDType1Font(
           org.apache.pdfbox.pdmodel.font.Standard14Fonts.FontName.HELVETICA);

@@ -1,5 +1,8 @@
 package dev.loupe.vectorstore.flat;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.util.Locale;
 
 /**
@@ -23,6 +26,58 @@ public enum Encoding {
 
   Encoding(int bytes) {
     this.bytes = bytes;
+  }
+
+  private static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+  private static final ValueLayout.OfShort F16_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+  /** What {@link #encode} wrote: the squared norm of the vector as stored, and its int8 scale (1 otherwise). */
+  public record Encoded(float norm2, float scale) {}
+
+  /**
+   * Writes {@code v} in this encoding (little-endian) at {@code offset} of {@code out}: the one
+   * row encoding of the CPU index and its GPU twin, so both score the same stored values.
+   *
+   * @throws IllegalArgumentException naming the component when {@code v} does not fit fp16
+   */
+  public Encoded encode(float[] v, MemorySegment out, long offset) {
+    double norm2 = 0;
+    float scale = 1f;
+    switch (this) {
+      case F32 -> {
+        for (int i = 0; i < v.length; i++) {
+          out.set(F32_LE, offset + 4L * i, v[i]);
+          norm2 += (double) v[i] * v[i];
+        }
+      }
+      case F16 -> {
+        for (int i = 0; i < v.length; i++) {
+          if (Math.abs(v[i]) > 65504f) {
+            throw new IllegalArgumentException(
+                "vector component " + i + " is " + v[i] + ", outside the fp16 range of this index");
+          }
+          short h = Float.floatToFloat16(v[i]);
+          out.set(F16_LE, offset + 2L * i, h);
+          float x = Float.float16ToFloat(h);
+          norm2 += (double) x * x;
+        }
+      }
+      case I8 -> {
+        float max = 0;
+        for (float x : v) {
+          max = Math.max(max, Math.abs(x));
+        }
+        scale = max / 127f;
+        float inv = max == 0 ? 0 : 127f / max;
+        for (int i = 0; i < v.length; i++) {
+          int b = Math.clamp(Math.round(v[i] * inv), -127, 127);
+          out.set(ValueLayout.JAVA_BYTE, offset + i, (byte) b);
+          float x = b * scale;
+          norm2 += (double) x * x;
+        }
+      }
+    }
+    return new Encoded((float) norm2, scale);
   }
 
   /** Parses {@code f32}, {@code f16} or {@code i8} (any case). */

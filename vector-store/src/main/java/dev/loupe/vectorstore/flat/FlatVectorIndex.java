@@ -265,45 +265,8 @@ public final class FlatVectorIndex implements VectorIndex {
 
   private Row encode(float[] v) {
     MemorySegment bytes = MemorySegment.ofArray(new byte[rowBytes]);
-    double norm2 = 0;
-    float scale = 1f;
-    switch (encoding) {
-      case F32 -> {
-        for (int i = 0; i < v.length; i++) {
-          bytes.set(F32, 4L * i, v[i]);
-          norm2 += (double) v[i] * v[i];
-        }
-      }
-      case F16 -> {
-        for (int i = 0; i < v.length; i++) {
-          if (Math.abs(v[i]) > 65504f) {
-            throw new IllegalArgumentException(
-                "vector component " + i + " is " + v[i] + ", outside the fp16 range of this index");
-          }
-          short h = Float.floatToFloat16(v[i]);
-          bytes.set(F16, 2L * i, h);
-          float x = Float.float16ToFloat(h);
-          norm2 += (double) x * x;
-        }
-      }
-      case I8 -> {
-        float max = 0;
-        for (float x : v) {
-          max = Math.max(max, Math.abs(x));
-        }
-        scale = max / 127f;
-        float inv = max == 0 ? 0 : 127f / max;
-        for (int i = 0; i < v.length; i++) {
-          int b = Math.clamp(Math.round(v[i] * inv), -127, 127);
-          bytes.set(ValueLayout.JAVA_BYTE, i, (byte) b);
-          float x = b * scale;
-          norm2 += (double) x * x;
-        }
-      }
-    }
-    return encoding == Encoding.I8
-        ? new Row(bytes, (float) norm2, scale, v)
-        : new Row(bytes, (float) norm2, scale, null);
+    Encoding.Encoded e = encoding.encode(v, bytes, 0);
+    return new Row(bytes, e.norm2(), e.scale(), encoding == Encoding.I8 ? v : null);
   }
 
   private void put(int r, String id, Row row, Metadata metadata) {

@@ -12,8 +12,6 @@ import dev.loupe.vectorstore.VectorIndex;
 import dev.loupe.vectorstore.flat.Encoding;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -58,7 +56,6 @@ public final class GpuFlatIndex implements AutoCloseable {
   /** int8 candidates rescored exactly per result, as in the CPU index. */
   static final int RERANK_FACTOR = 4;
   private static final int STAGING_ROWS = 4096;
-  private static final ValueLayout.OfShort F16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
   private final GpuContext context;
   private final ExactSearch search;
@@ -273,35 +270,12 @@ public final class GpuFlatIndex implements AutoCloseable {
 
   /** Encodes {@code v} at {@code offset} of {@code out}, recording row {@code r}'s norm, scale and original. */
   private void encodeInto(float[] v, MemorySegment out, long offset, int r) {
-    double n2 = 0;
-    float scale = 1f;
-    if (encoding == Encoding.F16) {
-      for (int i = 0; i < v.length; i++) {
-        if (Math.abs(v[i]) > 65504f) {
-          throw new IllegalArgumentException("vector component " + i + " is " + v[i] + ", outside the fp16 range of this index");
-        }
-        short h = Float.floatToFloat16(v[i]);
-        out.set(F16, offset + 2L * i, h);
-        float x = Float.float16ToFloat(h);
-        n2 += (double) x * x;
-      }
-    } else {
-      float max = 0;
-      for (float x : v) {
-        max = Math.max(max, Math.abs(x));
-      }
-      scale = max / 127f;
-      float inv = max == 0 ? 0 : 127f / max;
-      for (int i = 0; i < v.length; i++) {
-        int b = Math.clamp(Math.round(v[i] * inv), -127, 127);
-        out.set(ValueLayout.JAVA_BYTE, offset + i, (byte) b);
-        float x = b * scale;
-        n2 += (double) x * x;
-      }
+    Encoding.Encoded e = encoding.encode(v, out, offset);
+    if (encoding == Encoding.I8) {
       originals[r] = v;
     }
-    norms2[r] = (float) n2;
-    scales[r] = scale;
+    norms2[r] = e.norm2();
+    scales[r] = e.scale();
   }
 
   /** Copies staged rows and changed side arrays to the device; caller holds the lock. */
