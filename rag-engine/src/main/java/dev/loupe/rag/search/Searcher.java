@@ -198,6 +198,7 @@ public final class Searcher {
   private List<Side> textQuery(String text, SearchRequest request, int need) {
     List<Side> sides = new ArrayList<>();
     SearchMode mode = request.mode();
+    float[] passageQuery = null; // the text's passage embedding, when computed
     // Passages.
     Filter textFilter = filter(request, Set.of(ItemTypes.CHUNK));
     if (parts.textIndex() == null) {
@@ -215,6 +216,7 @@ public final class Searcher {
           + " is not installed: passages cannot be searched by vector (mode keyword or hybrid can)", true));
     } else {
       float[] q = passages.embedText(text);
+      passageQuery = q;
       if (mode == SearchMode.VECTOR) {
         sides.add(fetch("text", "vector", null, request, need, n -> parts.textIndex().search(q, n, textFilter), null));
       } else {
@@ -233,7 +235,8 @@ public final class Searcher {
       sides.add(Side.skipped("visual", "image model " + parts.visualModel()
           + " is not installed: images, pages and video frames are not searched", true));
     } else {
-      float[] q = clip.embedText(text);
+      // One model serving both indexes embeds the text once.
+      float[] q = clip == passages && passageQuery != null ? passageQuery : clip.embedText(text);
       sides.add(fetch("visual", "vector", null, request, need, n -> parts.visualIndex().search(q, n, visualFilter), null));
     }
     if (sides.stream().allMatch(s -> s.report().method() == null)

@@ -102,6 +102,42 @@ class SearcherTest {
   }
 
   @Test
+  void one_model_serving_both_indexes_embeds_a_text_query_once() throws IOException {
+    int[] calls = {0};
+    Embedder counting = new Embedder() {
+      @Override
+      public Info info() {
+        return clip.info();
+      }
+
+      @Override
+      public List<float[]> embedAll(List<? extends dev.loupe.embeddings.Media> inputs) {
+        calls[0] += inputs.size();
+        return clip.embedAll(inputs);
+      }
+
+      @Override
+      public void close() {}
+    };
+    LuceneVectorIndex both = LuceneVectorIndex.open(tmp.resolve("both-text"), new IndexSpec(VISUAL_DIM, Similarity.COSINE),
+        LuceneVectorIndex.Options.defaults());
+    LuceneVectorIndex pictures = LuceneVectorIndex.open(tmp.resolve("both-visual"), new IndexSpec(VISUAL_DIM, Similarity.COSINE),
+        LuceneVectorIndex.Options.defaults());
+    open.add(both);
+    open.add(pictures);
+    both.add("a#0", clip.embedText("red apples"), new Metadata("chunk", "/docs/apples.txt", 1, 0L, "red apples", Map.of("sha", "a")));
+    pictures.add("d#0", clip.embedImage(TestEmbedder.solid(250, 10, 10)), new Metadata("image", "/photos/red.jpg", 0, 0L,
+        "red.jpg", Map.of("sha", "d")));
+    Searcher searcher = new Searcher(new Searcher.Parts(both, counting, "test-clip", pictures, counting, "test-clip",
+        id -> List.of(), (index, id) -> Optional.empty()));
+
+    SearchResult r = searcher.search(SearchRequest.of(new Query.Text("red")));
+
+    assertEquals(Set.of("a#0", "d#0"), Set.copyOf(ids(r)), "both spaces answered");
+    assertEquals(1, calls[0], "the text was embedded once for both indexes");
+  }
+
+  @Test
   void a_text_query_ranks_passages_and_pictures_together_by_fused_rank() throws IOException {
     collection();
     SearchResult r = searcher(passages, true).search(SearchRequest.of(new Query.Text("red apples")));
