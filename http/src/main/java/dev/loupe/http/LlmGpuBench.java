@@ -1,0 +1,187 @@
+package dev.loupe.http;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.loupe.gpu.DeviceBuffer;
+import dev.loupe.gpu.Gpu;
+import dev.loupe.gpu.GpuContext;
+import dev.loupe.llm.bench.RandomModels;
+import dev.loupe.llm.cuda.CudaModel;
+import dev.loupe.llm.cuda.CudaSession;
+import dev.loupe.llm.model.KvCacheType;
+import dev.loupe.llm.model.Model;
+import dev.loupe.llm.model.ModelOptions;
+import dev.loupe.llm.model.Session;
+import dev.loupe.llm.model.SessionOptions;
+import dev.loupe.llm.peer.LlamaCppOracle;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * {@code loupe bench llm --gpu}: the CUDA backend's greedy decode tokens/s on one GGUF model (or a
+ * {@code --random} one, written once as {@code bench llm} does) against the bandwidth bound: the
+ * weight bytes one token streams over the device-to-device copy bandwidth measured in the same run
+ * (read plus write bytes over time, best of 5). Each of {@code --rounds} rounds opens a session,
+ * prefills the prompt (one decode step per token: prefill is not batched yet), then decodes with
+ * the captured graph and, for comparison, with direct launches. The greedy tokens are compared with
+ * the CPU backend's (same prompt, F16 KV cache). PyTorch is not run here; BENCHMARKS.md says what
+ * remains to be measured on a device. The last line printed is one JSON object with every figure.
+ *
+ * <p>Stateless; one run at a time per process.
+ */
+final class LlmGpuBench {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private LlmGpuBench() {}
+
+  /** Runs with {@code args} (those of {@code bench llm}, {@code --gpu} removed) on {@code detection}'s device. */
+  static int run(List<String> args, Gpu.Detection detection, PrintStream out, PrintStream err) throws Exception {
+    LlmBench.Config c;
+    try {
+      c = LlmBench.parse(args);
+    } catch (IllegalArgumentException e) {
+      err.println("loupe bench llm --gpu: " + e.getMessage());
+      err.println(LlmBench.USAGE);
+      return 2;
+    }
+    if (!(detection instanceof Gpu.Available gpu)) {
+      err.println("loupe bench llm --gpu: no GPU to benchmark (" + detection.describe() + ")");
+      return 1;
+    }
+    try {
+      out.println(JSON.writeValueAsString(measure(c, gpu, out)));
+      return 0;
+    } catch (IOException | UnsupportedOperationException e) {
+      err.println("loupe bench llm --gpu: " + e.getMessage());
+      return 1;
+    }
+  }
+
+  private static Map<String, Object> measure(LlmBench.Config c, Gpu.Available gpu, PrintStream out) throws IOException {
+    Path gguf = c.model() != null ? c.model() : randomModel(c, out);
+    int context = c.promptTokens() + c.decodeTokens() + 8;
+    SessionOptions options = SessionOptions.of(context).withKvCacheType(KvCacheType.F16);
+    Map<String, Object> json = new LinkedHashMap<>();
+    try (Model model = Model.load(gguf, ModelOptions.threads(c.threads())); CudaModel cm = CudaModel.open(model, gpu)) {
+      int[] prompt = promptTokens(c, model.config().vocabSize());
+      long weightBytes = cm.weightBytesPerToken();
+      double bandwidth = copyBandwidth(cm.context(), Math.max(1L << 20, Math.min(weightBytes, 1L << 30)));
+      double bound = bandwidth / weightBytes;
+      out.printf(Locale.ROOT, "model %s on %s: %.3f GB of weights per decoded token; device copy bandwidth %.1f GB/s;"
+          + " decode bound %.1f tokens/s%n", gguf, gpu.device().describe(), weightBytes / 1e9, bandwidth / 1e9, bound);
+      oursRound(cm, options, prompt, Math.min(4, c.decodeTokens()), true); // warm-up (JIT, module load)
+      List<Double> prefill = new ArrayList<>(), graph = new ArrayList<>(), direct = new ArrayList<>();
+      for (int round = 0; round < c.rounds(); round++) {
+        double[] g = oursRound(cm, options, prompt, c.decodeTokens(), true);
+        double[] d = oursRound(cm, options, prompt, c.decodeTokens(), false);
+        prefill.add(g[0]);
+        graph.add(g[1]);
+        direct.add(d[1]);
+        out.printf(Locale.ROOT, "round %d: prefill %.1f tokens/s (a decode step per token); decode %.1f tokens/s with the graph,"
+            + " %.1f with direct launches (%.0f%% of the bound)%n", round + 1, g[0], g[1], d[1], 100 * g[1] / bound);
+      }
+      int[] tokens = greedy(cm.newSession(options), prompt, c.decodeTokens());
+      Session cpu = model.newSession(options);
+      int[] cpuTokens = greedy(cpu, prompt, c.decodeTokens());
+      int agree = 0;
+      while (agree < tokens.length && tokens[agree] == cpuTokens[agree]) agree++;
+      double g = median(graph);
+      out.printf(Locale.ROOT, "median decode %.1f tokens/s = %.0f%% of the bound %.1f; greedy tokens: the first %d of %d agree with"
+          + " the CPU backend%n", g, 100 * g / bound, bound, agree, tokens.length);
+      json.put("model", gguf.toString());
+      json.put("device", gpu.device().name());
+      json.put("weight_gb_per_token", weightBytes / 1e9);
+      json.put("copy_bandwidth_gbs", bandwidth / 1e9);
+      json.put("decode_bound_tps", bound);
+      json.put("prefill_tps", prefill);
+      json.put("decode_graph_tps", graph);
+      json.put("decode_direct_tps", direct);
+      json.put("decode_bound_fraction", g / bound);
+      json.put("greedy_agreement", agree);
+      json.put("decode_tokens", tokens.length);
+      json.put("torch", "not run by loupe; see BENCHMARKS.md");
+    }
+    return json;
+  }
+
+  /** {prefill tokens/s, decode tokens/s} of one fresh session. */
+  private static double[] oursRound(CudaModel cm, SessionOptions options, int[] prompt, int decode, boolean graph) {
+    try (CudaSession s = cm.newSession(options, graph)) {
+      long t0 = System.nanoTime();
+      s.append(prompt);
+      float[] logits = s.logits();
+      long t1 = System.nanoTime();
+      for (int i = 0; i < decode; i++) {
+        s.append(LlamaCppOracle.argmax(logits));
+        logits = s.logits();
+      }
+      long t2 = System.nanoTime();
+      return new double[] {prompt.length / ((t1 - t0) / 1e9), decode / ((t2 - t1) / 1e9)};
+    }
+  }
+
+  private static int[] greedy(dev.loupe.llm.generate.LanguageModelState s, int[] prompt, int decode) {
+    try {
+      s.append(prompt);
+      int[] tokens = new int[decode];
+      for (int i = 0; i < decode; i++) {
+        tokens[i] = LlamaCppOracle.argmax(s.logits());
+        s.append(new int[] {tokens[i]});
+      }
+      return tokens;
+    } finally {
+      if (s instanceof CudaSession cs) cs.close();
+    }
+  }
+
+  /** Device-to-device copy bandwidth over {@code bytes}, read plus write bytes over time, best of 5. */
+  private static double copyBandwidth(GpuContext ctx, long bytes) {
+    bytes &= ~255L;
+    double best = 0;
+    try (DeviceBuffer a = ctx.allocate(bytes); DeviceBuffer b = ctx.allocate(bytes)) {
+      a.fill(0, bytes, (byte) 1);
+      b.copyFrom(a, 0, 0, bytes);
+      ctx.synchronize();
+      for (int r = 0; r < 5; r++) {
+        long t = System.nanoTime();
+        b.copyFrom(a, 0, 0, bytes);
+        ctx.synchronize();
+        best = Math.max(best, 2.0 * bytes / ((System.nanoTime() - t) / 1e9));
+      }
+    }
+    return best;
+  }
+
+  private static Path randomModel(LlmBench.Config c, PrintStream out) throws IOException {
+    RandomModels.Shape shape = RandomModels.preset(c.random(), c.quant(), c.seed());
+    Path file = c.cache().resolve(shape.fileName(c.random()));
+    if (!Files.isRegularFile(file)) {
+      Files.createDirectories(c.cache());
+      out.printf(Locale.ROOT, "writing %s (%s, %.2f B parameters) once ...%n", file, shape, shape.parameters() / 1e9);
+      RandomModels.write(shape, file);
+    }
+    return file;
+  }
+
+  private static int[] promptTokens(LlmBench.Config c, int vocab) {
+    Random r = new Random(c.seed());
+    int[] t = new int[c.promptTokens()];
+    t[0] = 1;
+    for (int i = 1; i < t.length; i++) t[i] = 3 + r.nextInt(vocab - 3);
+    return t;
+  }
+
+  private static double median(List<Double> v) {
+    List<Double> s = new ArrayList<>(v);
+    Collections.sort(s);
+    return s.get(s.size() / 2);
+  }
+}
