@@ -43,7 +43,6 @@ import java.util.concurrent.Executors;
 final class LlmBench {
   static final String USAGE = "usage: loupe bench llm [--model FILE | --random 1b|100m|tiny] [--quant q8_0|q4_0|q4_k]"
       + " [--threads T] [--prompt-tokens N] [--decode-tokens N] [--rounds R] [--cache DIR] [--seed S] [--gpu]";
-  private static final ObjectMapper JSON = new ObjectMapper();
 
   record Config(Path model, String random, GgmlType quant, int threads, int promptTokens, int decodeTokens, int rounds, Path cache,
       long seed) {
@@ -80,7 +79,7 @@ final class LlmBench {
       return 2;
     }
     try {
-      out.println(JSON.writeValueAsString(new Run(c, out).run()));
+      out.println(new ObjectMapper().writeValueAsString(new Run(c, out).run()));
       return 0;
     } catch (IOException e) {
       err.println("loupe bench llm: " + e.getMessage());

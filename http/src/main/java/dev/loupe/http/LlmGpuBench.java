@@ -1,6 +1,5 @@
 package dev.loupe.http;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.loupe.gpu.DeviceBuffer;
 import dev.loupe.gpu.Gpu;
 import dev.loupe.gpu.GpuContext;
@@ -12,7 +11,6 @@ import dev.loupe.llm.model.Model;
 import dev.loupe.llm.model.ModelOptions;
 import dev.loupe.llm.model.Session;
 import dev.loupe.llm.model.SessionOptions;
-import dev.loupe.llm.peer.LlamaCppOracle;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -33,14 +31,18 @@ import java.util.Random;
  * prefills the prompt (one decode step per token: prefill is not batched yet), then decodes with
  * the captured graph and, for comparison, with direct launches. The greedy tokens are compared with
  * the CPU backend's (same prompt, F16 KV cache). PyTorch is not run here; BENCHMARKS.md says what
- * remains to be measured on a device. The last line printed is one JSON object with every figure.
+ * remains to be measured on a device. The last line printed is one flat JSON object with every
+ * figure (no JSON library: it also runs from the self-contained GPU bundle).
  *
  * <p>Stateless; one run at a time per process.
  */
 final class LlmGpuBench {
-  private static final ObjectMapper JSON = new ObjectMapper();
-
   private LlmGpuBench() {}
+
+  /** Entry of the self-contained GPU bundle ({@code scripts/gpu-bundle.sh}): {@code loupe bench llm --gpu ARGS}. */
+  public static void main(String[] args) throws Exception {
+    System.exit(run(List.of(args), Gpu.detect(), System.out, System.err));
+  }
 
   /** Runs with {@code args} (those of {@code bench llm}, {@code --gpu} removed) on {@code detection}'s device. */
   static int run(List<String> args, Gpu.Detection detection, PrintStream out, PrintStream err) throws Exception {
@@ -57,7 +59,7 @@ final class LlmGpuBench {
       return 1;
     }
     try {
-      out.println(JSON.writeValueAsString(measure(c, gpu, out)));
+      out.println(GpuBench.json(measure(c, gpu, out)));
       return 0;
     } catch (IOException | UnsupportedOperationException e) {
       err.println("loupe bench llm --gpu: " + e.getMessage());
@@ -101,9 +103,10 @@ final class LlmGpuBench {
       json.put("weight_gb_per_token", weightBytes / 1e9);
       json.put("copy_bandwidth_gbs", bandwidth / 1e9);
       json.put("decode_bound_tps", bound);
-      json.put("prefill_tps", prefill);
-      json.put("decode_graph_tps", graph);
-      json.put("decode_direct_tps", direct);
+      json.put("rounds", c.rounds());
+      json.put("prefill_tps_median", median(prefill));
+      json.put("decode_graph_tps_median", g);
+      json.put("decode_direct_tps_median", median(direct));
       json.put("decode_bound_fraction", g / bound);
       json.put("greedy_agreement", agree);
       json.put("decode_tokens", tokens.length);
@@ -120,7 +123,7 @@ final class LlmGpuBench {
       float[] logits = s.logits();
       long t1 = System.nanoTime();
       for (int i = 0; i < decode; i++) {
-        s.append(LlamaCppOracle.argmax(logits));
+        s.append(argmax(logits));
         logits = s.logits();
       }
       long t2 = System.nanoTime();
@@ -133,7 +136,7 @@ final class LlmGpuBench {
       s.append(prompt);
       int[] tokens = new int[decode];
       for (int i = 0; i < decode; i++) {
-        tokens[i] = LlamaCppOracle.argmax(s.logits());
+        tokens[i] = argmax(s.logits());
         s.append(new int[] {tokens[i]});
       }
       return tokens;
@@ -177,6 +180,12 @@ final class LlmGpuBench {
     t[0] = 1;
     for (int i = 1; i < t.length; i++) t[i] = 3 + r.nextInt(vocab - 3);
     return t;
+  }
+
+  private static int argmax(float[] a) {
+    int best = 0;
+    for (int i = 1; i < a.length; i++) if (a[i] > a[best]) best = i;
+    return best;
   }
 
   private static double median(List<Double> v) {

@@ -75,7 +75,7 @@ class LlmGpuTest {
     assertTrue(text.contains("with the graph"), text);
     assertTrue(text.contains("greedy tokens: the first 8 of 8 agree with the CPU backend"), text);
     String json = text.strip().lines().reduce((a, b) -> b).orElseThrow();
-    assertTrue(json.startsWith("{\"model\":") && json.contains("\"greedy_agreement\":8"), json);
+    assertTrue(json.startsWith("{\"model\": ") && json.contains("\"greedy_agreement\": 8"), json);
   }
 
   @Test
