@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.loupe.gpu.CudaException;
 import dev.loupe.gpu.FakeCuda;
@@ -89,6 +90,28 @@ class CudaSessionTest {
       System.out.printf("%s: max |logit difference| over %d tokens %.2e%n", type, STEPS, worst);
       assertTrue(worst < LOGIT_BOUND, "max logit difference " + worst);
       assertArrayEquals(cpu.tokens(), gpuSession.tokens());
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0"})
+  void onARealGpuGreedyTokensMatchTheCpuBackend(GgmlType type) throws IOException {
+    Gpu.Detection d = Gpu.probe(dev.loupe.gpu.CudaDriver.DEFAULT_LIBRARY);
+    assumeTrue(d instanceof Gpu.Available, () -> "skipped: needs a real GPU (" + d.describe() + ")");
+    SessionOptions options = SessionOptions.of(64).withKvCacheType(KvCacheType.F16);
+    try (Model model = Model.load(model(type, ModelConfig.Architecture.LLAMA, false));
+        CudaModel cm = CudaModel.open(model, (Gpu.Available) d); CudaSession g = cm.newSession(options)) {
+      Session cpu = model.newSession(options);
+      int[] prompt = prompt(model.config().vocabSize());
+      cpu.append(prompt);
+      g.append(prompt);
+      for (int i = 0; i < STEPS; i++) {
+        float[] a = cpu.logits(), b = g.logits();
+        for (int j = 0; j < a.length; j++) assertTrue(Math.abs(a[j] - b[j]) < LOGIT_BOUND, "logit " + j + ": " + a[j] + " vs " + b[j]);
+        assertEquals(argmax(a), argmax(b), "greedy token " + i);
+        cpu.append(argmax(a));
+        g.append(argmax(a));
+      }
     }
   }
 
