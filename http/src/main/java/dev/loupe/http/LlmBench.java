@@ -42,7 +42,8 @@ import java.util.concurrent.Executors;
  */
 final class LlmBench {
   static final String USAGE = "usage: loupe bench llm [--model FILE | --random 1b|100m|tiny] [--quant q8_0|q4_0|q4_k]"
-      + " [--threads T] [--prompt-tokens N] [--decode-tokens N] [--rounds R] [--cache DIR] [--seed S] [--gpu]";
+      + " [--threads T] [--prompt-tokens N] [--decode-tokens N] [--rounds R] [--cache DIR] [--seed S]"
+      + " [--gpu [--no-torch] [--python PATH]]";
 
   record Config(Path model, String random, GgmlType quant, int threads, int promptTokens, int decodeTokens, int rounds, Path cache,
       long seed) {

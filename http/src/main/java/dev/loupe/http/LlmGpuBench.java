@@ -30,8 +30,10 @@ import java.util.Random;
  * (read plus write bytes over time, best of 5). Each of {@code --rounds} rounds opens a session,
  * prefills the prompt (one decode step per token: prefill is not batched yet), then decodes with
  * the captured graph and, for comparison, with direct launches. The greedy tokens are compared with
- * the CPU backend's (same prompt, F16 KV cache). PyTorch is not run here; BENCHMARKS.md says what
- * remains to be measured on a device. The last line printed is one flat JSON object with every
+ * the CPU backend's (same prompt, F16 KV cache). The PyTorch peer ({@code llm_bench_torch.py}
+ * under {@code python3}, or {@code --python PATH}; {@code --no-torch} skips it) decodes a random-init
+ * {@code transformers} Llama of the same shapes in bf16 in the same run, and is skipped with the
+ * reason when torch, transformers or CUDA is missing. The last line printed is one flat JSON object with every
  * figure (no JSON library: it also runs from the self-contained GPU bundle).
  *
  * <p>Stateless; one run at a time per process.
@@ -47,8 +49,16 @@ final class LlmGpuBench {
   /** Runs with {@code args} (those of {@code bench llm}, {@code --gpu} removed) on {@code detection}'s device. */
   static int run(List<String> args, Gpu.Detection detection, PrintStream out, PrintStream err) throws Exception {
     LlmBench.Config c;
+    List<String> rest = new ArrayList<>(args);
+    boolean torch = !rest.remove("--no-torch");
+    String python = "python3";
+    int at = rest.indexOf("--python");
+    if (at >= 0 && at + 1 < rest.size()) {
+      python = rest.remove(at + 1);
+      rest.remove(at);
+    }
     try {
-      c = LlmBench.parse(args);
+      c = LlmBench.parse(rest);
     } catch (IllegalArgumentException e) {
       err.println("loupe bench llm --gpu: " + e.getMessage());
       err.println(LlmBench.USAGE);
@@ -59,7 +69,7 @@ final class LlmGpuBench {
       return 1;
     }
     try {
-      out.println(GpuBench.json(measure(c, gpu, out)));
+      out.println(GpuBench.json(measure(c, gpu, torch ? python : null, out)));
       return 0;
     } catch (IOException | UnsupportedOperationException e) {
       err.println("loupe bench llm --gpu: " + e.getMessage());
@@ -67,7 +77,8 @@ final class LlmGpuBench {
     }
   }
 
-  private static Map<String, Object> measure(LlmBench.Config c, Gpu.Available gpu, PrintStream out) throws IOException {
+  private static Map<String, Object> measure(LlmBench.Config c, Gpu.Available gpu, String python, PrintStream out)
+      throws IOException {
     Path gguf = c.model() != null ? c.model() : randomModel(c, out);
     int context = c.promptTokens() + c.decodeTokens() + 8;
     SessionOptions options = SessionOptions.of(context).withKvCacheType(KvCacheType.F16);
@@ -110,9 +121,72 @@ final class LlmGpuBench {
       json.put("decode_bound_fraction", g / bound);
       json.put("greedy_agreement", agree);
       json.put("decode_tokens", tokens.length);
-      json.put("torch", "not run by loupe; see BENCHMARKS.md");
+      torchPeer(python, model.config(), c, g, json, out);
     }
     return json;
+  }
+
+  /** Runs llm_bench_torch.py with the model's shapes; records its rates, or why it was skipped. */
+  private static void torchPeer(String python, dev.loupe.llm.model.ModelConfig m, LlmBench.Config c, double ours,
+      Map<String, Object> json, PrintStream out) throws IOException {
+    if (python == null) {
+      json.put("torch", "skipped: --no-torch");
+      return;
+    }
+    Path script = Files.createTempFile("loupe-llm-bench", ".py");
+    try {
+      try (java.io.InputStream in = LlmGpuBench.class.getResourceAsStream("llm_bench_torch.py")) {
+        Files.write(script, in.readAllBytes());
+      }
+      List<String> cmd = List.of(python, script.toString(), "--dim", "" + m.embeddingLength(), "--ff", "" + m.feedForwardLength(),
+          "--layers", "" + m.layers(), "--heads", "" + m.headCount(), "--kv-heads", "" + m.headCountKv(), "--head-dim",
+          "" + m.keyLength(), "--vocab", "" + m.vocabSize(), "--prompt-tokens", "" + c.promptTokens(), "--decode-tokens",
+          "" + c.decodeTokens(), "--rounds", "" + c.rounds(), "--rope-theta", "" + m.ropeTheta(), "--rms-eps", "" + m.rmsEpsilon());
+      Process p;
+      try {
+        p = new ProcessBuilder(cmd).start();
+      } catch (IOException e) {
+        json.put("torch", "skipped: cannot run " + python + " (" + e.getMessage() + ")");
+        out.println("PyTorch peer skipped: cannot run " + python);
+        return;
+      }
+      String stdout = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+      String stderr = new String(p.getErrorStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).strip();
+      int rc;
+      try {
+        rc = p.waitFor();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        p.destroy();
+        throw new IOException("interrupted while the PyTorch peer ran", e);
+      }
+      if (rc != 0) {
+        String why = stderr.isEmpty() ? "exit " + rc : stderr.lines().reduce((a, b) -> b).orElse("");
+        json.put("torch", "skipped: " + why);
+        out.println("PyTorch peer skipped: " + why + (rc == 3 ? " (pip install torch transformers, with CUDA)" : ""));
+        return;
+      }
+      String line = stdout.strip().lines().reduce((a, b) -> b).orElse("");
+      double decode = number(line, "decode_tps");
+      json.put("torch", string(line, "torch") + ", transformers " + string(line, "transformers"));
+      json.put("torch_prefill_tps", number(line, "prefill_tps"));
+      json.put("torch_decode_tps", decode);
+      json.put("decode_speedup_vs_torch", ours / decode);
+      out.printf(Locale.ROOT, "PyTorch %s bf16 (transformers %s): decode %.1f tokens/s; ours %.2fx%n", string(line, "torch"),
+          string(line, "transformers"), decode, ours / decode);
+    } finally {
+      Files.deleteIfExists(script);
+    }
+  }
+
+  private static double number(String json, String key) {
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"" + key + "\":\\s*([-0-9.eE+]+)").matcher(json);
+    return m.find() ? Double.parseDouble(m.group(1)) : Double.NaN;
+  }
+
+  private static String string(String json, String key) {
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"" + key + "\":\\s*\"([^\"]*)\"").matcher(json);
+    return m.find() ? m.group(1) : "?";
   }
 
   /** {prefill tokens/s, decode tokens/s} of one fresh session. */

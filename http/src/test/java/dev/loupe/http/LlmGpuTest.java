@@ -67,7 +67,7 @@ class LlmGpuTest {
   void bench_llm_gpu_reports_decode_rates_against_the_bound_and_agreement_with_the_cpu() throws Exception {
     ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
     int code = LlmGpuBench.run(List.of("--random", "tiny", "--quant", "q4_0", "--prompt-tokens", "8", "--decode-tokens", "8",
-            "--rounds", "1", "--threads", "1", "--cache", dir.toString()), Gpu.probe(FakeCuda.library()),
+            "--rounds", "1", "--threads", "1", "--cache", dir.toString(), "--python", "/nonexistent/python3"), Gpu.probe(FakeCuda.library()),
         new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
     String text = out.toString(StandardCharsets.UTF_8);
     assertEquals(0, code, err.toString(StandardCharsets.UTF_8));
@@ -76,6 +76,7 @@ class LlmGpuTest {
     assertTrue(text.contains("greedy tokens: the first 8 of 8 agree with the CPU backend"), text);
     String json = text.strip().lines().reduce((a, b) -> b).orElseThrow();
     assertTrue(json.startsWith("{\"model\": ") && json.contains("\"greedy_agreement\": 8"), json);
+    assertTrue(json.contains("\"torch\": \"skipped: cannot run /nonexistent/python3"), json);
   }
 
   @Test
