@@ -160,9 +160,11 @@ public final class CudaSession implements LanguageModelState, AutoCloseable {
   private void step(int t, int p) {
     hostToken.set(ValueLayout.JAVA_INT, 0, t);
     hostPos.set(ValueLayout.JAVA_INT, 0, p);
-    stream.synchronize(); // the previous step no longer reads token and pos
-    token.copyFrom(hostToken, 0);
-    pos.copyFrom(hostPos, 0);
+    stream.synchronize(); // the previous step's copies have read hostToken and hostPos
+    // On the session's stream (non-blocking: a synchronous copy from pageable memory may still be in
+    // flight when it returns, and that stream would not wait for it); stream order puts them before the step.
+    token.copyFromAsync(hostToken, 0, stream);
+    pos.copyFromAsync(hostPos, 0, stream);
     if (useGraph) {
       graph.launch(stream);
     } else {
