@@ -1,5 +1,5 @@
-// Decode-step kernels for the LLM runtime's CUDA backend (the backend itself is not written yet;
-// these are its building blocks, tested through the fake driver's C references).
+// Decode-step kernels for the LLM runtime's CUDA backend (dev.loupe.llm.cuda), tested through the
+// fake driver's C references.
 //
 // Layouts (fp32 activations, row-major matrices, ggml's block formats for weights):
 //   Q8_0 row: cols / 32 blocks of 34 bytes: fp16 scale d, then 32 int8 q; value q * d.
@@ -144,9 +144,8 @@ extern "C" __global__ void loupe_rope(float* x, int headDim, int ropeDim, int po
 // One decode step of attention for head h (grid (heads), block LLM_BLOCK, dynamic shared memory
 // (positions) * 4 bytes): scores_t = q_h . k_t / sqrt(headDim) for t < positions, softmax, out_h =
 // sum_t p_t v_t. q and out are [heads][headDim] fp32; head h reads kv head h / (heads / kvHeads).
-extern "C" __global__ void __launch_bounds__(LLM_BLOCK)
-loupe_attention_f16(const float* q, const __half* keys, const __half* values, float* out, int heads, int kvHeads,
-                    int headDim, int positions) {
+__device__ void attention_f16(const float* q, const __half* keys, const __half* values, float* out, int heads, int kvHeads,
+                              int headDim, int positions) {
   extern __shared__ float p[];  // positions scores, then probabilities
   __shared__ float scratch[LLM_BLOCK / 32];
   const int h = blockIdx.x, kvh = h / (heads / kvHeads);
@@ -177,5 +176,78 @@ loupe_attention_f16(const float* q, const __half* keys, const __half* values, fl
     float acc = 0.0f;
     for (int t = 0; t < positions; t++) acc = fmaf(p[t], __half2float(v[t * stride]), acc);
     out[(size_t)h * headDim + i] = acc * inv;
+  }
+}
+
+extern "C" __global__ void __launch_bounds__(LLM_BLOCK)
+loupe_attention_f16(const float* q, const __half* keys, const __half* values, float* out, int heads, int kvHeads,
+                    int headDim, int positions) {
+  attention_f16(q, keys, values, out, heads, kvHeads, headDim, positions);
+}
+
+// ---- the CUDA backend's decode step (dev.loupe.llm.cuda): kernels that read the token and the
+// position from device memory, so that one captured graph serves every token.
+
+// As loupe_attention_f16 over the first *pos + 1 positions (the token at *pos is already stored).
+// Dynamic shared memory maxPositions * 4 bytes, fixed when the graph is captured; *pos < maxPositions.
+extern "C" __global__ void __launch_bounds__(LLM_BLOCK)
+loupe_attention_f16_at(const float* q, const __half* keys, const __half* values, float* out, int heads, int kvHeads,
+                       int headDim, const int* pos, int maxPositions) {
+  const int positions = min(*pos + 1, maxPositions);
+  attention_f16(q, keys, values, out, heads, kvHeads, headDim, positions);
+}
+
+// out[0..dim) = row *token of an embedding table of ggml type `type`: 0 F32, 1 F16, 2 Q4_0, 8 Q8_0
+// (dim a multiple of 32 for the quantized ones). Any grid (grid-stride loop).
+extern "C" __global__ void loupe_embed(const uint8_t* table, int type, const int* token, float* out, int dim) {
+  const size_t row = (size_t)*token;
+  for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < dim; i += gridDim.x * blockDim.x) {
+    float v;
+    if (type == 0) {
+      v = reinterpret_cast<const float*>(table)[row * dim + i];
+    } else if (type == 1) {
+      v = __half2float(reinterpret_cast<const __half*>(table)[row * dim + i]);
+    } else if (type == 8) {
+      const uint8_t* blk = table + (row * (dim / 32) + i / 32) * 34;
+      v = __half2float(*reinterpret_cast<const __half*>(blk)) * (float)(int8_t)blk[2 + i % 32];
+    } else {
+      const uint8_t* blk = table + (row * (dim / 32) + i / 32) * 18;
+      const int j = i % 32, q = blk[2 + (j & 15)];
+      v = __half2float(*reinterpret_cast<const __half*>(blk)) * (float)((j < 16 ? (q & 0x0F) : (q >> 4)) - 8);
+    }
+    out[i] = v;
+  }
+}
+
+// y[i] += x[i] for i < n (residuals, biases). Any grid (grid-stride loop).
+extern "C" __global__ void loupe_add_f32(float* y, const float* x, int n) {
+  for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) y[i] += x[i];
+}
+
+// As loupe_rope at position *pos, with the angle of pair p computed as the CPU backend does: theta =
+// pos, multiplied p times by thetaScale (= base^(-2 / ropeDim)), angle = freqScale * theta / factors[p].
+extern "C" __global__ void loupe_rope_at(float* x, int headDim, int ropeDim, const int* pos, float thetaScale, float freqScale,
+                                         const float* factors, int neox) {
+  const int p = threadIdx.x;
+  if (p >= ropeDim / 2) return;
+  float* v = x + (size_t)blockIdx.x * headDim;
+  float theta = (float)*pos;
+  for (int i = 0; i < p; i++) theta *= thetaScale;
+  const float angle = freqScale * (factors != nullptr ? theta / factors[p] : theta);
+  float s, c;
+  sincosf(angle, &s, &c);
+  const int i = neox ? p : 2 * p, j = neox ? p + ropeDim / 2 : 2 * p + 1;
+  const float a = v[i], b = v[j];
+  v[i] = a * c - b * s;
+  v[j] = a * s + b * c;
+}
+
+// keys[*pos][..kDim) = fp16(k), values[*pos][..vDim) = fp16(v) (one layer's cache). Any grid.
+extern "C" __global__ void loupe_kv_store_f16(const float* k, const float* v, __half* keys, __half* values, const int* pos,
+                                              int kDim, int vDim) {
+  const size_t p = (size_t)*pos;
+  for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < max(kDim, vDim); i += gridDim.x * blockDim.x) {
+    if (i < kDim) keys[p * kDim + i] = __float2half_rn(k[i]);
+    if (i < vDim) values[p * vDim + i] = __float2half_rn(v[i]);
   }
 }

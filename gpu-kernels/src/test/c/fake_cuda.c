@@ -826,6 +826,117 @@ static CUresult k_attention_f16(const Op* op) {
   return CUDA_SUCCESS;
 }
 
+static CUresult k_attention_f16_at(const Op* op) {
+  const int* pos = P(7, const int*);
+  int maxPositions = P(8, int);
+  if (!inside((CUdeviceptr)(uintptr_t)pos, 4) || maxPositions < 1 || op->shared != (unsigned)maxPositions * 4) return CUDA_ERROR_INVALID_VALUE;
+  Op direct = *op;
+  int positions = *pos + 1 < maxPositions ? *pos + 1 : maxPositions;
+  memcpy(direct.params[7], &positions, 4);
+  direct.shared = (unsigned)positions * 4;
+  return k_attention_f16(&direct);
+}
+
+static CUresult k_embed(const Op* op) {
+  const uint8_t* table = P(0, const uint8_t*);
+  int type = P(1, int);
+  const int* token = P(2, const int*);
+  float* out = P(3, float*);
+  int dim = P(4, int);
+  if (!inside((CUdeviceptr)(uintptr_t)token, 4) || dim < 1 || (type != 0 && type != 1 && type != 2 && type != 8)) return CUDA_ERROR_INVALID_VALUE;
+  size_t row = (size_t)*token;
+  size_t rowBytes = type == 0 ? 4 * (size_t)dim : type == 1 ? 2 * (size_t)dim : (size_t)dim / 32 * (type == 8 ? 34 : 18);
+  if (!inside((CUdeviceptr)(uintptr_t)(table + row * rowBytes), rowBytes) || !inside((CUdeviceptr)(uintptr_t)out, 4 * (size_t)dim))
+    return CUDA_ERROR_ILLEGAL_ADDRESS;
+  const uint8_t* r = table + row * rowBytes;
+  for (int i = 0; i < dim; i++) {
+    if (type == 0) {
+      memcpy(&out[i], r + 4 * (size_t)i, 4);
+    } else if (type == 1) {
+      out[i] = half_to_float((uint16_t)(r[2 * i] | r[2 * i + 1] << 8));
+    } else {
+      const uint8_t* blk = r + (size_t)(i / 32) * (type == 8 ? 34 : 18);
+      float d = half_to_float((uint16_t)(blk[0] | blk[1] << 8));
+      int j = i % 32;
+      out[i] = type == 8 ? d * (float)(int8_t)blk[2 + j] : d * (float)((j < 16 ? (blk[2 + j] & 0x0F) : (blk[2 + j - 16] >> 4)) - 8);
+    }
+  }
+  return CUDA_SUCCESS;
+}
+
+static CUresult k_add_f32(const Op* op) {
+  float* y = P(0, float*);
+  const float* x = P(1, const float*);
+  int n = P(2, int);
+  if (n > 0 && (!inside((CUdeviceptr)(uintptr_t)y, 4 * (size_t)n) || !inside((CUdeviceptr)(uintptr_t)x, 4 * (size_t)n)))
+    return CUDA_ERROR_ILLEGAL_ADDRESS;
+  for (int i = 0; i < n; i++) y[i] += x[i];
+  return CUDA_SUCCESS;
+}
+
+static CUresult k_rope_at(const Op* op) {
+  float* x = P(0, float*);
+  int headDim = P(1, int), ropeDim = P(2, int);
+  const int* pos = P(3, const int*);
+  float thetaScale = P(4, float), freqScale = P(5, float);
+  const float* factors = P(6, const float*);
+  int neox = P(7, int);
+  if (ropeDim < 2 || ropeDim % 2 != 0 || ropeDim > headDim || (int)op->block[0] < ropeDim / 2 || !inside((CUdeviceptr)(uintptr_t)pos, 4))
+    return CUDA_ERROR_INVALID_VALUE;
+  for (unsigned h = 0; h < op->grid[0]; h++) {
+    float* v = x + (size_t)h * headDim;
+    for (int p = 0; p < ropeDim / 2; p++) {
+      float theta = (float)*pos;
+      for (int i = 0; i < p; i++) theta *= thetaScale;
+      float angle = freqScale * (factors ? theta / factors[p] : theta);
+      float s = sinf(angle), c = cosf(angle);
+      int i = neox ? p : 2 * p, j = neox ? p + ropeDim / 2 : 2 * p + 1;
+      float a = v[i], b = v[j];
+      v[i] = a * c - b * s;
+      v[j] = a * s + b * c;
+    }
+  }
+  return CUDA_SUCCESS;
+}
+
+static uint16_t float_to_half(float f) { /* round to nearest even, as __float2half_rn */
+  uint32_t x;
+  memcpy(&x, &f, 4);
+  uint32_t sign = (x >> 16) & 0x8000;
+  int exp = (int)((x >> 23) & 0xff) - 127 + 15;
+  uint32_t mant = x & 0x7fffff;
+  if (((x >> 23) & 0xff) == 0xff) return (uint16_t)(sign | 0x7c00 | (mant ? 0x200 : 0));
+  if (exp >= 31) return (uint16_t)(sign | 0x7c00);
+  if (exp <= 0) {
+    if (exp < -10) return (uint16_t)sign;
+    mant |= 0x800000;
+    int shift = 14 - exp;
+    uint32_t h = mant >> shift, rem = mant & ((1u << shift) - 1), half = 1u << (shift - 1);
+    if (rem > half || (rem == half && (h & 1))) h++;
+    return (uint16_t)(sign | h);
+  }
+  uint32_t h = ((uint32_t)exp << 10) | (mant >> 13), rem = mant & 0x1fff;
+  if (rem > 0x1000 || (rem == 0x1000 && (h & 1))) h++;
+  return (uint16_t)(sign | h);
+}
+
+static CUresult k_kv_store_f16(const Op* op) {
+  const float* k = P(0, const float*);
+  const float* v = P(1, const float*);
+  uint16_t* keys = P(2, uint16_t*);
+  uint16_t* values = P(3, uint16_t*);
+  const int* pos = P(4, const int*);
+  int kDim = P(5, int), vDim = P(6, int);
+  if (!inside((CUdeviceptr)(uintptr_t)pos, 4) || kDim < 1 || vDim < 1) return CUDA_ERROR_INVALID_VALUE;
+  size_t p = (size_t)*pos;
+  if (!inside((CUdeviceptr)(uintptr_t)(keys + p * kDim), 2 * (size_t)kDim) ||
+      !inside((CUdeviceptr)(uintptr_t)(values + p * vDim), 2 * (size_t)vDim))
+    return CUDA_ERROR_ILLEGAL_ADDRESS;
+  for (int i = 0; i < kDim; i++) keys[p * kDim + i] = float_to_half(k[i]);
+  for (int i = 0; i < vDim; i++) values[p * vDim + i] = float_to_half(v[i]);
+  return CUDA_SUCCESS;
+}
+
 /* Name, parameter count and each parameter's size in bytes, as in the .cu signatures. */
 static const struct { const char* name; int count; int sizes[MAX_PARAMS]; KernelImpl impl; } KERNELS[] = {
     {"loupe_fill_f32", 3, {8, 4, 4}, k_fill_f32},
@@ -840,6 +951,11 @@ static const struct { const char* name; int count; int sizes[MAX_PARAMS]; Kernel
     {"loupe_swiglu", 4, {8, 8, 8, 4}, k_swiglu},
     {"loupe_rope", 7, {8, 4, 4, 4, 4, 8, 4}, k_rope},
     {"loupe_attention_f16", 8, {8, 8, 8, 8, 4, 4, 4, 4}, k_attention_f16},
+    {"loupe_attention_f16_at", 9, {8, 8, 8, 8, 4, 4, 4, 8, 4}, k_attention_f16_at},
+    {"loupe_embed", 5, {8, 4, 8, 8, 4}, k_embed},
+    {"loupe_add_f32", 3, {8, 8, 4}, k_add_f32},
+    {"loupe_rope_at", 8, {8, 4, 4, 8, 4, 4, 8, 4}, k_rope_at},
+    {"loupe_kv_store_f16", 7, {8, 8, 8, 8, 8, 4, 4}, k_kv_store_f16},
 };
 #define KERNEL_COUNT ((int)(sizeof KERNELS / sizeof KERNELS[0]))
 

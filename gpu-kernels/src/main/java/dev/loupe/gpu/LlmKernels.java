@@ -1,9 +1,11 @@
 package dev.loupe.gpu;
 
 /**
- * The decode-step kernels of {@code llm.cu}, for the LLM runtime's CUDA backend (not written yet):
- * Q8_0 and Q4_0 matrix-vector products, RMSNorm, SwiGLU, RoPE and one step of attention over an
- * fp16 KV cache. Each method queues one launch on the given stream, so a whole decode step can be
+ * The decode-step kernels of {@code llm.cu}, for the LLM runtime's CUDA backend ({@code
+ * dev.loupe.llm.cuda}): Q8_0 and Q4_0 matrix-vector products, RMSNorm, SwiGLU, RoPE and one step of
+ * attention over an fp16 KV cache, and the "at" variants ({@link #embed}, {@link #ropeAt}, {@link
+ * #storeKv}, {@link #attentionAt}) that read the token and the position from device memory, so that
+ * one captured graph replays for every token. Each method queues one launch on the given stream, so a whole decode step can be
  * captured into a {@link CudaGraph} ({@link CudaStream#beginCapture()}) and replayed per token.
  *
  * <p><b>Layouts.</b> Activations are fp32, row-major. Weights are ggml blocks, rows back to back
@@ -20,6 +22,7 @@ public final class LlmKernels implements AutoCloseable {
 
   private final CudaModule module;
   private final Kernel q8, q4, rmsnorm, swiglu, rope, attention;
+  private final Kernel attentionAt, embed, add, ropeAt, kvStore;
 
   /** Loads the kernels into {@code context}. */
   public LlmKernels(GpuContext context) {
@@ -30,6 +33,117 @@ public final class LlmKernels implements AutoCloseable {
     swiglu = module.kernel("loupe_swiglu");
     rope = module.kernel("loupe_rope");
     attention = module.kernel("loupe_attention_f16");
+    attentionAt = module.kernel("loupe_attention_f16_at");
+    embed = module.kernel("loupe_embed");
+    add = module.kernel("loupe_add_f32");
+    ropeAt = module.kernel("loupe_rope_at");
+    kvStore = module.kernel("loupe_kv_store_f16");
+  }
+
+  /** Most positions {@link #attention}/{@link #attentionAt} take (their scores sit in 48 KiB of shared memory). */
+  public static final int MAX_POSITIONS = 12_000;
+
+  /** An embedding table's element type, by its ggml type id. */
+  public enum TableType {
+    F32(0), F16(1), Q4_0(2), Q8_0(8);
+
+    /** The ggml type id the kernel takes. */
+    public final int ggmlId;
+
+    TableType(int ggmlId) {
+      this.ggmlId = ggmlId;
+    }
+
+    /** Bytes of a row of {@code dim} elements. */
+    public long rowBytes(int dim) {
+      return switch (this) {
+        case F32 -> 4L * dim;
+        case F16 -> 2L * dim;
+        case Q4_0 -> dim / 32 * 18L;
+        case Q8_0 -> dim / 32 * 34L;
+      };
+    }
+  }
+
+  /**
+   * {@code out[0..dim) = table[token[0]]}, dequantized to fp32, the token read from the device
+   * ({@code token} holds one int32 below {@code rows}; the kernel does not check it).
+   */
+  public void embed(CudaStream stream, TableType type, DeviceBuffer table, int rows, DeviceBuffer token, DeviceBuffer out, int dim) {
+    if (rows < 1 || dim < 1 || (type != TableType.F32 && type != TableType.F16 && dim % 32 != 0)) {
+      throw new IllegalArgumentException("embedding table of " + rows + " rows of " + dim + " " + type
+          + " needs positive sizes and, quantized, a width that is a multiple of 32");
+    }
+    need(table, rows * type.rowBytes(dim), "table");
+    need(token, 4, "token");
+    need(out, 4L * dim, "output");
+    embed.launch(stream, Kernel.grid(Math.min(1024, (dim + BLOCK - 1) / BLOCK)), Kernel.block(BLOCK), 0,
+        Kernel.args().pointer(table).i32(type.ggmlId).pointer(token).pointer(out).i32(dim));
+  }
+
+  /** {@code y[i] += x[i]} for {@code i < n} (residual connections, biases). */
+  public void add(CudaStream stream, DeviceBuffer y, DeviceBuffer x, int n) {
+    if (n < 1) {
+      throw new IllegalArgumentException("add length " + n + " must be positive");
+    }
+    need(y, 4L * n, "output");
+    need(x, 4L * n, "input");
+    add.launch(stream, Kernel.grid(Math.min(1024, (n + BLOCK - 1) / BLOCK)), Kernel.block(BLOCK), 0,
+        Kernel.args().pointer(y).pointer(x).i32(n));
+  }
+
+  /**
+   * As {@link #rope} at the position {@code pos[0]} read from the device, with the angle of pair
+   * {@code p} computed as the CPU backend does: {@code freqScale · (pos · thetaScale^p) / factors[p]}
+   * (the power by repeated float multiplication), {@code thetaScale = base^(-2 / ropeDim)}.
+   */
+  public void ropeAt(CudaStream stream, DeviceBuffer x, int heads, int headDim, int ropeDim, DeviceBuffer pos, float thetaScale,
+      float freqScale, DeviceBuffer factors, boolean neox) {
+    if (heads < 1 || ropeDim < 2 || ropeDim % 2 != 0 || ropeDim > headDim || ropeDim / 2 > 1024) {
+      throw new IllegalArgumentException("rope of " + heads + " heads of " + headDim + " (rotating " + ropeDim
+          + ") needs an even rotated dimension within the head");
+    }
+    need(x, 4L * heads * headDim, "input");
+    need(pos, 4, "position");
+    if (factors != null) need(factors, 2L * ropeDim, "frequency factors");
+    ropeAt.launch(stream, Kernel.grid(heads), Kernel.block(Math.max(32, ropeDim / 2)), 0,
+        Kernel.args().pointer(x).i32(headDim).i32(ropeDim).pointer(pos).f32(thetaScale).f32(freqScale).pointer(factors)
+            .i32(neox ? 1 : 0));
+  }
+
+  /**
+   * Writes {@code k[0..kDim)} and {@code v[0..vDim)} as fp16 to row {@code pos[0]} of one layer's
+   * cache ({@code keys} {@code [maxPositions][kDim]}, {@code values} {@code [maxPositions][vDim]}, given
+   * as device pointers so a layer's slice of a larger buffer serves).
+   */
+  public void storeKv(CudaStream stream, DeviceBuffer k, DeviceBuffer v, long keys, long values, DeviceBuffer pos, int kDim, int vDim) {
+    if (kDim < 1 || vDim < 1) {
+      throw new IllegalArgumentException("key width " + kDim + " and value width " + vDim + " must be positive");
+    }
+    need(k, 4L * kDim, "key");
+    need(v, 4L * vDim, "value");
+    need(pos, 4, "position");
+    int n = Math.max(kDim, vDim);
+    kvStore.launch(stream, Kernel.grid(Math.min(1024, (n + BLOCK - 1) / BLOCK)), Kernel.block(BLOCK), 0,
+        Kernel.args().pointer(k).pointer(v).pointer(keys).pointer(values).pointer(pos).i32(kDim).i32(vDim));
+  }
+
+  /**
+   * As {@link #attention} over the first {@code pos[0] + 1} positions (read from the device, at most
+   * {@code maxPositions}); {@code keys}/{@code values} are device pointers to one layer's cache.
+   */
+  public void attentionAt(CudaStream stream, DeviceBuffer q, long keys, long values, DeviceBuffer out, int heads, int kvHeads,
+      int headDim, DeviceBuffer pos, int maxPositions) {
+    if (heads < 1 || kvHeads < 1 || heads % kvHeads != 0 || headDim < 1 || maxPositions < 1 || maxPositions > MAX_POSITIONS) {
+      throw new IllegalArgumentException("attention of " + heads + " heads over " + kvHeads + " kv heads of " + headDim + " over up to "
+          + maxPositions + " positions needs heads a multiple of kv heads and 1.." + MAX_POSITIONS + " positions");
+    }
+    need(q, 4L * heads * headDim, "query");
+    need(out, 4L * heads * headDim, "output");
+    need(pos, 4, "position");
+    attentionAt.launch(stream, Kernel.grid(heads), Kernel.block(BLOCK), 4 * maxPositions,
+        Kernel.args().pointer(q).pointer(keys).pointer(values).pointer(out).i32(heads).i32(kvHeads).i32(headDim).pointer(pos)
+            .i32(maxPositions));
   }
 
   /** A weight matrix's block format. */

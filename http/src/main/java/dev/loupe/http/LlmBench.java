@@ -42,8 +42,8 @@ import java.util.concurrent.Executors;
  */
 final class LlmBench {
   static final String USAGE = "usage: loupe bench llm [--model FILE | --random 1b|100m|tiny] [--quant q8_0|q4_0|q4_k]"
-      + " [--threads T] [--prompt-tokens N] [--decode-tokens N] [--rounds R] [--cache DIR] [--seed S]";
-  private static final ObjectMapper JSON = new ObjectMapper();
+      + " [--threads T] [--prompt-tokens N] [--decode-tokens N] [--rounds R] [--cache DIR] [--seed S]"
+      + " [--gpu [--no-torch] [--python PATH]]";
 
   record Config(Path model, String random, GgmlType quant, int threads, int promptTokens, int decodeTokens, int rounds, Path cache,
       long seed) {
@@ -66,6 +66,11 @@ final class LlmBench {
   private LlmBench() {}
 
   static int run(List<String> args, PrintStream out, PrintStream err) throws Exception {
+    if (args.contains("--gpu")) { // the CUDA backend against its bandwidth bound (LlmGpuBench)
+      List<String> rest = new ArrayList<>(args);
+      rest.remove("--gpu");
+      return LlmGpuBench.run(rest, dev.loupe.gpu.Gpu.detect(), out, err);
+    }
     Config c;
     try {
       c = parse(args);
@@ -75,7 +80,7 @@ final class LlmBench {
       return 2;
     }
     try {
-      out.println(JSON.writeValueAsString(new Run(c, out).run()));
+      out.println(new ObjectMapper().writeValueAsString(new Run(c, out).run()));
       return 0;
     } catch (IOException e) {
       err.println("loupe bench llm: " + e.getMessage());

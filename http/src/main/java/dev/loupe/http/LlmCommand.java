@@ -2,6 +2,7 @@ package dev.loupe.http;
 
 import dev.loupe.llm.convert.GgufQuantizer;
 import dev.loupe.llm.convert.Llama2cConverter;
+import dev.loupe.llm.cuda.CudaBackend;
 import dev.loupe.llm.generate.GenerationHook;
 import dev.loupe.llm.generate.GenerationOptions;
 import dev.loupe.llm.generate.GenerationResult;
@@ -74,6 +75,8 @@ final class LlmCommand {
         --draft FILE          speculative decoding with this draft model (same vocabulary)
         --draft-tokens K      draft tokens verified per target pass (default 4)
         --draft-adaptive      adapt K to the acceptance, between 1 and --draft-tokens
+        --gpu                 decode on the GPU (CUDA backend: Q8_0/Q4_0 models, fp16 KV
+                              cache); without a usable GPU, on the CPU with a log line
         --help                this text
       """;
 
@@ -124,10 +127,10 @@ final class LlmCommand {
     }
   }
 
-  private static final Set<String> SWITCHES = Set.of("--chat", "--verbose", "--draft-adaptive", "--help", "-h");
+  private static final Set<String> SWITCHES = Set.of("--chat", "--verbose", "--draft-adaptive", "--gpu", "--help", "-h");
   private static final Set<String> GENERATE_OPTIONS = Set.of("--model", "--prompt", "--chat", "--max-tokens",
       "--temperature", "--top-k", "--top-p", "--min-p", "--repeat-penalty", "--seed", "--threads", "--context", "--kv",
-      "--json-schema", "--draft", "--draft-tokens", "--draft-adaptive");
+      "--json-schema", "--draft", "--draft-tokens", "--draft-adaptive", "--gpu");
   private static final Set<String> CHAT_OPTIONS = Set.of("--model", "--system", "--verbose", "--max-tokens",
       "--temperature", "--top-k", "--top-p", "--min-p", "--repeat-penalty", "--seed", "--threads", "--context", "--kv",
       "--draft", "--draft-tokens", "--draft-adaptive");
@@ -212,7 +215,7 @@ final class LlmCommand {
 
   /** What generate and chat share: the sampler, the session shape, the threads and the draft. */
   private record Setup(Path model, SamplerSettings sampler, int maxTokens, int threads, Integer context, KvCacheType kv,
-      Path draft, SpeculativeState.Options draftOptions) {}
+      Path draft, SpeculativeState.Options draftOptions, boolean gpu) {}
 
   private static Setup setup(String command, Map<String, String> flags, int defaultMaxTokens) {
     Path model = Path.of(required(flags, "--model", command));
@@ -255,8 +258,11 @@ final class LlmCommand {
     if (draft == null && (flags.containsKey("--draft-tokens") || flags.containsKey("--draft-adaptive"))) {
       throw new UsageException("--draft-tokens and --draft-adaptive need --draft FILE");
     }
+    if (draft != null && flags.containsKey("--gpu")) {
+      throw new UsageException("--gpu does not combine with --draft yet; drop one of them");
+    }
     return new Setup(model, sampler, maxTokens, threads, context, kv, draft,
-        new SpeculativeState.Options(draftTokens, flags.containsKey("--draft-adaptive")));
+        new SpeculativeState.Options(draftTokens, flags.containsKey("--draft-adaptive")), flags.containsKey("--gpu"));
   }
 
   /** The loaded target and draft and the state a generator drives. Closing closes the models. */
@@ -265,16 +271,25 @@ final class LlmCommand {
     final Model draft;
     final LanguageModelState state;
     final SpeculativeState speculative;
+    final CudaBackend.Selected backend; // null unless --gpu
 
     Engine(Model model, Model draft, LanguageModelState state, SpeculativeState speculative) {
+      this(model, draft, state, speculative, null);
+    }
+
+    Engine(Model model, Model draft, LanguageModelState state, SpeculativeState speculative, CudaBackend.Selected backend) {
       this.model = model;
       this.draft = draft;
       this.state = state;
       this.speculative = speculative;
+      this.backend = backend;
     }
 
     @Override
     public void close() {
+      if (backend != null) {
+        backend.close();
+      }
       model.close();
       if (draft != null) {
         draft.close();
@@ -303,6 +318,10 @@ final class LlmCommand {
       int context = setup.context() != null ? setup.context()
           : Math.min(4096, Math.max(1, model.config().contextLength()));
       SessionOptions options = SessionOptions.of(context).withKvCacheType(setup.kv());
+      if (setup.gpu()) { // the CUDA backend, or the CPU with a log line saying why not
+        CudaBackend.Selected selected = CudaBackend.open(model, options, true);
+        return new Engine(model, null, selected.state(), null, selected);
+      }
       if (setup.draft() == null) {
         return new Engine(model, null, model.newSession(options), null);
       }
@@ -428,6 +447,9 @@ final class LlmCommand {
         "%d prompt tokens at %.1f tokens/s, %d generated at %.1f tokens/s (%s), seed %d",
         r.promptTokens(), r.prefillTokensPerSecond(), r.tokens().length, r.decodeTokensPerSecond(),
         r.finishReason().name().toLowerCase(Locale.ROOT).replace('_', ' '), setup.sampler().seed()));
+    if (engine.backend != null) {
+      sb.append(engine.backend.onGpu() ? "; on the GPU" : "; on the CPU (no GPU backend: see the log line)");
+    }
     if (engine.speculative != null) {
       SpeculativeState.Stats stats = engine.speculative.stats();
       sb.append(String.format(Locale.ROOT, "; draft %s: %d of %d draft tokens accepted (acceptance rate %.1f%%), %.2f tokens per target pass",

@@ -1,0 +1,90 @@
+package dev.loupe.http;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.loupe.gpu.CudaDriver;
+import dev.loupe.gpu.FakeCuda;
+import dev.loupe.gpu.Gpu;
+import dev.loupe.llm.bench.RandomModels;
+import dev.loupe.llm.gguf.GgmlType;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code loupe generate --gpu} and {@code loupe bench llm --gpu} on the fake CUDA driver, with a
+ * seeded tiny random-weight model.
+ */
+class LlmGpuTest {
+  @TempDir Path dir;
+
+  private record Result(int code, String out, String err) {}
+
+  private static Result main(String... args) throws Exception {
+    ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+    int code;
+    try (PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8);
+        PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8)) {
+      code = Main.run(args, Map.of("HOME", "/home/ada"), new ByteArrayInputStream(new byte[0]), o, e);
+    }
+    return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void generate_with_gpu_prints_the_cpu_backends_greedy_text_whichever_backend_it_got() throws Exception {
+    // Gpu.detect() is cached per JVM: on the fake driver when this test probes first, else whatever an earlier test found.
+    System.setProperty(CudaDriver.LIBRARY_PROPERTY, FakeCuda.library());
+    RandomModels.Shape shape = RandomModels.preset("tiny", GgmlType.Q8_0, 3);
+    Path gguf = dir.resolve(shape.fileName("tiny"));
+    RandomModels.write(shape, gguf);
+    String[] common = {"generate", "--model", gguf.toString(), "--prompt", "the cat sat", "--temperature", "0", "--max-tokens", "12",
+        "--threads", "1", "--kv", "f16"};
+    Result cpu = main(common);
+    String[] withGpu = java.util.Arrays.copyOf(common, common.length + 1);
+    withGpu[common.length] = "--gpu";
+    Result gpu = main(withGpu);
+    assertEquals(0, gpu.code(), gpu.err());
+    assertEquals(cpu.out(), gpu.out());
+    assertTrue(gpu.err().contains("; on the GPU") || gpu.err().contains("; on the CPU (no GPU backend"), gpu.err());
+    assertTrue(!cpu.err().contains("; on the"), cpu.err());
+  }
+
+  @Test
+  void gpu_and_draft_together_are_a_usage_error() throws Exception {
+    Result r = main("generate", "--model", "m.gguf", "--prompt", "x", "--draft", "d.gguf", "--gpu");
+    assertEquals(2, r.code(), r.err());
+    assertTrue(r.err().startsWith("loupe generate: --gpu does not combine with --draft yet"), r.err());
+  }
+
+  @Test
+  void bench_llm_gpu_reports_decode_rates_against_the_bound_and_agreement_with_the_cpu() throws Exception {
+    ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+    int code = LlmGpuBench.run(List.of("--random", "tiny", "--quant", "q4_0", "--prompt-tokens", "8", "--decode-tokens", "8",
+            "--rounds", "1", "--threads", "1", "--cache", dir.toString(), "--python", "/nonexistent/python3"), Gpu.probe(FakeCuda.library()),
+        new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+    String text = out.toString(StandardCharsets.UTF_8);
+    assertEquals(0, code, err.toString(StandardCharsets.UTF_8));
+    assertTrue(text.contains("decode bound"), text);
+    assertTrue(text.contains("with the graph"), text);
+    assertTrue(text.contains("greedy tokens: the first 8 of 8 agree with the CPU backend"), text);
+    String json = text.strip().lines().reduce((a, b) -> b).orElseThrow();
+    assertTrue(json.startsWith("{\"model\": ") && json.contains("\"greedy_agreement\": 8"), json);
+    assertTrue(json.contains("\"torch\": \"skipped: cannot run /nonexistent/python3"), json);
+  }
+
+  @Test
+  void bench_llm_gpu_without_a_gpu_says_why_and_exits_1() throws Exception {
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int code = LlmGpuBench.run(List.of("--random", "tiny"), Gpu.probe("/nonexistent/no-gpu-driver.so"),
+        new PrintStream(new ByteArrayOutputStream()), new PrintStream(err, true, StandardCharsets.UTF_8));
+    assertEquals(1, code);
+    assertTrue(err.toString(StandardCharsets.UTF_8).startsWith("loupe bench llm --gpu: no GPU to benchmark (CPU: "), err.toString());
+  }
+}

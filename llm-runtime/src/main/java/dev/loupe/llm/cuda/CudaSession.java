@@ -1,0 +1,271 @@
+package dev.loupe.llm.cuda;
+
+import dev.loupe.gpu.CudaGraph;
+import dev.loupe.gpu.CudaStream;
+import dev.loupe.gpu.DeviceBuffer;
+import dev.loupe.gpu.GpuContext;
+import dev.loupe.gpu.LlmKernels;
+import dev.loupe.llm.generate.LanguageModelState;
+import dev.loupe.llm.model.ModelConfig;
+import dev.loupe.llm.model.SessionOptions;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * One conversation on the CUDA backend: an fp16 KV cache and fp32 scratch buffers in device
+ * memory, one stream, and the decode step (embedding lookup; per layer RMSNorm, q/k/v matvec,
+ * biases and q/k norms where the model has them, RoPE, KV store, attention, output matvec,
+ * residual, RMSNorm, gate/up matvec, SwiGLU, down matvec, residual; final norm and logits)
+ * captured once as a CUDA graph and replayed per token. The token and the position live in two
+ * small device buffers that the graph's kernels read, so one graph serves every position: a step
+ * is two 4-byte copies to the device, a graph launch and the copy of the logits back.
+ *
+ * <p>Prefill runs the decode step once per token (no batched matmul yet), so a prompt costs as
+ * many steps as it has tokens. The arithmetic is the CPU backend's with an fp16 cache: greedy
+ * tokens match {@link dev.loupe.llm.model.Session} with {@link dev.loupe.llm.model.KvCacheType#F16}
+ * and logits differ by float summation order only (see {@code CudaSessionTest} for the bound).
+ * The cache is fp16 whatever {@link SessionOptions#kvCacheType()} says; at most {@link
+ * LlmKernels#MAX_POSITIONS} positions.
+ *
+ * <p>Not thread-safe: one thread at a time. {@link #close} frees the device memory, the graph and
+ * the stream.
+ */
+public final class CudaSession implements LanguageModelState, AutoCloseable {
+  private final CudaModel model;
+  private final ModelConfig c;
+  private final int context;
+  private final boolean useGraph;
+  private final GpuContext gpu;
+  private final LlmKernels k;
+  private final CudaStream stream;
+  private final List<DeviceBuffer> buffers = new ArrayList<>();
+  private final DeviceBuffer token, pos, x, xb, xb2, q, kk, v, att, hb, hb2, logitsDevice, keys, values;
+  private final Arena arena = Arena.ofShared();
+  private final MemorySegment hostToken, hostPos, hostLogits;
+  private final float thetaScale, freqScale;
+  private CudaGraph graph;
+  private final int[] tokens;
+  private int position;
+  private boolean logitsValid;
+  private boolean closed;
+
+  CudaSession(CudaModel model, SessionOptions options, boolean useGraph) {
+    this.model = model;
+    this.c = model.model().config();
+    this.context = options.contextLength();
+    this.useGraph = useGraph;
+    if (context > LlmKernels.MAX_POSITIONS) {
+      throw new IllegalArgumentException("a CUDA session of " + context + " positions exceeds the backend's "
+          + LlmKernels.MAX_POSITIONS + "; lower the context length");
+    }
+    this.gpu = model.context();
+    this.k = model.kernels();
+    this.thetaScale = (float) Math.pow(c.ropeTheta(), -2.0 / c.ropeDimensions());
+    this.freqScale = 1f / c.ropeScale();
+    this.tokens = new int[context];
+    int dim = c.embeddingLength(), attDim = c.headCount() * c.valueLength();
+    CudaStream s = null;
+    try {
+      token = alloc(4);
+      pos = alloc(4);
+      x = alloc(4L * dim);
+      xb = alloc(4L * Math.max(dim, attDim));
+      xb2 = alloc(4L * dim);
+      q = alloc(4L * c.queryDim());
+      kk = alloc(4L * c.keyDim());
+      v = alloc(4L * c.valueDim());
+      att = alloc(4L * attDim);
+      hb = alloc(4L * c.feedForwardLength());
+      hb2 = alloc(4L * c.feedForwardLength());
+      logitsDevice = alloc(4L * c.vocabSize());
+      keys = alloc(2L * c.layers() * context * c.keyDim());
+      values = alloc(2L * c.layers() * context * c.valueDim());
+      hostToken = arena.allocate(4, 4);
+      hostPos = arena.allocate(4, 4);
+      hostLogits = arena.allocate(4L * c.vocabSize(), 16);
+      s = gpu.createStream();
+      stream = s;
+      if (useGraph) {
+        stream.beginCapture();
+        try {
+          enqueueStep();
+        } finally {
+          graph = stream.endCapture();
+        }
+      }
+    } catch (RuntimeException e) {
+      if (graph != null) graph.close();
+      if (s != null) s.close();
+      buffers.forEach(DeviceBuffer::close);
+      arena.close();
+      throw e;
+    }
+  }
+
+  private DeviceBuffer alloc(long bytes) {
+    DeviceBuffer d = gpu.allocate(bytes);
+    buffers.add(d);
+    return d;
+  }
+
+  /** Queues one decode step of the token in {@link #token} at the position in {@link #pos}. */
+  private void enqueueStep() {
+    int dim = c.embeddingLength(), heads = c.headCount(), kvHeads = c.headCountKv(), hd = c.keyLength();
+    float eps = c.rmsEpsilon();
+    boolean neox = c.ropeStyle() == ModelConfig.RopeStyle.NEOX;
+    long kvStrideK = 2L * context * c.keyDim(), kvStrideV = 2L * context * c.valueDim();
+    k.embed(stream, model.embeddingType(), model.embedding(), c.vocabSize(), token, x, dim);
+    List<CudaModel.Layer> layers = model.layers();
+    for (int l = 0; l < layers.size(); l++) {
+      CudaModel.Layer w = layers.get(l);
+      k.rmsnorm(stream, x, w.attnNorm(), xb, 1, dim, eps);
+      matvec(w.wq(), xb, q);
+      matvec(w.wk(), xb, kk);
+      matvec(w.wv(), xb, v);
+      if (w.bq() != null) k.add(stream, q, w.bq(), c.queryDim());
+      if (w.bk() != null) k.add(stream, kk, w.bk(), c.keyDim());
+      if (w.bv() != null) k.add(stream, v, w.bv(), c.valueDim());
+      if (w.qNorm() != null) {
+        k.rmsnorm(stream, q, w.qNorm(), q, heads, hd, eps);
+        k.rmsnorm(stream, kk, w.kNorm(), kk, kvHeads, hd, eps);
+      }
+      k.ropeAt(stream, q, heads, hd, c.ropeDimensions(), pos, thetaScale, freqScale, model.ropeFactors(), neox);
+      k.ropeAt(stream, kk, kvHeads, hd, c.ropeDimensions(), pos, thetaScale, freqScale, model.ropeFactors(), neox);
+      long kl = keys.pointer(l * kvStrideK), vl = values.pointer(l * kvStrideV);
+      k.storeKv(stream, kk, v, kl, vl, pos, c.keyDim(), c.valueDim());
+      k.attentionAt(stream, q, kl, vl, att, heads, kvHeads, hd, pos, context);
+      matvec(w.wo(), att, xb2);
+      if (w.bo() != null) k.add(stream, xb2, w.bo(), dim);
+      k.add(stream, x, xb2, dim);
+      k.rmsnorm(stream, x, w.ffnNorm(), xb, 1, dim, eps);
+      matvec(w.gate(), xb, hb);
+      matvec(w.up(), xb, hb2);
+      k.swiglu(stream, hb, hb2, hb, c.feedForwardLength());
+      matvec(w.down(), hb, xb2);
+      k.add(stream, x, xb2, dim);
+    }
+    k.rmsnorm(stream, x, model.outputNorm(), xb, 1, dim, eps);
+    matvec(model.output(), xb, logitsDevice);
+  }
+
+  private void matvec(CudaModel.Matrix m, DeviceBuffer in, DeviceBuffer out) {
+    k.matvec(stream, m.quant(), m.data(), in, out, m.rows(), m.cols());
+  }
+
+  /** Runs one decode step of {@code t} at position {@code p}: the graph's replay, or each launch directly. */
+  private void step(int t, int p) {
+    hostToken.set(ValueLayout.JAVA_INT, 0, t);
+    hostPos.set(ValueLayout.JAVA_INT, 0, p);
+    stream.synchronize(); // the previous step's copies have read hostToken and hostPos
+    // On the session's stream (non-blocking: a synchronous copy from pageable memory may still be in
+    // flight when it returns, and that stream would not wait for it); stream order puts them before the step.
+    token.copyFromAsync(hostToken, 0, stream);
+    pos.copyFromAsync(hostPos, 0, stream);
+    if (useGraph) {
+      graph.launch(stream);
+    } else {
+      enqueueStep();
+    }
+    tokens[p] = t;
+  }
+
+  public CudaModel model() {
+    return model;
+  }
+
+  /** Whether steps replay the captured graph (else they launch each kernel directly). */
+  public boolean usesGraph() {
+    return useGraph;
+  }
+
+  @Override
+  public int position() {
+    return position;
+  }
+
+  @Override
+  public int contextLength() {
+    return context;
+  }
+
+  /** The tokens in the cache, in order (a copy). */
+  public int[] tokens() {
+    return Arrays.copyOf(tokens, position);
+  }
+
+  /** Appends tokens, one decode step each (prefill is not batched yet). */
+  @Override
+  public void append(int... newTokens) {
+    checkOpen();
+    if (newTokens.length > context - position) {
+      throw new IllegalArgumentException("appending " + newTokens.length + " tokens at position " + position
+          + " exceeds the session's context length " + context);
+    }
+    for (int t : newTokens) {
+      if (t < 0 || t >= c.vocabSize()) {
+        throw new IllegalArgumentException("token " + t + " is outside the vocabulary 0.." + (c.vocabSize() - 1));
+      }
+    }
+    for (int t : newTokens) {
+      step(t, position);
+      position++;
+    }
+    if (newTokens.length > 0) logitsValid = true;
+  }
+
+  /** The logits after the last appended token (a copy). */
+  @Override
+  public float[] logits() {
+    checkOpen();
+    if (position == 0) {
+      throw new IllegalStateException("a session has no logits before its first token; append tokens first");
+    }
+    if (!logitsValid) { // after a truncate: decode the last kept token again (same values)
+      step(tokens[position - 1], position - 1);
+      logitsValid = true;
+    }
+    stream.synchronize();
+    logitsDevice.copyTo(hostLogits, 0);
+    return hostLogits.toArray(ValueLayout.JAVA_FLOAT);
+  }
+
+  @Override
+  public void truncate(int newPosition) {
+    if (newPosition < 0 || newPosition > position) {
+      throw new IllegalArgumentException("cannot truncate to position " + newPosition + "; the session holds " + position + " tokens");
+    }
+    if (newPosition != position) {
+      position = newPosition;
+      logitsValid = false;
+    }
+  }
+
+  private void checkOpen() {
+    if (closed) {
+      throw new IllegalStateException("the CUDA session is closed");
+    }
+  }
+
+  @Override
+  public void close() {
+    if (closed) return;
+    closed = true;
+    try {
+      stream.synchronize();
+    } finally {
+      if (graph != null) graph.close();
+      stream.close();
+      buffers.forEach(DeviceBuffer::close);
+      arena.close();
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "CudaSession[" + position + "/" + context + " positions, fp16 cache, " + (useGraph ? "graph" : "direct launches") + "]";
+  }
+}

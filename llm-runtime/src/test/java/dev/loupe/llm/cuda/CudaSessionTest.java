@@ -1,0 +1,239 @@
+package dev.loupe.llm.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.loupe.gpu.CudaException;
+import dev.loupe.gpu.FakeCuda;
+import dev.loupe.gpu.Gpu;
+import dev.loupe.gpu.GpuContext;
+import dev.loupe.llm.bench.RandomModels;
+import dev.loupe.llm.gguf.GgmlType;
+import dev.loupe.llm.model.KvCacheType;
+import dev.loupe.llm.model.Model;
+import dev.loupe.llm.model.ModelConfig;
+import dev.loupe.llm.model.Session;
+import dev.loupe.llm.model.SessionOptions;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * The CUDA backend on the fake driver (whose kernels are C references of the .cu contracts): a
+ * seeded random-weight model decodes to the CPU backend's greedy tokens, with logits within {@link
+ * #LOGIT_BOUND}; graph replay equals direct launches bit for bit; unsupported models and missing
+ * devices fall back to the CPU.
+ *
+ * <p>The bound: both backends compute each step in fp32 with an fp16 KV cache; they differ in the
+ * order of float additions (ggml-block sums per lane on the GPU, the CPU kernels' own order), the
+ * RMSNorm sum (double on the CPU) and the sine/cosine of RoPE (float on the GPU). Over 24 tokens of
+ * a tiny model whose logits spread over several units, that stays below 1e-3 absolute; the
+ * measured maximum is printed.
+ */
+class CudaSessionTest {
+  static final float LOGIT_BOUND = 1e-3f;
+  static final int STEPS = 24;
+
+  @TempDir Path dir;
+
+  private Path model(GgmlType type, ModelConfig.Architecture arch, boolean tied) throws IOException {
+    // 2 layers, GQA 4/2 heads of 32, vocabulary 320
+    RandomModels.Shape s = new RandomModels.Shape(arch, 128, 256, 2, 4, 2, 0, 320, type, tied, 7);
+    Path p = dir.resolve(s.fileName("test"));
+    RandomModels.write(s, p);
+    return p;
+  }
+
+  private static int[] prompt(int vocab) {
+    Random r = new Random(11);
+    int[] t = new int[6];
+    t[0] = 1;
+    for (int i = 1; i < t.length; i++) t[i] = 3 + r.nextInt(vocab - 3);
+    return t;
+  }
+
+  private static int argmax(float[] a) {
+    int best = 0;
+    for (int i = 1; i < a.length; i++) if (a[i] > a[best]) best = i;
+    return best;
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0"})
+  void greedyDecodingOnTheFakeGpuGivesTheCpuBackendsTokensWithLogitsWithinTheBound(GgmlType type) throws IOException {
+    Gpu.Available gpu = FakeCuda.gpu();
+    SessionOptions options = SessionOptions.of(64).withKvCacheType(KvCacheType.F16);
+    try (Model model = Model.load(model(type, ModelConfig.Architecture.LLAMA, false));
+        CudaModel cm = CudaModel.open(model, gpu); CudaSession gpuSession = cm.newSession(options)) {
+      Session cpu = model.newSession(options);
+      int[] prompt = prompt(model.config().vocabSize());
+      cpu.append(prompt);
+      gpuSession.append(prompt);
+      float worst = 0;
+      for (int i = 0; i < STEPS; i++) {
+        float[] a = cpu.logits(), b = gpuSession.logits();
+        for (int j = 0; j < a.length; j++) worst = Math.max(worst, Math.abs(a[j] - b[j]));
+        int next = argmax(a);
+        assertEquals(next, argmax(b), "greedy token " + i);
+        cpu.append(next);
+        gpuSession.append(next);
+      }
+      System.out.printf("%s: max |logit difference| over %d tokens %.2e%n", type, STEPS, worst);
+      assertTrue(worst < LOGIT_BOUND, "max logit difference " + worst);
+      assertArrayEquals(cpu.tokens(), gpuSession.tokens());
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0"})
+  void onARealGpuGreedyTokensMatchTheCpuBackend(GgmlType type) throws IOException {
+    Gpu.Detection d = Gpu.probe(dev.loupe.gpu.CudaDriver.DEFAULT_LIBRARY);
+    assumeTrue(d instanceof Gpu.Available, () -> "skipped: needs a real GPU (" + d.describe() + ")");
+    SessionOptions options = SessionOptions.of(64).withKvCacheType(KvCacheType.F16);
+    try (Model model = Model.load(model(type, ModelConfig.Architecture.LLAMA, false));
+        CudaModel cm = CudaModel.open(model, (Gpu.Available) d); CudaSession g = cm.newSession(options)) {
+      Session cpu = model.newSession(options);
+      int[] prompt = prompt(model.config().vocabSize());
+      cpu.append(prompt);
+      g.append(prompt);
+      for (int i = 0; i < STEPS; i++) {
+        float[] a = cpu.logits(), b = g.logits();
+        for (int j = 0; j < a.length; j++) assertTrue(Math.abs(a[j] - b[j]) < LOGIT_BOUND, "logit " + j + ": " + a[j] + " vs " + b[j]);
+        assertEquals(argmax(a), argmax(b), "greedy token " + i);
+        cpu.append(argmax(a));
+        g.append(argmax(a));
+      }
+    }
+  }
+
+  @Test
+  void replayingTheCapturedGraphGivesExactlyTheLogitsOfDirectLaunches() throws IOException {
+    Gpu.Available gpu = FakeCuda.gpu();
+    SessionOptions options = SessionOptions.of(32);
+    try (Model model = Model.load(model(GgmlType.Q8_0, ModelConfig.Architecture.LLAMA, false));
+        CudaModel cm = CudaModel.open(model, gpu);
+        CudaSession graph = cm.newSession(options, true);
+        CudaSession direct = cm.newSession(options, false)) {
+      assertTrue(graph.usesGraph());
+      int[] prompt = prompt(model.config().vocabSize());
+      long before = FakeCuda.launches();
+      graph.append(prompt);
+      long perStep = (FakeCuda.launches() - before) / prompt.length;
+      direct.append(prompt);
+      for (int i = 0; i < 8; i++) {
+        float[] a = graph.logits(), b = direct.logits();
+        assertArrayEquals(a, b);
+        int next = argmax(a);
+        graph.append(next);
+        direct.append(next);
+      }
+      assertTrue(perStep > 2L * model.config().layers(), "kernels per replayed step: " + perStep);
+    }
+  }
+
+  @Test
+  void truncatingAndDecodingAgainGivesTheLogitsOfTheFirstPass() throws IOException {
+    try (Model model = Model.load(model(GgmlType.Q4_0, ModelConfig.Architecture.LLAMA, true));
+        CudaModel cm = CudaModel.open(model, FakeCuda.gpu()); CudaSession s = cm.newSession(SessionOptions.of(32))) {
+      int[] prompt = prompt(model.config().vocabSize());
+      s.append(prompt);
+      float[] full = s.logits();
+      s.truncate(3);
+      float[] three = s.logits();
+      s.append(prompt[3], prompt[4], prompt[5]);
+      assertArrayEquals(full, s.logits());
+      s.truncate(3);
+      assertArrayEquals(three, s.logits());
+      assertTrue(assertThrows(IllegalArgumentException.class, () -> s.truncate(4)).getMessage().contains("cannot truncate to position 4"));
+      assertTrue(assertThrows(IllegalArgumentException.class, () -> s.append(320)).getMessage()
+          .contains("token 320 is outside the vocabulary 0..319"));
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = ModelConfig.Architecture.class, names = {"QWEN2", "QWEN3"})
+  void biasesAndQkNormsMatchTheCpuBackendToo(ModelConfig.Architecture arch) throws IOException {
+    SessionOptions options = SessionOptions.of(32).withKvCacheType(KvCacheType.F16);
+    try (Model model = Model.load(model(GgmlType.Q8_0, arch, false));
+        CudaModel cm = CudaModel.open(model, FakeCuda.gpu()); CudaSession g = cm.newSession(options)) {
+      Session cpu = model.newSession(options);
+      int[] prompt = prompt(model.config().vocabSize());
+      cpu.append(prompt);
+      g.append(prompt);
+      for (int i = 0; i < 8; i++) {
+        float[] a = cpu.logits(), b = g.logits();
+        for (int j = 0; j < a.length; j++) assertTrue(Math.abs(a[j] - b[j]) < LOGIT_BOUND, "logit " + j + ": " + a[j] + " vs " + b[j]);
+        cpu.append(argmax(a));
+        g.append(argmax(b));
+      }
+    }
+  }
+
+  @Test
+  void aModelWithOtherThanQ8OrQ4MatricesFallsBackToTheCpuWithTheReason() throws IOException {
+    try (Model model = Model.load(model(GgmlType.F16, ModelConfig.Architecture.LLAMA, false));
+        CudaBackend.Selected s = CudaBackend.open(model, SessionOptions.of(16), true, FakeCuda.gpu())) {
+      assertFalse(s.onGpu());
+      assertInstanceOf(Session.class, s.state());
+      assertTrue(s.description().startsWith("CPU: ") && s.description().contains("is F16") && s.description().contains("Q8_0 and Q4_0"),
+          s.description());
+    }
+  }
+
+  @Test
+  void noDeviceFallsBackToTheCpuAndAnAvailableOneRunsOnTheGpu() throws IOException {
+    try (Model model = Model.load(model(GgmlType.Q8_0, ModelConfig.Architecture.LLAMA, false))) {
+      try (CudaBackend.Selected s = CudaBackend.open(model, SessionOptions.of(16), true,
+          new Gpu.Unavailable("libcuda.so.1 does not open"))) {
+        assertFalse(s.onGpu());
+        assertEquals("CPU: LLM decoding on the CPU backend (libcuda.so.1 does not open)", s.description());
+      }
+      try (CudaBackend.Selected s = CudaBackend.open(model, SessionOptions.of(16), true, FakeCuda.gpu())) {
+        assertTrue(s.onGpu());
+        assertInstanceOf(CudaSession.class, s.state());
+        assertTrue(s.description().startsWith("GPU: llama decoding on "), s.description());
+      }
+      try (CudaBackend.Selected s = CudaBackend.open(model, SessionOptions.of(16), false, FakeCuda.gpu())) {
+        assertFalse(s.onGpu());
+      }
+    }
+  }
+
+  @Test
+  void outOfDeviceMemoryWhileUploadingFallsBackAndFreesWhatWasAllocated() throws IOException {
+    try (Model model = Model.load(model(GgmlType.Q8_0, ModelConfig.Architecture.LLAMA, false))) {
+      Gpu.Available gpu = FakeCuda.gpu();
+      long live = FakeCuda.liveAllocations();
+      try (GpuContext ctx = GpuContext.open(gpu)) {
+        FakeCuda.inject("cuMemAlloc_v2", CudaException.OUT_OF_MEMORY, 1);
+        String message = assertThrows(CudaException.class, () -> CudaModel.upload(model, ctx)).getMessage();
+        assertTrue(message.contains("cuMemAlloc_v2") && message.contains("CUDA_ERROR_OUT_OF_MEMORY"), message);
+      }
+      assertEquals(live, FakeCuda.liveAllocations());
+      FakeCuda.inject("cuMemAlloc_v2", CudaException.OUT_OF_MEMORY, 1);
+      try (CudaBackend.Selected s = CudaBackend.open(model, SessionOptions.of(16), true, gpu)) {
+        assertFalse(s.onGpu());
+        assertTrue(s.description().contains("CUDA_ERROR_OUT_OF_MEMORY"), s.description());
+      }
+      assertEquals(live, FakeCuda.liveAllocations());
+    }
+  }
+
+  @Test
+  void aContextBeyondTheAttentionKernelsLimitIsRefusedNamingIt() throws IOException {
+    try (Model model = Model.load(model(GgmlType.Q8_0, ModelConfig.Architecture.LLAMA, false));
+        CudaModel cm = CudaModel.open(model, FakeCuda.gpu())) {
+      String message = assertThrows(IllegalArgumentException.class, () -> cm.newSession(SessionOptions.of(20_000))).getMessage();
+      assertTrue(message.contains("20000 positions exceeds the backend's 12000"), message);
+    }
+  }
+}
