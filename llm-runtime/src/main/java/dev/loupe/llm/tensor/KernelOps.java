@@ -27,6 +27,25 @@ interface KernelOps {
     }
   }
 
+  /** {@code Σ a[ao+i]·b[bo+i]} over {@code i < n} (attention's q·k); one summation order per implementation. */
+  default float dot(float[] a, int ao, float[] b, int bo, int n) {
+    float s = 0;
+    for (int i = 0; i < n; i++) {
+      s += a[ao + i] * b[bo + i];
+    }
+    return s;
+  }
+
+  /**
+   * {@code y[yo+i] += p·x[xo+i]} over {@code i < n} (attention's weighted sum of values), each
+   * element a product then a sum, so every implementation gives the same bits.
+   */
+  default void axpy(float p, float[] x, int xo, float[] y, int yo, int n) {
+    for (int i = 0; i < n; i++) {
+      y[yo + i] += p * x[xo + i];
+    }
+  }
+
   /** The implementation chosen for this JVM. */
   static KernelOps get() {
     return KernelOpsProvider.INSTANCE;

@@ -144,6 +144,38 @@ final class PanamaKernelOps implements KernelOps {
     return s;
   }
 
+  // ---------------------------------------------------------------- float rows (attention)
+
+  /** Lane-parallel fma over whole lane groups, summed by {@link #tree}; the tail in order after. */
+  @Override
+  public float dot(float[] a, int ao, float[] b, int bo, int n) {
+    int i = 0;
+    float s = 0;
+    if (n >= L) {
+      FloatVector acc = FloatVector.fromArray(F, a, ao).mul(FloatVector.fromArray(F, b, bo));
+      for (i = L; i + L <= n; i += L) {
+        acc = FloatVector.fromArray(F, a, ao + i).fma(FloatVector.fromArray(F, b, bo + i), acc);
+      }
+      s = tree(acc);
+    }
+    for (; i < n; i++) {
+      s += a[ao + i] * b[bo + i];
+    }
+    return s;
+  }
+
+  @Override
+  public void axpy(float p, float[] x, int xo, float[] y, int yo, int n) {
+    int i = 0;
+    FloatVector pv = FloatVector.broadcast(F, p);
+    for (; i + L <= n; i += L) {
+      FloatVector.fromArray(F, x, xo + i).mul(pv).add(FloatVector.fromArray(F, y, yo + i)).intoArray(y, yo + i);
+    }
+    for (; i < n; i++) {
+      y[yo + i] += p * x[xo + i];
+    }
+  }
+
   // ---------------------------------------------------------------- Q8_0 / Q4_0
 
   /**
