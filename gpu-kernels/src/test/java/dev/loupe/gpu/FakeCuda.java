@@ -61,6 +61,12 @@ public final class FakeCuda {
     return available;
   }
 
+  /**
+   * The driver's device-allocation entry point, for tests outside gpu-kernels to inject failures
+   * into and find in error messages without naming driver symbols themselves (ArchitectureTest).
+   */
+  public static final String ALLOCATION = "cuMemAlloc_v2";
+
   /** Makes the next {@code count} calls of {@code function} fail with CUresult {@code code}. */
   public static void inject(String function, int code, int count) {
     library();

@@ -193,9 +193,9 @@ class CudaSessionTest {
   void noDeviceFallsBackToTheCpuAndAnAvailableOneRunsOnTheGpu() throws IOException {
     try (Model model = Model.load(model(GgmlType.Q8_0, ModelConfig.Architecture.LLAMA, false))) {
       try (CudaBackend.Selected s = CudaBackend.open(model, SessionOptions.of(16), true,
-          new Gpu.Unavailable("libcuda.so.1 does not open"))) {
+          new Gpu.Unavailable("the driver library does not open"))) {
         assertFalse(s.onGpu());
-        assertEquals("CPU: LLM decoding on the CPU backend (libcuda.so.1 does not open)", s.description());
+        assertEquals("CPU: LLM decoding on the CPU backend (the driver library does not open)", s.description());
       }
       try (CudaBackend.Selected s = CudaBackend.open(model, SessionOptions.of(16), true, FakeCuda.gpu())) {
         assertTrue(s.onGpu());
@@ -214,12 +214,12 @@ class CudaSessionTest {
       Gpu.Available gpu = FakeCuda.gpu();
       long live = FakeCuda.liveAllocations();
       try (GpuContext ctx = GpuContext.open(gpu)) {
-        FakeCuda.inject("cuMemAlloc_v2", CudaException.OUT_OF_MEMORY, 1);
+        FakeCuda.inject(FakeCuda.ALLOCATION, CudaException.OUT_OF_MEMORY, 1);
         String message = assertThrows(CudaException.class, () -> CudaModel.upload(model, ctx)).getMessage();
-        assertTrue(message.contains("cuMemAlloc_v2") && message.contains("CUDA_ERROR_OUT_OF_MEMORY"), message);
+        assertTrue(message.contains(FakeCuda.ALLOCATION) && message.contains("CUDA_ERROR_OUT_OF_MEMORY"), message);
       }
       assertEquals(live, FakeCuda.liveAllocations());
-      FakeCuda.inject("cuMemAlloc_v2", CudaException.OUT_OF_MEMORY, 1);
+      FakeCuda.inject(FakeCuda.ALLOCATION, CudaException.OUT_OF_MEMORY, 1);
       try (CudaBackend.Selected s = CudaBackend.open(model, SessionOptions.of(16), true, gpu)) {
         assertFalse(s.onGpu());
         assertTrue(s.description().contains("CUDA_ERROR_OUT_OF_MEMORY"), s.description());
