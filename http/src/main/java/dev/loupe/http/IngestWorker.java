@@ -37,8 +37,8 @@ final class IngestWorker {
    * <p>Nice 19 alone is not enough: a server thread that wakes (a request, a collector worker, a
    * thread leaving a safepoint) may still wait for a nice-19 task to finish its time slice, and a
    * young collection wakes threads several times. An idle-class task is preempted at once; with it
-   * the load run's p99 was 11.9–13.6 ms in four runs against 15.6–25.5 ms in four at nice 19 alone
-   * (BENCHMARKS.md, fifth round).
+   * the load run's p99 was 11.9–15.3 ms in five runs, against 15.6 and 22.4–22.9 ms at nice 19
+   * alone (BENCHMARKS.md, fifth round; a noisy machine, so a tendency rather than a proof).
    */
   static List<String> command(Path dataDir) {
     List<String> cmd = new ArrayList<>();
