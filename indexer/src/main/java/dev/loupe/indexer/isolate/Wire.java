@@ -2,15 +2,13 @@ package dev.loupe.indexer.isolate;
 
 import dev.loupe.indexer.ContentProcessor;
 import dev.loupe.indexer.ContentProcessor.Item;
-import dev.loupe.vectorstore.Metadata;
+import dev.loupe.vectorstore.durable.MetadataCodec;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * The wire format between a server and its ingestion child: big-endian {@link DataOutputStream}
@@ -21,9 +19,8 @@ import java.util.Map;
  * server → child:        id (int) sha (string) path (string)
  * child → server:        id (int) kind (byte) then
  *                          ITEMS:  extractor (string) count (int) and per item: ordinal (int)
- *                                  visual (boolean) vector length (int, -1 for none) floats type
- *                                  path (string) page (int) timestamp (long) text (string) field
- *                                  count (int) and key, value strings
+ *                                  visual (boolean) vector length (int, -1 for none) floats and
+ *                                  the metadata in its index-file form ({@link MetadataCodec})
  *                          FAILED: reason, message (strings)
  *                          GONE
  *                          ERROR:  message (string): the processor itself failed
@@ -37,7 +34,7 @@ final class Wire {
   static final byte ITEMS = 0, FAILED = 1, GONE = 2, ERROR = 3;
   /** Longest string accepted from the other side (a passage is far shorter). */
   private static final int MAX_STRING = 64 << 20;
-  private static final int MAX_ITEMS = 10_000_000, MAX_DIMENSION = 65_536, MAX_FIELDS = 100_000;
+  private static final int MAX_ITEMS = 10_000_000, MAX_DIMENSION = 65_536;
 
   private Wire() {}
 
@@ -55,7 +52,9 @@ final class Wire {
     int n = in.readInt();
     if (n == -1) return null;
     if (n < 0 || n > MAX_STRING) throw new IOException("corrupt stream: a string of " + n + " bytes");
-    return new String(in.readNBytes(n), StandardCharsets.UTF_8);
+    byte[] b = in.readNBytes(n); // grows as bytes arrive, unlike a buffer sized by a corrupt length
+    if (b.length != n) throw new java.io.EOFException("stream ended inside a string of " + n + " bytes");
+    return new String(b, StandardCharsets.UTF_8);
   }
 
   static void writeProcessed(DataOutputStream out, int id, ContentProcessor.Processed p) throws IOException {
@@ -73,17 +72,7 @@ final class Wire {
           if (v != null) {
             for (float f : v) out.writeFloat(f);
           }
-          Metadata m = item.metadata();
-          writeString(out, m.type());
-          writeString(out, m.path());
-          out.writeInt(m.page());
-          out.writeLong(m.timestamp());
-          writeString(out, m.text());
-          out.writeInt(m.fields().size());
-          for (var e : m.fields().entrySet()) {
-            writeString(out, e.getKey());
-            writeString(out, e.getValue());
-          }
+          MetadataCodec.write(out, item.metadata());
         }
       }
       case ContentProcessor.Failed f -> {
@@ -118,14 +107,7 @@ final class Wire {
             v = new float[count(length, MAX_DIMENSION, "vector components")];
             for (int j = 0; j < v.length; j++) v[j] = in.readFloat();
           }
-          String type = readString(in), path = readString(in);
-          int page = in.readInt();
-          long timestamp = in.readLong();
-          String text = readString(in);
-          int fields = count(in.readInt(), MAX_FIELDS, "fields");
-          Map<String, String> map = new LinkedHashMap<>();
-          for (int f = 0; f < fields; f++) map.put(readString(in), readString(in));
-          items.add(new Item(ordinal, visual, v, new Metadata(type, path, page, timestamp, text, map)));
+          items.add(new Item(ordinal, visual, v, MetadataCodec.read(in, MAX_STRING)));
         }
         yield new ContentProcessor.Items(extractor, items);
       }
