@@ -72,12 +72,15 @@ final class LlmModels {
   /**
    * Qwen2.5-0.5B-Instruct, Q8_0: the Q4_K_M file of this model cannot be used, as its 896-wide rows
    * are no multiple of the K-quants' 256, so llama.cpp stored most of its matrices as Q5_0, which
-   * llm-runtime does not run; Q8_0 (blocks of 32) keeps every matrix in a type it runs. Size,
-   * digest and commit are recorded at the first download.
+   * llm-runtime does not run; Q8_0 (blocks of 32) keeps every matrix in a type it runs. Pinned to
+   * the repository's commit 9217f5db with the file's size and its sha256 as the Hugging Face hub
+   * publishes them for that commit (taken from public catalogs that agree; the hub itself cannot
+   * be reached from where this was written, so the first real pull is also the first check).
    */
   static final Entry QWEN_05B = new Entry("qwen2.5-0.5b-instruct", "qwen2.5-0.5b-instruct-q8_0.gguf",
-      "https://huggingface.co/Qwen/Qwen2.5-0.5B-Instruct-GGUF/resolve/{revision}/qwen2.5-0.5b-instruct-q8_0.gguf", "main",
-      -1, null, "Qwen2.5-0.5B-Instruct, Q8_0 GGUF (about 0.7 GB, Apache-2.0): a small instruct model for chat");
+      "https://huggingface.co/Qwen/Qwen2.5-0.5B-Instruct-GGUF/resolve/{revision}/qwen2.5-0.5b-instruct-q8_0.gguf",
+      "9217f5db79a29953eb74d5343926648285ec7e67", 675_710_816L, "ca59ca7f13d0e15a8cfa77bd17e65d24f6844b554a7b6c12e07a5f89ff76844e",
+      "Qwen2.5-0.5B-Instruct, Q8_0 GGUF (645 MiB, Apache-2.0): a small instruct model for chat");
 
   static final List<Entry> CATALOG = List.of(QWEN_05B);
 

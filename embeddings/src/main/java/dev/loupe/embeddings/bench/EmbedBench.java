@@ -9,6 +9,7 @@ import dev.loupe.embeddings.Embedder;
 import dev.loupe.embeddings.Media;
 import dev.loupe.embeddings.image.RgbImage;
 import dev.loupe.embeddings.onnx.OnnxEmbedder;
+import dev.loupe.embeddings.text.Tokenizer;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.FloatBuffer;
@@ -154,7 +155,15 @@ public final class EmbedBench {
           }
           if (info.accepts(dev.loupe.embeddings.Modality.TEXT) && c.texts() > 0) {
             results.put("texts", measure(embedder, texts(c.texts()), "texts"));
-            flops.put("texts", text == null ? Double.NaN : TransformerModels.textFlops(text));
+            // CLIP's text tower reads each text at its own length (batches at their longest text),
+            // so the useful work is counted at the texts' mean length, special tokens included.
+            double tokens = text == null ? Double.NaN : meanTokens(modelDir.resolve("tokenizer.json"),
+                texts(c.texts()), text.tokens());
+            if (text != null) {
+              out.printf(Locale.ROOT, "texts: %.1f tokens on average, special tokens included%n", tokens);
+              results.get("texts").put("mean_tokens", round(tokens));
+            }
+            flops.put("texts", text == null ? Double.NaN : TransformerModels.textFlops(text, tokens));
           }
         }
         // Measured again at the end and the higher rate kept, so a disturbance during one
@@ -170,7 +179,7 @@ public final class EmbedBench {
           if (!Double.isNaN(perItem)) {
             double bound = peak / perItem;
             double batched = (double) r.get("per_s_batched"), single = (double) r.get("per_s_single");
-            r.put("gflops_per_item", round(perItem / 1e9));
+            r.put("gflops_per_item", significant(perItem / 1e9));
             r.put("compute_bound_per_s", round(bound));
             r.put("fraction_of_bound_batched", round(batched / bound));
             r.put("fraction_of_bound_single", round(single / bound));
@@ -273,6 +282,17 @@ public final class EmbedBench {
   }
 
   /** Caption-like texts of varied length. */
+  /** The mean number of tokens of {@code texts} with the start and end tokens, capped at {@code context}. */
+  static double meanTokens(Path tokenizerJson, List<Media> texts, int context) throws IOException {
+    try (Tokenizer tokenizer = Tokenizer.load(tokenizerJson, context, Tokenizer.Padding.LONGEST)) {
+      long sum = 0;
+      for (Media m : texts) {
+        sum += Math.min(context, tokenizer.count(((Media.Text) m).text()) + 2);
+      }
+      return (double) sum / texts.size();
+    }
+  }
+
   static List<Media> texts(int count) {
     String[] words = {"a", "photo", "of", "the", "cat", "on", "red", "sofa", "diagram", "showing", "quarterly",
         "revenue", "by", "region", "mountain", "lake", "at", "sunset", "with", "two", "people", "walking"};
@@ -300,6 +320,11 @@ public final class EmbedBench {
 
   private static double round(double v) {
     return Math.round(v * 1000) / 1000.0;
+  }
+
+  /** {@code v} to four significant digits (a tiny model's text takes a few MFLOP). */
+  private static double significant(double v) {
+    return v == 0 || !Double.isFinite(v) ? v : new java.math.BigDecimal(v).round(new java.math.MathContext(4)).doubleValue();
   }
 
   private static void deleteTree(Path dir) throws IOException {

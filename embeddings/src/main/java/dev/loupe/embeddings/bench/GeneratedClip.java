@@ -37,6 +37,12 @@ public final class GeneratedClip {
    */
   public static Path write(Path dir, String name, TransformerModels.Shape vision, TransformerModels.Shape text,
       Path tokenizer, PrintStream out) throws IOException {
+    return write(dir, name, vision, text, TransformerModels.Weights.FP32, tokenizer, out);
+  }
+
+  /** The same with the towers' linear layers stored as {@code weights} says (the published CLIP exports are int8). */
+  public static Path write(Path dir, String name, TransformerModels.Shape vision, TransformerModels.Shape text,
+      TransformerModels.Weights weights, Path tokenizer, PrintStream out) throws IOException {
     if (tokenizer == null) {
       tokenizer = findClipTokenizer();
     }
@@ -51,9 +57,10 @@ public final class GeneratedClip {
       return dir;
     }
     long t0 = System.nanoTime();
-    out.printf(Locale.ROOT, "generating a random-weight model of %s's shape in %s...%n", name, dir);
-    TransformerModels.writeVision(dir.resolve("onnx/vision_model.onnx"), vision, 1);
-    TransformerModels.writeText(dir.resolve("onnx/text_model.onnx"), text, 2);
+    out.printf(Locale.ROOT, "generating a random-weight model of %s's shape (%s weights) in %s...%n", name,
+        weights.name().toLowerCase(Locale.ROOT), dir);
+    TransformerModels.writeVision(dir.resolve("onnx/vision_model.onnx"), vision, 1, weights);
+    TransformerModels.writeText(dir.resolve("onnx/text_model.onnx"), text, 2, false, weights);
     Files.copy(tokenizer, dir.resolve("tokenizer.json"), StandardCopyOption.REPLACE_EXISTING);
     Files.writeString(dir.resolve("preprocessor_config.json"), """
         {"do_resize": true, "size": {"shortest_edge": 224}, "resample": 3, "do_center_crop": true,
@@ -69,7 +76,8 @@ public final class GeneratedClip {
     Map<String, Object> manifest = new LinkedHashMap<>();
     manifest.put("name", "generated-" + name);
     manifest.put("family", "clip");
-    manifest.put("description", "random weights in the shape of " + name + ", for benchmarks");
+    manifest.put("description", "random " + weights.name().toLowerCase(Locale.ROOT) + " weights in the shape of " + name
+        + ", for benchmarks");
     manifest.put("dimension", vision.output());
     manifest.put("licence", "none (generated)");
     manifest.put("source", Map.of("url", "http://127.0.0.1/generated/", "revision", "generated"));

@@ -26,6 +26,19 @@ public final class TransformerModels {
   private TransformerModels() {}
 
   /**
+   * How the linear layers' weights are stored. {@link #INT8} writes them as ONNX Runtime's dynamic
+   * quantization does (and as the published int8 exports of CLIP are): int8 weights with one
+   * scale per matrix, activations quantized to uint8 on the fly ({@code DynamicQuantizeLinear},
+   * {@code MatMulInteger}, then the product of the scales); the same random weights as {@link
+   * #FP32} for the same seed, rounded. Embeddings, norms, attention and the patch convolution stay
+   * float.
+   */
+  public enum Weights {
+    FP32,
+    INT8
+  }
+
+  /**
    * A transformer tower's shape.
    *
    * @param width hidden size
@@ -42,9 +55,14 @@ public final class TransformerModels {
       }
     }
 
-    /** Floating-point operations (a multiply-add counts as two) of the blocks for one input. */
+    /** Floating-point operations (a multiply-add counts as two) of the blocks for one input of {@link #tokens} tokens. */
     public double blockFlops() {
-      double t = tokens, w = width;
+      return blockFlops(tokens);
+    }
+
+    /** The same for an input of {@code t} tokens (a text tower reads only a text's own length). */
+    public double blockFlops(double t) {
+      double w = width;
       double projections = 4 * t * w * w * 2; // q, k, v, out
       double attention = 2 * t * t * w * 2; // scores and weighted sum, all heads together
       double mlpFlops = 2 * t * w * mlp * 2;
@@ -65,14 +83,24 @@ public final class TransformerModels {
     return patchEmbed + s.blockFlops() + 2.0 * s.width() * s.output();
   }
 
-  /** Operations of the text tower for one text of {@code s.tokens()} tokens. */
+  /** Operations of the text tower for one text of {@code s.tokens()} tokens, CLIP's fixed context. */
   public static double textFlops(Shape s) {
-    return s.blockFlops() + 2.0 * s.width() * s.output();
+    return textFlops(s, s.tokens());
+  }
+
+  /** Operations of the text tower for one text of {@code tokens} tokens, special tokens included. */
+  public static double textFlops(Shape s, double tokens) {
+    return s.blockFlops(tokens) + 2.0 * s.width() * s.output();
   }
 
   /** Writes the vision tower: {@code pixel_values [batch,3,224,224] -> image_embeds [batch,output]}. */
   public static void writeVision(Path file, Shape s, long seed) throws IOException {
-    var g = new Builder(Graph.builder("vision_model"), seed);
+    writeVision(file, s, seed, Weights.FP32);
+  }
+
+  /** The same with the linear layers' weights stored as {@code weights} says. */
+  public static void writeVision(Path file, Shape s, long seed, Weights weights) throws IOException {
+    var g = new Builder(Graph.builder("vision_model"), seed, weights);
     int w = s.width(), patches = s.tokens() - 1;
     String x = g.b.input(ValueInfo.of("pixel_values", DataType.FLOAT, "batch", 3, IMAGE_SIZE, IMAGE_SIZE));
     x = g.b.node("Conv", List.of(x, g.weight("patch_embedding", w, 3, PATCH, PATCH)), "patches",
@@ -90,18 +118,35 @@ public final class TransformerModels {
     x = g.b.node("Gather", List.of(x, g.b.initializer(Tensor.int64s("cls_index", new long[] {0}))), "cls_state",
         Attribute.of("axis", 1L));
     x = g.layerNorm("post", x, w);
-    g.b.node("MatMul", List.of(x, g.weight("visual_projection", w, s.output())), "image_embeds");
+    g.matmul("visual_projection", x, w, s.output(), "image_embeds");
     g.b.output(ValueInfo.of("image_embeds", DataType.FLOAT, "batch", s.output()));
     OnnxModel.of(g.b.build()).write(file);
   }
 
-  /** Writes the text tower: {@code input_ids [batch,tokens] (int64) -> text_embeds [batch,output]}. */
+  /**
+   * Writes the text tower: {@code input_ids [batch,sequence] (int64) -> text_embeds [batch,output]},
+   * for any sequence length up to {@code s.tokens()}, as the published CLIP exports take it: the
+   * position table and the causal mask are sliced to the input's length.
+   */
   public static void writeText(Path file, Shape s, long seed) throws IOException {
-    var g = new Builder(Graph.builder("text_model"), seed);
+    writeText(file, s, seed, false);
+  }
+
+  /**
+   * Writes the text tower; with {@code fixedLength} the graph declares and takes exactly
+   * {@code s.tokens()} positions, as some exports do (the same weights for the same seed).
+   */
+  public static void writeText(Path file, Shape s, long seed, boolean fixedLength) throws IOException {
+    writeText(file, s, seed, fixedLength, Weights.FP32);
+  }
+
+  /** The same with the linear layers' weights stored as {@code weights} says. */
+  public static void writeText(Path file, Shape s, long seed, boolean fixedLength, Weights weights) throws IOException {
+    var g = new Builder(Graph.builder("text_model"), seed, weights);
     int w = s.width(), t = s.tokens();
-    String ids = g.b.input(ValueInfo.of("input_ids", DataType.INT64, "batch", t));
+    String ids = g.b.input(ValueInfo.of("input_ids", DataType.INT64, "batch", fixedLength ? (Object) t : "sequence"));
     String x = g.b.node("Gather", List.of(g.weight("token_embedding", VOCAB, w), ids), "token_states");
-    x = g.b.node("Add", List.of(x, g.weight("positions", t, w)), "embedded");
+    String positions = g.weight("positions", t, w);
     float[] causal = new float[t * t];
     for (int i = 0; i < t; i++) {
       for (int j = i + 1; j < t; j++) {
@@ -109,17 +154,28 @@ public final class TransformerModels {
       }
     }
     String mask = g.b.initializer(Tensor.floats("causal_mask", causal, t, t));
+    if (!fixedLength) {
+      // length = shape(input_ids)[1:2]; positions[:length]; mask[:length, :length]
+      String shape = g.b.node("Shape", List.of(ids), "ids_shape");
+      String length = g.b.node("Slice", List.of(shape, g.shape("one", 1), g.shape("two", 2)), "length");
+      String zero = g.shape("zero", 0), axis0 = g.shape("axis0", 0), axis1 = g.shape("axis1", 1);
+      positions = g.b.node("Slice", List.of(positions, zero, length, axis0), "positions_used");
+      mask = g.b.node("Slice", List.of(mask, zero, length, axis0), "mask_rows");
+      mask = g.b.node("Slice", List.of(mask, zero, length, axis1), "mask_used");
+    }
+    x = g.b.node("Add", List.of(x, positions), "embedded");
     for (int l = 0; l < s.layers(); l++) {
       x = g.block("layer" + l, x, s, mask);
     }
     x = g.layerNorm("final", x, w);
-    // The end-of-text token has the largest id, so its position is the argmax of the ids.
+    // The end-of-text token has the largest id, so its position is the argmax of the ids (the
+    // first one: CLIP's tokenizer pads with the same id).
     String eos = g.b.node("ArgMax", List.of(ids), "eos", Attribute.of("axis", 1L), Attribute.of("keepdims", 1L));
     eos = g.b.node("Unsqueeze", List.of(eos, g.b.initializer(Tensor.int64s("axis2", new long[] {2}, 1))), "eos3");
     eos = g.b.node("Expand", List.of(eos, g.shape("eos_shape", 1, 1, w)), "eos_index");
     x = g.b.node("GatherElements", List.of(x, eos), "eos_state", Attribute.of("axis", 1L));
     x = g.b.node("Reshape", List.of(x, g.shape("pooled_shape", 0, w)), "pooled");
-    g.b.node("MatMul", List.of(x, g.weight("text_projection", w, s.output())), "text_embeds");
+    g.matmul("text_projection", x, w, s.output(), "text_embeds");
     g.b.output(ValueInfo.of("text_embeds", DataType.FLOAT, "batch", s.output()));
     OnnxModel.of(g.b.build()).write(file);
   }
@@ -137,10 +193,16 @@ public final class TransformerModels {
   private static final class Builder {
     final Graph.Builder b;
     final SplittableRandom random;
+    final Weights weights;
 
     Builder(Graph.Builder b, long seed) {
+      this(b, seed, Weights.FP32);
+    }
+
+    Builder(Graph.Builder b, long seed, Weights weights) {
       this.b = b;
       this.random = new SplittableRandom(seed);
+      this.weights = weights;
     }
 
     String weight(String name, int... dims) {
@@ -150,11 +212,41 @@ public final class TransformerModels {
         shape[i] = dims[i];
         count *= dims[i];
       }
-      float[] v = new float[Math.toIntExact(count)];
+      return b.initializer(Tensor.floats(name, gaussian(Math.toIntExact(count)), shape));
+    }
+
+    float[] gaussian(int count) {
+      float[] v = new float[count];
       for (int i = 0; i < v.length; i++) {
         v[i] = (float) (random.nextGaussian() * 0.02);
       }
-      return b.initializer(Tensor.floats(name, v, shape));
+      return v;
+    }
+
+    /** {@code output = x @ W} for a random {@code in x out} matrix W, stored as {@link #weights} says. */
+    String matmul(String name, String x, int in, int out, String output) {
+      float[] w = gaussian(in * out);
+      if (weights == Weights.FP32) {
+        return b.node("MatMul", List.of(x, b.initializer(Tensor.floats(name + "_w", w, in, out))), output);
+      }
+      float max = 0;
+      for (float v : w) {
+        max = Math.max(max, Math.abs(v));
+      }
+      float scale = max / 127f;
+      byte[] q = new byte[w.length];
+      for (int i = 0; i < w.length; i++) {
+        q[i] = (byte) Math.round(w[i] / scale);
+      }
+      String wq = b.initializer(Tensor.int8s(name + "_wq", q, in, out));
+      String wzp = b.initializer(Tensor.int8s(name + "_wzp", new byte[] {0}));
+      String ws = b.initializer(Tensor.floats(name + "_ws", new float[] {scale}));
+      String xq = name + "_xq", xs = name + "_xs", xzp = name + "_xzp";
+      b.node("DynamicQuantizeLinear", List.of(x), List.of(xq, xs, xzp));
+      String acc = b.node("MatMulInteger", List.of(xq, wq, xzp, wzp), name + "_acc");
+      String accf = b.node("Cast", List.of(acc), name + "_accf", Attribute.of("to", (long) DataType.FLOAT.code));
+      String both = b.node("Mul", List.of(xs, ws), name + "_scale");
+      return b.node("Mul", List.of(accf, both), output);
     }
 
     String constant(String name, float value, int n) {
@@ -173,7 +265,7 @@ public final class TransformerModels {
     }
 
     String linear(String name, String x, int in, int out) {
-      String y = b.node("MatMul", List.of(x, weight(name + "_w", in, out)), name + "_mm");
+      String y = matmul(name, x, in, out, name + "_mm");
       return b.node("Add", List.of(y, constant(name + "_b", 0, out)), name);
     }
 

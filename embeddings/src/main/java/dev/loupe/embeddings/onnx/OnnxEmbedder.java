@@ -166,6 +166,11 @@ public final class OnnxEmbedder implements Embedder {
     return onLargeStack(() -> openHere(modelDir, manifest, options));
   }
 
+  /** How the text tower pads token rows; null for a model without one. For tests. */
+  Tokenizer.Padding textPadding() {
+    return text == null ? null : text.padding();
+  }
+
   /**
    * Runs {@code body} on a platform thread with a 64 MB stack and returns its result. ONNX Runtime's
    * set-up (its environment and first sessions) recursed past a platform thread's default 1 MB in a
@@ -587,10 +592,9 @@ public final class OnnxEmbedder implements Embedder {
 
     static TextTower open(Path dir, ModelManifest m, SessionFactory sessions) throws IOException {
       ModelManifest.TextEncoder spec = m.text();
-      Tokenizer.Padding padding = m.family() == ModelManifest.Family.BERT ? Tokenizer.Padding.LONGEST : Tokenizer.Padding.FIXED;
-      Tokenizer tokenizer = Tokenizer.load(dir.resolve(spec.tokenizer()), spec.contextLength(), padding);
       Path onnx = dir.resolve(spec.onnx());
       OrtSession session = null;
+      Tokenizer tokenizer = null;
       try {
         session = sessions.create(onnx, "text encoder");
         Map<String, NodeInfo> inputs = session.getInputInfo();
@@ -608,7 +612,13 @@ public final class OnnxEmbedder implements Embedder {
                 + t.type.name().toLowerCase(Locale.ROOT) + "; Loupe feeds token ids as int64");
           }
         }
-        tensor(inputs, spec.inputIds(), "input", m.name(), onnx);
+        long[] idsShape = tensor(inputs, spec.inputIds(), "input", m.name(), onnx).getShape();
+        long declared = idsShape.length == 2 ? idsShape[1] : -1;
+        if (declared > 0 && declared != spec.contextLength()) {
+          throw new IllegalArgumentException("model " + m.name() + ": input " + spec.inputIds() + " of " + onnx + " takes exactly "
+              + declared + " tokens, but the manifest's contextLength is " + spec.contextLength());
+        }
+        tokenizer = Tokenizer.load(dir.resolve(spec.tokenizer()), spec.contextLength(), padding(m.family(), declared));
         TensorInfo out = tensor(session.getOutputInfo(), spec.output(), "output", m.name(), onnx);
         checkOutput(out, spec.output(), spec.pooling(), m.dimension(), m.name(), onnx);
         return new TextTower(m.name(), m.dimension(), spec, tokenizer, session,
@@ -617,10 +627,30 @@ public final class OnnxEmbedder implements Embedder {
         closeQuietly(session, tokenizer);
         throw new IllegalArgumentException("model " + m.name() + ": cannot read the inputs and outputs of " + onnx + ": "
             + e.getMessage(), e);
-      } catch (RuntimeException e) {
+      } catch (IOException | RuntimeException e) {
         closeQuietly(session, tokenizer);
         throw e;
       }
+    }
+
+    /**
+     * How rows are padded. BERT encoders mask padding, so a batch is as long as its longest text.
+     * CLIP's text tower is causal and pools the first end-of-text token, so no position after it
+     * changes the embedding: a graph that takes any length is fed each batch at its longest text
+     * (a 5-word query costs 7 positions, not 77). A graph that declares a fixed length, and
+     * ImageBind, whose exports are not known to take shorter inputs, get the full context.
+     */
+    static Tokenizer.Padding padding(ModelManifest.Family family, long declaredLength) {
+      return switch (family) {
+        case BERT -> Tokenizer.Padding.LONGEST;
+        case CLIP -> declaredLength > 0 ? Tokenizer.Padding.FIXED : Tokenizer.Padding.LONGEST;
+        case IMAGEBIND -> Tokenizer.Padding.FIXED;
+      };
+    }
+
+    /** The padding this tower's tokenizer applies. */
+    Tokenizer.Padding padding() {
+      return tokenizer.padding();
     }
 
     void embed(List<? extends Media> inputs, int[] positions, int from, int to, float[][] out) {

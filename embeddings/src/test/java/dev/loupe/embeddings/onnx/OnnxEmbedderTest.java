@@ -2,6 +2,7 @@ package dev.loupe.embeddings.onnx;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -13,6 +14,8 @@ import dev.loupe.embeddings.Media;
 import dev.loupe.embeddings.Modality;
 import dev.loupe.embeddings.TestData;
 import dev.loupe.embeddings.VocabWordPiece;
+import dev.loupe.embeddings.bench.GeneratedClip;
+import dev.loupe.embeddings.bench.TransformerModels;
 import dev.loupe.embeddings.image.ImagePreprocessor;
 import dev.loupe.embeddings.image.PreprocessorConfig;
 import dev.loupe.embeddings.image.RgbImage;
@@ -129,6 +132,79 @@ class OnnxEmbedderTest {
         assertArrayClose(expected, vectors.get(i), "image " + i + ", seed " + seed);
       }
     }
+  }
+
+  @Test
+  void a_clip_text_tower_that_takes_any_length_is_fed_each_text_at_its_own_length_with_the_same_vectors() throws Exception {
+    TransformerModels.Shape shape = GeneratedClip.TINY_TEXT;
+    Path fixed = dir.resolve("fixed"), any = dir.resolve("any");
+    for (Path d : List.of(fixed, any)) {
+      // The same seed gives the same weights; only the declared length and the slicing differ.
+      writeGeneratedText(d, shape, d == fixed);
+    }
+    List<String> texts = List.of("rocket", "a photo of a cat", "the quick brown fox jumps over the lazy dog",
+        "a ".repeat(500), "A diagram of the Solar System!");
+    try (OnnxEmbedder full = OnnxEmbedder.open(fixed, CPU); OnnxEmbedder own = OnnxEmbedder.open(any, CPU)) {
+      assertEquals(Tokenizer.Padding.FIXED, full.textPadding());
+      assertEquals(Tokenizer.Padding.LONGEST, own.textPadding());
+      List<float[]> padded = full.embedAll(texts.stream().map(Media::text).toList());
+      List<float[]> batch = own.embedAll(texts.stream().map(Media::text).toList());
+      for (int i = 0; i < texts.size(); i++) {
+        String what = "'" + texts.get(i).substring(0, Math.min(20, texts.get(i).length())) + "'";
+        assertArrayClose(padded.get(i), batch.get(i), what + " in a batch padded to its longest text");
+        assertArrayClose(padded.get(i), own.embedText(texts.get(i)), what + " alone, at its own length");
+      }
+    }
+  }
+
+  @Test
+  void int8_towers_run_in_onnx_runtime_and_point_where_their_float_weights_do() throws Exception {
+    // The same seed rounds the same random weights to int8: each vector must stay close to the
+    // float model's (cosine), and different texts must not collapse onto one vector.
+    TransformerModels.Shape shape = GeneratedClip.TINY_TEXT;
+    Path fp32 = dir.resolve("fp32"), int8 = dir.resolve("int8");
+    writeGeneratedText(fp32, shape, false, TransformerModels.Weights.FP32);
+    writeGeneratedText(int8, shape, false, TransformerModels.Weights.INT8);
+    List<String> texts = List.of("rocket", "a photo of a cat", "the quick brown fox jumps over the lazy dog");
+    try (OnnxEmbedder f = OnnxEmbedder.open(fp32, CPU); OnnxEmbedder q = OnnxEmbedder.open(int8, CPU)) {
+      List<float[]> exact = f.embedAll(texts.stream().map(Media::text).toList());
+      List<float[]> rounded = q.embedAll(texts.stream().map(Media::text).toList());
+      for (int i = 0; i < texts.size(); i++) {
+        assertTrue(dot(exact.get(i), rounded.get(i)) > 0.98, "cosine of '" + texts.get(i) + "': " + dot(exact.get(i), rounded.get(i)));
+        assertFalse(Arrays.equals(exact.get(i), rounded.get(i)), "the int8 model computed the float one's vector exactly");
+      }
+      assertTrue(dot(rounded.get(0), rounded.get(1)) < 0.98, "two texts gave nearly one vector");
+    }
+  }
+
+  private static double dot(float[] a, float[] b) {
+    double s = 0;
+    for (int i = 0; i < a.length; i++) {
+      s += a[i] * b[i];
+    }
+    return s;
+  }
+
+  @Test
+  void a_text_tower_of_another_fixed_length_than_the_manifest_context_is_reported_naming_both() throws Exception {
+    TransformerModels.Shape s = GeneratedClip.TINY_TEXT;
+    writeGeneratedText(dir, new TransformerModels.Shape(s.width(), s.layers(), s.heads(), s.mlp(), 16, s.output()), true);
+    var e = assertThrows(IllegalArgumentException.class, () -> OnnxEmbedder.open(dir, CPU).close());
+    assertTrue(e.getMessage().contains("takes exactly 16 tokens") && e.getMessage().contains("contextLength is 77"), e.getMessage());
+  }
+
+  /** A text-only CLIP model folder with the generated transformer text tower of {@code shape}, context 77 in its manifest. */
+  private static void writeGeneratedText(Path d, TransformerModels.Shape shape, boolean fixedLength) throws Exception {
+    writeGeneratedText(d, shape, fixedLength, TransformerModels.Weights.FP32);
+  }
+
+  private static void writeGeneratedText(Path d, TransformerModels.Shape shape, boolean fixedLength,
+      TransformerModels.Weights weights) throws Exception {
+    Path onnx = d.resolve(ModelDirs.clipText().onnx());
+    Files.createDirectories(onnx.getParent());
+    TransformerModels.writeText(onnx, shape, 7, fixedLength, weights);
+    ModelDirs.copyShared(d, "tokenizer.json", ModelDirs.CLIP_TOKENIZER);
+    ModelDirs.writeManifest(d, "generated-text", Family.CLIP, shape.output(), ModelDirs.clipText(), null);
   }
 
   @Test

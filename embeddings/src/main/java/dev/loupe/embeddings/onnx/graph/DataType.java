@@ -3,6 +3,8 @@ package dev.loupe.embeddings.onnx.graph;
 /** ONNX tensor element types ({@code TensorProto.DataType}) that Loupe's generated graphs use. */
 public enum DataType {
   FLOAT(1),
+  UINT8(2),
+  INT8(3),
   INT32(6),
   INT64(7),
   BOOL(9);
