@@ -36,7 +36,9 @@ import org.openqa.selenium.WebElement;
  * model), answering with a seeded random-weight llama: the answer streams in, the sources come as
  * chips and a chip opens its PDF at the right page, a forced tool call is shown, Stop aborts the
  * stream and the server stops decoding, New chat drops the chat on the server, and a server
- * without a model says how to load one. Screenshots go to {@code target/screenshots}. Skipped with
+ * without a model says how to load one. A second server answers with the crafted {@link
+ * CitingModel}, whose answer cites source 1 again and again, so that each [n] becomes an inline
+ * chip that opens the cited page. Screenshots go to {@code target/screenshots}. Skipped with
  * a message where Chromium or ChromeDriver is missing.
  */
 class ChatUiTest {
@@ -149,17 +151,72 @@ class ChatUiTest {
 
     first.click();
 
+    assertTheGuideOpensAtPage2(first, "chat-source");
+    assertEquals(List.of(), chromium.consoleErrors());
+  }
+
+  /**
+   * After a click on {@code chip}: the detail view shows guide.pdf at page 2 (screenshot {@code
+   * name}), and once closed gives focus back to the chip.
+   */
+  private static void assertTheGuideOpensAtPage2(WebElement chip, String name) throws IOException {
     chromium.waiting().until(d -> byId("detail").getDomAttribute("open") != null);
     WebElement frame = byId("detail-media").findElement(By.cssSelector("iframe.pdf"));
     assertTrue(frame.getDomProperty("src").endsWith("/content#page=2"), frame.getDomProperty("src"));
     assertEquals("Page 2 of guide.pdf", frame.getDomAttribute("title"));
     assertTrue(byId("detail-media").getText().contains("lighthouse keeper"), byId("detail-media").getText());
     assertFalse(byId("detail-similar").isDisplayed(), "a source has no result list for More like this");
-    chromium.screenshot("chat-source");
+    chromium.screenshot(name);
     byId("detail-close").click();
     chromium.waiting().until(d -> byId("detail").getDomAttribute("open") == null);
-    assertEquals(first, chromium.driver.switchTo().activeElement(), "focus goes back to the chip");
-    assertEquals(List.of(), chromium.consoleErrors());
+    assertEquals(chip, chromium.driver.switchTo().activeElement(), "focus goes back to the chip");
+  }
+
+  @Test
+  void each_citation_in_the_answer_becomes_a_chip_that_opens_the_cited_page() throws Exception {
+    // A server of its own, answering with CitingModel: whatever the prompt, its answer is [1][1][1]…
+    // by a logit margin of 32, so neither the panel's sampling (it sends no temperature: greedy)
+    // nor a seed changes it. Its own data folder, as the pipeline holds the folder it opens.
+    Path data = tmp.resolve("cited");
+    Fixtures.ingest(data, tmp.resolve("inbox"));
+    Path file = tmp.resolve("citing.gguf");
+    CitingModel.write(file);
+    try (Model citing = Model.load(file, ModelOptions.threads(1))) {
+      Pipeline pipeline = Pipeline.open(data, StoreConfig.LUCENE, System.err, false);
+      ChatEngine citingEngine = new ChatEngine(citing,
+          new SearchRetriever(pipeline.searcher(), t -> citing.tokenizer().encode(t, false, false).length),
+          ChatEngine.Settings.defaults(1024), Clock.systemUTC());
+      try (LoupeServer cited = LoupeServer.start(new ServerConfig("127.0.0.1", 0, data, tmp.resolve("watch-cited")),
+          Main.openDefaultStore(data), pipeline, citingEngine)) {
+        chromium.open(cited.url());
+        chromium.script("document.getElementById('chat-form').dataset.maxTokens = '9'");
+
+        WebElement turn = ask("What did the lighthouse keeper do in the storm?");
+
+        awaitState(turn, "done");
+        assertEquals("9", turn.getDomAttribute("data-tokens"));
+        assertTrue(turn.findElement(By.className("turn-status")).getText().startsWith("Cut at the length limit"),
+            turn.findElement(By.className("turn-status")).getText());
+        WebElement answer = turn.findElement(By.className("answer"));
+        assertEquals("[1][1][1]", answer.getText());
+        List<WebElement> citations = answer.findElements(By.cssSelector("button.citation"));
+        assertEquals(List.of("[1]", "[1]", "[1]"), citations.stream().map(WebElement::getText).toList(),
+            "each [1] of the answer is a chip");
+        for (WebElement c : citations) {
+          assertEquals("1", c.getDomAttribute("data-n"));
+        }
+        assertEquals("", chromium.script("return Array.from(arguments[0].childNodes)"
+            + ".filter(n => n.nodeType === Node.TEXT_NODE).map(n => n.textContent).join('')", answer),
+            "no [1] is left as plain text");
+        chromium.screenshot("chat-citations");
+
+        WebElement second = citations.get(1);
+        second.click();
+
+        assertTheGuideOpensAtPage2(second, "chat-citation-source");
+        assertEquals(List.of(), chromium.consoleErrors());
+      }
+    }
   }
 
   @Test
