@@ -431,14 +431,20 @@ final class PanamaKernelOps implements KernelOps {
     return ShortVector.fromArray(S16, a, at);
   }
 
-  /** Low nibbles minus 8 of 16 sign-extended Q4_0 bytes. */
+  /** 16 weight bytes at {@code at}, zero-extended to shorts (Q4_0: the nibbles need no mask then). */
+  private static ShortVector unsigned16(MemorySegment w, long at) {
+    return (ShortVector) ByteVector.fromMemorySegment(B16, w, at, LE)
+        .convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
+  }
+
+  /** Low nibbles minus 8 of 16 zero-extended Q4_0 bytes. */
   private static ShortVector low(ShortVector q) {
     return q.and((short) 0x0F).sub((short) 8);
   }
 
   /** High nibbles minus 8. */
   private static ShortVector high(ShortVector q) {
-    return q.lanewise(VectorOperators.LSHR, 4).and((short) 0x0F).sub((short) 8);
+    return q.lanewise(VectorOperators.LSHR, 4).sub((short) 8);
   }
 
   private static float dotQ8_0i(MemorySegment w, long offset, int nb, short[] a, int ao, float[] xs, int so) {
@@ -467,7 +473,7 @@ final class PanamaKernelOps implements KernelOps {
     for (; b + 2 <= nb; b += 2) {
       long p = offset + 18L * b;
       int e = ao + 32 * b;
-      ShortVector q0 = shorts16(w, p + 2), q1 = shorts16(w, p + 20);
+      ShortVector q0 = unsigned16(w, p + 2), q1 = unsigned16(w, p + 20);
       ShortVector s0 = low(q0).mul(levels(a, e)).add(high(q0).mul(levels(a, e + 16)));
       ShortVector s1 = low(q1).mul(levels(a, e + 32)).add(high(q1).mul(levels(a, e + 48)));
       even = floats(s0).fma(bc(f16(w, p) * xs[so + b]), even);
@@ -476,7 +482,7 @@ final class PanamaKernelOps implements KernelOps {
     if (b < nb) {
       long p = offset + 18L * b;
       int e = ao + 32 * b;
-      ShortVector q0 = shorts16(w, p + 2);
+      ShortVector q0 = unsigned16(w, p + 2);
       ShortVector s0 = low(q0).mul(levels(a, e)).add(high(q0).mul(levels(a, e + 16)));
       even = floats(s0).fma(bc(f16(w, p) * xs[so + b]), even);
     }
@@ -530,7 +536,7 @@ final class PanamaKernelOps implements KernelOps {
     for (int b = 0; b < nb; b++) {
       long p = offset + 18L * b;
       int e = 32 * b;
-      ShortVector q = shorts16(w, p + 2);
+      ShortVector q = unsigned16(w, p + 2);
       ShortVector lo = low(q), hi = high(q);
       FloatVector p0 = floats(lo.mul(levels(x, x0 + e)).add(hi.mul(levels(x, x0 + e + 16))));
       FloatVector p1 = floats(lo.mul(levels(x, x1 + e)).add(hi.mul(levels(x, x1 + e + 16))));
