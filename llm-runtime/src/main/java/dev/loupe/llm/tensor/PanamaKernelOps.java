@@ -27,7 +27,9 @@ import jdk.incubator.vector.VectorSpecies;
  * one FMA per lane group. In {@link ActivationMode#GGML} the activations are integer levels, so
  * each lane's block sum is exact and the result differs from ggml's only in the order of the
  * scaled additions. Q8_0 and Q4_0 also have a four-vector form that reads each weight block once
- * for four inputs (batched prefill, speculative verification).
+ * for four inputs (batched prefill, speculative verification). With 512-bit vectors and quantized
+ * activations (every {@link ActivationMode} but FP32), Q8_0 and Q4_0 multiply integer levels in
+ * 16-bit lanes instead (see the section on integer levels), with the same bits.
  *
  * <p>fp16 weights are decoded by moving bits: {@code (h << 13) & 0x8FFFE000} is the value times
  * 2^-112 as an fp32, exact for normal and subnormal halves, then multiplied by 2^112 (exact)
@@ -409,9 +411,12 @@ final class PanamaKernelOps implements KernelOps {
    * With 16 float lanes (AVX-512) and integer activation levels (GGML and Q8 modes), lane i of a
    * block's sums above is q[i]·a[i] + q[16+i]·a[16+i] (Q4_0: low nibble i with element i, high
    * nibble i with element 16+i), an integer. These kernels compute exactly those integers in short
-   * lanes (|q| ≤ 128 and the levels |a| ≤ 127, so a lane is at most 2·128·127 = 32,512), convert
-   * them to floats once and apply the block's scale as the float kernels do: the same bits as the
-   * float kernels on the same input, with a quarter of the float work.
+   * lanes (|q| ≤ 128, and the levels |a| ≤ 127 because ActivationQuantizer scales the block's
+   * largest magnitude to 127, so a lane is at most 2·128·127 = 32,512), convert them to floats once
+   * and apply the block's scale as the float kernels do: the same bits as the float kernels on the
+   * same input (IntegerKernelsTest), with one conversion and one float multiply-add per block where
+   * the float kernels widen every weight to float and multiply-add twice more. The four-vector forms
+   * unpack each weight block once for four inputs.
    */
 
   private static final boolean INT16 = L == 16;
