@@ -6,6 +6,7 @@ import dev.loupe.llm.gguf.GgmlType;
 import dev.loupe.llm.model.KvCacheType;
 import dev.loupe.llm.model.Model;
 import dev.loupe.llm.model.ModelOptions;
+import dev.loupe.llm.tensor.ActivationMode;
 import dev.loupe.llm.model.Session;
 import dev.loupe.llm.model.SessionOptions;
 import dev.loupe.llm.peer.LlamaCppOracle;
@@ -35,18 +36,21 @@ import java.util.concurrent.Executors;
  * <p>This shared machine's bandwidth drifts by tens of percent within minutes, so the engines run
  * in interleaved rounds (bandwidth, ours, llama.cpp, bandwidth, ours, llama.cpp, ...) and the
  * medians are reported, the per-round ratios' median as the ratio. Both use an F16 KV cache
- * (llama.cpp's default); ours computes with fp32 activations ({@link ModelOptions#threads}).
+ * (llama.cpp's default); ours computes with fp32 activations ({@link ModelOptions#threads}) unless
+ * {@code --activations q8} quantizes the matmul inputs to 8 bits as llama.cpp does ({@link
+ * ActivationMode#Q8}: the integer Q8_0/Q4_0 kernels) or {@code ggml} also rounds attention as
+ * llama.cpp does.
  * Resident memory (VmRSS) is read after our engine's warm-up, before llama.cpp maps the file too.
  * {@code --random SIZE} writes a seeded random-weight llama ({@link RandomModels#preset}) into the
  * cache folder once. The last line printed is one JSON object with every figure.
  */
 final class LlmBench {
   static final String USAGE = "usage: loupe bench llm [--model FILE | --random 1b|100m|tiny] [--quant q8_0|q4_0|q4_k]"
-      + " [--threads T] [--prompt-tokens N] [--decode-tokens N] [--rounds R] [--cache DIR] [--seed S]"
+      + " [--threads T] [--activations fp32|q8|ggml] [--prompt-tokens N] [--decode-tokens N] [--rounds R] [--cache DIR] [--seed S]"
       + " [--gpu [--no-torch] [--python PATH]]";
 
   record Config(Path model, String random, GgmlType quant, int threads, int promptTokens, int decodeTokens, int rounds, Path cache,
-      long seed) {
+      long seed, ActivationMode activations) {
     Config {
       if ((model == null) == (random == null)) {
         throw new IllegalArgumentException("give either --model FILE or --random SIZE");
@@ -94,6 +98,7 @@ final class LlmBench {
     GgmlType quant = null;
     int threads = Runtime.getRuntime().availableProcessors(), prompt = 128, decode = 64, rounds = 3;
     long seed = 1;
+    ActivationMode activations = ActivationMode.FP32;
     for (int i = 0; i < args.size(); i++) {
       String flag = args.get(i);
       if (i + 1 >= args.size()) throw new IllegalArgumentException("flag " + flag + " needs a value");
@@ -113,6 +118,12 @@ final class LlmBench {
         case "--rounds" -> rounds = integer(flag, value);
         case "--cache" -> cache = Path.of(value);
         case "--seed" -> seed = integer(flag, value);
+        case "--activations" -> activations = switch (value.toLowerCase(Locale.ROOT)) {
+          case "fp32" -> ActivationMode.FP32;
+          case "q8" -> ActivationMode.Q8;
+          case "ggml" -> ActivationMode.GGML;
+          default -> throw new IllegalArgumentException("--activations '" + value + "' must be fp32, q8 or ggml");
+        };
         default -> throw new IllegalArgumentException("unknown flag " + flag);
       }
     }
@@ -122,7 +133,7 @@ final class LlmBench {
     if (random != null) {
       RandomModels.preset(random, GgmlType.Q8_0, seed); // rejects unknown sizes here, as a usage error
     }
-    return new Config(model, random, quant == null ? GgmlType.Q8_0 : quant, threads, prompt, decode, rounds, cache, seed);
+    return new Config(model, random, quant == null ? GgmlType.Q8_0 : quant, threads, prompt, decode, rounds, cache, seed, activations);
   }
 
   private static int integer(String flag, String value) {
@@ -148,15 +159,15 @@ final class LlmBench {
       int context = c.promptTokens() + c.decodeTokens() + 8;
       Map<String, Object> json = new LinkedHashMap<>();
       ExecutorService bandwidthPool = Executors.newFixedThreadPool(c.threads());
-      try (Model model = Model.load(gguf, ModelOptions.threads(c.threads()))) {
+      try (Model model = Model.load(gguf, ModelOptions.threads(c.threads()).withActivationMode(c.activations()))) {
         long kvBytes = Session.kvCacheBytes(model.config(), context, KvCacheType.F16);
         long weightBytes = model.weightBytesPerToken();
         int[] prompt = promptTokens(model.config().vocabSize());
         out.printf(Locale.ROOT, "model %s: %s, %.2f GB, %.2f GB of weights per decoded token; %d threads; kernels %s%n",
             gguf, model.config().architecture().ggufName() + " " + model.config().layers() + " layers dim " + model.config().embeddingLength(),
             fileBytes / 1e9, weightBytes / 1e9, c.threads(), WeightMatrix.kernelsName());
-        out.printf(Locale.ROOT, "prompt %d tokens, decode %d tokens (greedy), %d interleaved rounds, F16 KV cache of %d positions%n",
-            c.promptTokens(), c.decodeTokens(), c.rounds(), context);
+        out.printf(Locale.ROOT, "prompt %d tokens, decode %d tokens (greedy), %d interleaved rounds, F16 KV cache of %d positions,"
+                + " %s activations%n", c.promptTokens(), c.decodeTokens(), c.rounds(), context, c.activations());
 
         // Warm-up: the JIT compiles the forward pass before anything is timed.
         oursRound(model, prompt, Math.min(8, c.decodeTokens()), context);
@@ -199,13 +210,14 @@ final class LlmBench {
         out.printf(Locale.ROOT, "decode bound: %.2f GB per token at %.1f GB/s (median of %s) = %.1f tokens/s;"
                 + " ours reaches %.0f%% of it, llama.cpp %.0f%%%n", weightBytes / 1e9, bw, oneDecimal(bandwidth), bound,
             100 * median(ourDecode) / bound, 100 * median(cppDecode) / bound);
-        out.printf(Locale.ROOT, "greedy tokens: the first %d of %d agree between the engines (ours uses fp32 activations,"
-            + " llama.cpp Q8 ones)%n", agree, c.decodeTokens());
+        out.printf(Locale.ROOT, "greedy tokens: the first %d of %d agree between the engines (ours uses %s activations,"
+            + " llama.cpp Q8 ones)%n", agree, c.decodeTokens(), c.activations());
 
         json.put("model", gguf.toString());
         json.put("file_gb", round(fileBytes / 1e9));
         json.put("weight_gb_per_token", round(weightBytes / 1e9));
         json.put("threads", c.threads());
+        json.put("activations", c.activations().toString());
         json.put("prompt_tokens", c.promptTokens());
         json.put("decode_tokens", c.decodeTokens());
         json.put("rounds", c.rounds());

@@ -51,13 +51,14 @@ class LlmBenchTest {
   @Test
   void a_second_run_reuses_the_written_model(@TempDir Path cache) throws Exception {
     String[] args = {"bench", "llm", "--random", "tiny", "--quant", "q4_0", "--threads", "1", "--prompt-tokens", "4",
-        "--decode-tokens", "2", "--rounds", "1", "--cache", cache.toString()};
+        "--decode-tokens", "2", "--rounds", "1", "--activations", "q8", "--cache", cache.toString()};
     assertTrue(run(args).out().contains("writing "));
 
     Output again = run(args);
 
     assertEquals(0, again.code(), again.out() + again.err());
     assertTrue(!again.out().contains("writing "), again.out());
+    assertTrue(again.out().contains("Q8 activations"), again.out());
   }
 
   @Test
@@ -73,5 +74,9 @@ class LlmBenchTest {
     Output quant = run("bench", "llm", "--random", "tiny", "--quant", "q5_1");
     assertEquals(2, quant.code());
     assertTrue(quant.err().contains("--quant 'q5_1' must be q8_0, q4_0 or q4_k"), quant.err());
+
+    Output activations = run("bench", "llm", "--random", "tiny", "--activations", "int4");
+    assertEquals(2, activations.code());
+    assertTrue(activations.err().contains("--activations 'int4' must be fp32, q8 or ggml"), activations.err());
   }
 }

@@ -9,7 +9,7 @@ import java.util.Objects;
  * them as llama.cpp's CPU backend does, for close comparison with it).
  *
  * @param threads compute threads, at least 1
- * @param activationMode FP32 (exact activations, the default) or GGML
+ * @param activationMode FP32 (exact activations, the default), GGML or Q8 (see {@link ActivationMode})
  */
 public record ModelOptions(int threads, ActivationMode activationMode) {
   public ModelOptions {

@@ -4,12 +4,13 @@ package dev.loupe.llm.tensor;
  * One or more input vectors prepared for the dot kernels of one weight type.
  *
  * <p>{@code x} holds vector {@code v} at {@code xOffset + v·cols}: the caller's fp32 values, or
- * (in {@link ActivationMode#GGML}) the rounded values or the integer levels of the quantized
+ * (in the quantizing modes, every mode but {@link ActivationMode#FP32}) the rounded values or the integer levels of the quantized
  * activations, stored as exact floats. For block types, {@code scales} holds one factor per
  * activation block (per 32 elements for Q8_0/Q4_0, per 256 for the K-quants; 1 in FP32 mode) at
  * {@code v·(cols/block) + b}; for Q4_K/Q5_K, {@code sums} holds the sum of each 32 elements of
- * {@code x} at {@code v·(cols/32) + g} (the term the weights' mins multiply). Built per call;
- * immutable after construction.
+ * {@code x} at {@code v·(cols/32) + g} (the term the weights' mins multiply). For Q8_0/Q4_0 in
+ * the quantizing modes ({@link ActivationMode#GGML}, {@link ActivationMode#Q8}), {@code levels} holds the same integer levels as {@code x} (from
+ * offset 0) as shorts, for the integer kernels. Built per call; immutable after construction.
  */
 final class Activations {
   final float[] x;
@@ -18,14 +19,25 @@ final class Activations {
   final int count;
   final float[] scales;
   final float[] sums;
+  final short[] levels;
 
   private Activations(float[] x, int xOffset, int cols, int count, float[] scales, float[] sums) {
+    this(x, xOffset, cols, count, scales, sums, null);
+  }
+
+  private Activations(float[] x, int xOffset, int cols, int count, float[] scales, float[] sums, short[] levels) {
     this.x = x;
     this.xOffset = xOffset;
     this.cols = cols;
     this.count = count;
     this.scales = scales;
     this.sums = sums;
+    this.levels = levels;
+  }
+
+  /** The same activations without {@link #levels}, so the float kernels run on them (tests). */
+  Activations withoutLevels() {
+    return new Activations(x, xOffset, cols, count, scales, sums, null);
   }
 
   int scaleBlock(WeightType type) {
@@ -63,10 +75,14 @@ final class Activations {
           yield new Activations(x, xOffset, cols, count, scales, null);
         }
         float[] q = new float[n];
+        short[] levels = new short[n];
         for (int b = 0; b < blocks; b++) {
           scales[b] = ActivationQuantizer.q8_0Block(x, xOffset + 32 * b, q, 32 * b);
         }
-        yield new Activations(q, 0, cols, count, scales, null);
+        for (int i = 0; i < n; i++) {
+          levels[i] = (short) q[i];
+        }
+        yield new Activations(q, 0, cols, count, scales, null, levels);
       }
       case Q4_K, Q5_K, Q6_K -> {
         int blocks = n / 256;

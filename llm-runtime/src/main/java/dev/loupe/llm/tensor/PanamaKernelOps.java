@@ -27,7 +27,9 @@ import jdk.incubator.vector.VectorSpecies;
  * one FMA per lane group. In {@link ActivationMode#GGML} the activations are integer levels, so
  * each lane's block sum is exact and the result differs from ggml's only in the order of the
  * scaled additions. Q8_0 and Q4_0 also have a four-vector form that reads each weight block once
- * for four inputs (batched prefill, speculative verification).
+ * for four inputs (batched prefill, speculative verification). With 512-bit vectors and quantized
+ * activations (every {@link ActivationMode} but FP32), Q8_0 and Q4_0 multiply integer levels in
+ * 16-bit lanes instead (see the section on integer levels), with the same bits.
  *
  * <p>fp16 weights are decoded by moving bits: {@code (h << 13) & 0x8FFFE000} is the value times
  * 2^-112 as an fp32, exact for normal and subnormal halves, then multiplied by 2^112 (exact)
@@ -63,8 +65,12 @@ final class PanamaKernelOps implements KernelOps {
       case F32 -> dotF32(w, offset, cols, a.x, xo);
       case F16 -> dotF16(w, offset, cols, a.x, xo);
       case BF16 -> dotBf16(w, offset, cols, a.x, xo);
-      case Q8_0 -> dotQ8_0(w, offset, cols / 32, a.x, xo, a.scales, v * (cols / 32));
-      case Q4_0 -> dotQ4_0(w, offset, cols / 32, a.x, xo, a.scales, v * (cols / 32));
+      case Q8_0 -> INT16 && a.levels != null
+          ? dotQ8_0i(w, offset, cols / 32, a.levels, v * cols, a.scales, v * (cols / 32))
+          : dotQ8_0(w, offset, cols / 32, a.x, xo, a.scales, v * (cols / 32));
+      case Q4_0 -> INT16 && a.levels != null
+          ? dotQ4_0i(w, offset, cols / 32, a.levels, v * cols, a.scales, v * (cols / 32))
+          : dotQ4_0(w, offset, cols / 32, a.x, xo, a.scales, v * (cols / 32));
       case Q4_K -> dotQ4K(w, offset, cols / 256, a.x, xo, a.scales, v * (cols / 256), a.sums, v * (cols / 32));
       case Q5_K -> dotQ5K(w, offset, cols / 256, a.x, xo, a.scales, v * (cols / 256), a.sums, v * (cols / 32));
       case Q6_K -> dotQ6K(w, offset, cols / 256, a.x, xo, a.scales, v * (cols / 256));
@@ -76,7 +82,15 @@ final class PanamaKernelOps implements KernelOps {
       float[] out, int outOffset, int outStride) {
     int v = 0;
     int nb = cols / 32;
-    if (type == WeightType.Q8_0) {
+    if (INT16 && a.levels != null && (type == WeightType.Q8_0 || type == WeightType.Q4_0)) {
+      for (; v + 4 <= a.count; v += 4) {
+        if (type == WeightType.Q8_0) {
+          dot4Q8_0i(w, offset, nb, a, v, out, outOffset + v * outStride, outStride);
+        } else {
+          dot4Q4_0i(w, offset, nb, a, v, out, outOffset + v * outStride, outStride);
+        }
+      }
+    } else if (type == WeightType.Q8_0) {
       for (; v + 4 <= a.count; v += 4) {
         dot4Q8_0(w, offset, nb, a, v, out, outOffset + v * outStride, outStride);
       }
@@ -319,8 +333,8 @@ final class PanamaKernelOps implements KernelOps {
     int x0 = a.xOffset + v * cols, x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
     int s0 = v * nb, s1 = s0 + nb, s2 = s1 + nb, s3 = s2 + nb;
     FloatVector zero = FloatVector.zero(F);
-    FloatVector e0 = zero, e1 = zero, e2 = zero, e3 = zero; // even blocks
-    FloatVector o0 = zero, o1 = zero, o2 = zero, o3 = zero; // odd blocks
+    FloatVector e0 = zero, e1 = zero, e2 = zero, e3 = zero; // the next block's parity
+    FloatVector o0 = zero, o1 = zero, o2 = zero, o3 = zero; // the other parity
     for (int b = 0; b < nb; b++) {
       long p = offset + 34L * b;
       int e = 32 * b;
@@ -335,17 +349,12 @@ final class PanamaKernelOps implements KernelOps {
         p3 = q.fma(FloatVector.fromArray(F, x, x3 + e + k), p3);
       }
       float d = f16(w, p);
-      if ((b & 1) == 0) {
-        e0 = p0.fma(bc(d * xs[s0 + b]), e0);
-        e1 = p1.fma(bc(d * xs[s1 + b]), e1);
-        e2 = p2.fma(bc(d * xs[s2 + b]), e2);
-        e3 = p3.fma(bc(d * xs[s3 + b]), e3);
-      } else {
-        o0 = p0.fma(bc(d * xs[s0 + b]), o0);
-        o1 = p1.fma(bc(d * xs[s1 + b]), o1);
-        o2 = p2.fma(bc(d * xs[s2 + b]), o2);
-        o3 = p3.fma(bc(d * xs[s3 + b]), o3);
-      }
+      // block b adds into e (its parity's accumulator), then e and o swap roles: no branch, so
+      // the loop body holds each vector operation once (C2's node budget)
+      FloatVector t0 = p0.fma(bc(d * xs[s0 + b]), e0), t1 = p1.fma(bc(d * xs[s1 + b]), e1);
+      FloatVector t2 = p2.fma(bc(d * xs[s2 + b]), e2), t3 = p3.fma(bc(d * xs[s3 + b]), e3);
+      e0 = o0; e1 = o1; e2 = o2; e3 = o3;
+      o0 = t0; o1 = t1; o2 = t2; o3 = t3;
     }
     out[o] = tree(e0.add(o0));
     out[o + stride] = tree(e1.add(o1));
@@ -361,8 +370,8 @@ final class PanamaKernelOps implements KernelOps {
     int x0 = a.xOffset + v * cols, x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
     int s0 = v * nb, s1 = s0 + nb, s2 = s1 + nb, s3 = s2 + nb;
     FloatVector zero = FloatVector.zero(F);
-    FloatVector e0 = zero, e1 = zero, e2 = zero, e3 = zero; // even blocks
-    FloatVector o0 = zero, o1 = zero, o2 = zero, o3 = zero; // odd blocks
+    FloatVector e0 = zero, e1 = zero, e2 = zero, e3 = zero; // the next block's parity
+    FloatVector o0 = zero, o1 = zero, o2 = zero, o3 = zero; // the other parity
     for (int b = 0; b < nb; b++) {
       long p = offset + 18L * b;
       int e = 32 * b;
@@ -383,17 +392,168 @@ final class PanamaKernelOps implements KernelOps {
         p3 = hi.fma(FloatVector.fromArray(F, x, x3 + hx), lo.fma(FloatVector.fromArray(F, x, x3 + lx), p3));
       }
       float d = f16(w, p);
-      if ((b & 1) == 0) {
-        e0 = p0.fma(bc(d * xs[s0 + b]), e0);
-        e1 = p1.fma(bc(d * xs[s1 + b]), e1);
-        e2 = p2.fma(bc(d * xs[s2 + b]), e2);
-        e3 = p3.fma(bc(d * xs[s3 + b]), e3);
-      } else {
-        o0 = p0.fma(bc(d * xs[s0 + b]), o0);
-        o1 = p1.fma(bc(d * xs[s1 + b]), o1);
-        o2 = p2.fma(bc(d * xs[s2 + b]), o2);
-        o3 = p3.fma(bc(d * xs[s3 + b]), o3);
-      }
+      // block b adds into e (its parity's accumulator), then e and o swap roles: no branch, so
+      // the loop body holds each vector operation once (C2's node budget)
+      FloatVector t0 = p0.fma(bc(d * xs[s0 + b]), e0), t1 = p1.fma(bc(d * xs[s1 + b]), e1);
+      FloatVector t2 = p2.fma(bc(d * xs[s2 + b]), e2), t3 = p3.fma(bc(d * xs[s3 + b]), e3);
+      e0 = o0; e1 = o1; e2 = o2; e3 = o3;
+      o0 = t0; o1 = t1; o2 = t2; o3 = t3;
+    }
+    out[o] = tree(e0.add(o0));
+    out[o + stride] = tree(e1.add(o1));
+    out[o + 2 * stride] = tree(e2.add(o2));
+    out[o + 3 * stride] = tree(e3.add(o3));
+  }
+
+  // ---------------------------------------------------------------- Q8_0/Q4_0, integer levels
+
+  /*
+   * With 16 float lanes (AVX-512) and integer activation levels (GGML and Q8 modes), lane i of a
+   * block's sums above is q[i]·a[i] + q[16+i]·a[16+i] (Q4_0: low nibble i with element i, high
+   * nibble i with element 16+i), an integer. These kernels compute exactly those integers in short
+   * lanes (|q| ≤ 128, and the levels |a| ≤ 127 because ActivationQuantizer scales the block's
+   * largest magnitude to 127, so a lane is at most 2·128·127 = 32,512), convert them to floats once
+   * and apply the block's scale as the float kernels do: the same bits as the float kernels on the
+   * same input (IntegerKernelsTest), with one conversion and one float multiply-add per block where
+   * the float kernels widen every weight to float and multiply-add twice more. The four-vector forms
+   * unpack each weight block once for four inputs.
+   */
+
+  private static final boolean INT16 = L == 16;
+  private static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
+  private static final VectorSpecies<Short> S16 = ShortVector.SPECIES_256;
+
+  /** 16 weight bytes at {@code at}, sign-extended to shorts. */
+  private static ShortVector shorts16(MemorySegment w, long at) {
+    return (ShortVector) ByteVector.fromMemorySegment(B16, w, at, LE).convertShape(VectorOperators.B2S, S16, 0);
+  }
+
+  private static FloatVector floats(ShortVector s) {
+    return (FloatVector) s.convertShape(VectorOperators.S2F, F, 0);
+  }
+
+  private static ShortVector levels(short[] a, int at) {
+    return ShortVector.fromArray(S16, a, at);
+  }
+
+  /** 16 weight bytes at {@code at}, zero-extended to shorts (Q4_0: the nibbles need no mask then). */
+  private static ShortVector unsigned16(MemorySegment w, long at) {
+    return (ShortVector) ByteVector.fromMemorySegment(B16, w, at, LE)
+        .convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
+  }
+
+  /** Low nibbles minus 8 of 16 zero-extended Q4_0 bytes. */
+  private static ShortVector low(ShortVector q) {
+    return q.and((short) 0x0F).sub((short) 8);
+  }
+
+  /** High nibbles minus 8. */
+  private static ShortVector high(ShortVector q) {
+    return q.lanewise(VectorOperators.LSHR, 4).sub((short) 8);
+  }
+
+  private static float dotQ8_0i(MemorySegment w, long offset, int nb, short[] a, int ao, float[] xs, int so) {
+    FloatVector even = FloatVector.zero(F), odd = even;
+    int b = 0;
+    for (; b + 2 <= nb; b += 2) {
+      long p = offset + 34L * b;
+      int e = ao + 32 * b;
+      ShortVector s0 = shorts16(w, p + 2).mul(levels(a, e)).add(shorts16(w, p + 18).mul(levels(a, e + 16)));
+      ShortVector s1 = shorts16(w, p + 36).mul(levels(a, e + 32)).add(shorts16(w, p + 52).mul(levels(a, e + 48)));
+      even = floats(s0).fma(bc(f16(w, p) * xs[so + b]), even);
+      odd = floats(s1).fma(bc(f16(w, p + 34) * xs[so + b + 1]), odd);
+    }
+    if (b < nb) {
+      long p = offset + 34L * b;
+      int e = ao + 32 * b;
+      ShortVector s0 = shorts16(w, p + 2).mul(levels(a, e)).add(shorts16(w, p + 18).mul(levels(a, e + 16)));
+      even = floats(s0).fma(bc(f16(w, p) * xs[so + b]), even);
+    }
+    return tree(even.add(odd));
+  }
+
+  private static float dotQ4_0i(MemorySegment w, long offset, int nb, short[] a, int ao, float[] xs, int so) {
+    FloatVector even = FloatVector.zero(F), odd = even;
+    int b = 0;
+    for (; b + 2 <= nb; b += 2) {
+      long p = offset + 18L * b;
+      int e = ao + 32 * b;
+      ShortVector q0 = unsigned16(w, p + 2), q1 = unsigned16(w, p + 20);
+      ShortVector s0 = low(q0).mul(levels(a, e)).add(high(q0).mul(levels(a, e + 16)));
+      ShortVector s1 = low(q1).mul(levels(a, e + 32)).add(high(q1).mul(levels(a, e + 48)));
+      even = floats(s0).fma(bc(f16(w, p) * xs[so + b]), even);
+      odd = floats(s1).fma(bc(f16(w, p + 18) * xs[so + b + 1]), odd);
+    }
+    if (b < nb) {
+      long p = offset + 18L * b;
+      int e = ao + 32 * b;
+      ShortVector q0 = unsigned16(w, p + 2);
+      ShortVector s0 = low(q0).mul(levels(a, e)).add(high(q0).mul(levels(a, e + 16)));
+      even = floats(s0).fma(bc(f16(w, p) * xs[so + b]), even);
+    }
+    return tree(even.add(odd));
+  }
+
+  /** {@link #dot4Q8_0} on integer levels: each weight block is loaded and widened once for four vectors. */
+  private static void dot4Q8_0i(MemorySegment w, long offset, int nb, Activations a, int v,
+      float[] out, int o, int stride) {
+    int cols = a.cols;
+    short[] x = a.levels;
+    float[] xs = a.scales;
+    int x0 = v * cols, x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
+    int s0 = v * nb, s1 = s0 + nb, s2 = s1 + nb, s3 = s2 + nb;
+    FloatVector zero = FloatVector.zero(F);
+    FloatVector e0 = zero, e1 = zero, e2 = zero, e3 = zero; // the next block's parity
+    FloatVector o0 = zero, o1 = zero, o2 = zero, o3 = zero; // the other parity
+    for (int b = 0; b < nb; b++) {
+      long p = offset + 34L * b;
+      int e = 32 * b;
+      ShortVector lo = shorts16(w, p + 2), hi = shorts16(w, p + 18);
+      FloatVector p0 = floats(lo.mul(levels(x, x0 + e)).add(hi.mul(levels(x, x0 + e + 16))));
+      FloatVector p1 = floats(lo.mul(levels(x, x1 + e)).add(hi.mul(levels(x, x1 + e + 16))));
+      FloatVector p2 = floats(lo.mul(levels(x, x2 + e)).add(hi.mul(levels(x, x2 + e + 16))));
+      FloatVector p3 = floats(lo.mul(levels(x, x3 + e)).add(hi.mul(levels(x, x3 + e + 16))));
+      float d = f16(w, p);
+      // block b adds into e (its parity's accumulator), then e and o swap roles: no branch, so
+      // the loop body holds each vector operation once (C2's node budget)
+      FloatVector t0 = p0.fma(bc(d * xs[s0 + b]), e0), t1 = p1.fma(bc(d * xs[s1 + b]), e1);
+      FloatVector t2 = p2.fma(bc(d * xs[s2 + b]), e2), t3 = p3.fma(bc(d * xs[s3 + b]), e3);
+      e0 = o0; e1 = o1; e2 = o2; e3 = o3;
+      o0 = t0; o1 = t1; o2 = t2; o3 = t3;
+    }
+    out[o] = tree(e0.add(o0));
+    out[o + stride] = tree(e1.add(o1));
+    out[o + 2 * stride] = tree(e2.add(o2));
+    out[o + 3 * stride] = tree(e3.add(o3));
+  }
+
+  /** {@link #dot4Q8_0i} for Q4_0: the nibbles are unpacked once for four vectors. */
+  private static void dot4Q4_0i(MemorySegment w, long offset, int nb, Activations a, int v,
+      float[] out, int o, int stride) {
+    int cols = a.cols;
+    short[] x = a.levels;
+    float[] xs = a.scales;
+    int x0 = v * cols, x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
+    int s0 = v * nb, s1 = s0 + nb, s2 = s1 + nb, s3 = s2 + nb;
+    FloatVector zero = FloatVector.zero(F);
+    FloatVector e0 = zero, e1 = zero, e2 = zero, e3 = zero; // the next block's parity
+    FloatVector o0 = zero, o1 = zero, o2 = zero, o3 = zero; // the other parity
+    for (int b = 0; b < nb; b++) {
+      long p = offset + 18L * b;
+      int e = 32 * b;
+      ShortVector q = unsigned16(w, p + 2);
+      ShortVector lo = low(q), hi = high(q);
+      FloatVector p0 = floats(lo.mul(levels(x, x0 + e)).add(hi.mul(levels(x, x0 + e + 16))));
+      FloatVector p1 = floats(lo.mul(levels(x, x1 + e)).add(hi.mul(levels(x, x1 + e + 16))));
+      FloatVector p2 = floats(lo.mul(levels(x, x2 + e)).add(hi.mul(levels(x, x2 + e + 16))));
+      FloatVector p3 = floats(lo.mul(levels(x, x3 + e)).add(hi.mul(levels(x, x3 + e + 16))));
+      float d = f16(w, p);
+      // block b adds into e (its parity's accumulator), then e and o swap roles: no branch, so
+      // the loop body holds each vector operation once (C2's node budget)
+      FloatVector t0 = p0.fma(bc(d * xs[s0 + b]), e0), t1 = p1.fma(bc(d * xs[s1 + b]), e1);
+      FloatVector t2 = p2.fma(bc(d * xs[s2 + b]), e2), t3 = p3.fma(bc(d * xs[s3 + b]), e3);
+      e0 = o0; e1 = o1; e2 = o2; e3 = o3;
+      o0 = t0; o1 = t1; o2 = t2; o3 = t3;
     }
     out[o] = tree(e0.add(o0));
     out[o + stride] = tree(e1.add(o1));
