@@ -41,6 +41,11 @@ final class IngestWorker {
    * alone (BENCHMARKS.md, fifth round; a noisy machine, so a tendency rather than a proof).
    */
   static List<String> command(Path dataDir) {
+    return command(COMMAND, List.of("--data", dataDir.toAbsolutePath().toString()));
+  }
+
+  /** The same for any of loupe's background children: {@code loupe SUBCOMMAND ARGS...} in the idle class at nice 19. */
+  static List<String> command(String subcommand, List<String> args) {
     List<String> cmd = new ArrayList<>();
     for (String chrt : List.of("/usr/bin/chrt", "/bin/chrt")) {
       if (Files.isExecutable(Path.of(chrt))) {
@@ -65,9 +70,8 @@ final class IngestWorker {
     cmd.add("-cp");
     cmd.add(System.getProperty("java.class.path"));
     cmd.add(Main.class.getName());
-    cmd.add(COMMAND);
-    cmd.add("--data");
-    cmd.add(dataDir.toAbsolutePath().toString());
+    cmd.add(subcommand);
+    cmd.addAll(args);
     return cmd;
   }
 

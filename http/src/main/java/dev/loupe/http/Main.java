@@ -58,6 +58,9 @@ public final class Main {
     if (args.length > 0 && args[0].equals(IngestWorker.COMMAND)) {
       return IngestWorker.run(args, err); // loupe serve's ingestion child, not in the usage
     }
+    if (args.length > 0 && args[0].equals(IndexWriterWorker.COMMAND)) {
+      return IndexWriterWorker.run(args, err); // loupe serve's index writer child, not in the usage
+    }
     Command command;
     try {
       command = Command.parse(List.of(args), env);
@@ -167,6 +170,15 @@ public final class Main {
    */
   static boolean isolatedIngestion() {
     return !"false".equals(System.getProperty("loupe.ingest.isolated"));
+  }
+
+  /**
+   * Whether, with isolated ingestion, the Lucene indexes' writers live in a child process too
+   * ({@link IndexWriterWorker}) and the server searches read-only views refreshed at each commit:
+   * yes, unless the system property {@code loupe.index.isolated} is {@code false}.
+   */
+  static boolean isolatedIndexWriter() {
+    return !"false".equals(System.getProperty("loupe.index.isolated"));
   }
 
   /**

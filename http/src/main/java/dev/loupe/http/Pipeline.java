@@ -16,6 +16,7 @@ import dev.loupe.indexer.chunk.TextChunker;
 import dev.loupe.indexer.chunk.TokenCounter;
 import dev.loupe.indexer.extract.Extractors;
 import dev.loupe.indexer.isolate.ChildProcessor;
+import dev.loupe.indexer.isolate.RemoteIndexes;
 import dev.loupe.indexer.journal.IngestJournal;
 import dev.loupe.rag.search.Searcher;
 import dev.loupe.vectorstore.HybridIndex;
@@ -157,10 +158,19 @@ final class Pipeline implements AutoCloseable {
         cluster = OpenSearchConnection.open(store.opensearch());
         open.add(cluster); // closed after the indexes
       }
-      HybridIndex textIndex = tiered(tier, openIndex(dataDir, store, cluster, "text", new IndexSpec(textDim, Similarity.COSINE)), open);
+      IndexSpec textSpec = new IndexSpec(textDim, Similarity.COSINE);
+      IndexSpec visualSpec = visual == null ? null : new IndexSpec(visual.info().dimension(), Similarity.COSINE);
+      RemoteIndexes remoteIndexes = isolated && !store.isOpenSearch() && Main.isolatedIndexWriter()
+          ? startIndexWriter(dataDir, textSpec, visualSpec, err) : null;
+      HybridIndex textIndex;
       HybridIndex visualIndex = null;
-      if (visual != null) {
-        visualIndex = tiered(tier, openIndex(dataDir, store, cluster, "visual", new IndexSpec(visual.info().dimension(), Similarity.COSINE)), open);
+      if (remoteIndexes != null) {
+        open.add(remoteIndexes); // closed after the indexes, whose close commits through it
+        textIndex = tiered(tier, remoteIndexes.text(), open);
+        if (visual != null) visualIndex = tiered(tier, remoteIndexes.visual(), open);
+      } else {
+        textIndex = tiered(tier, openIndex(dataDir, store, cluster, "text", textSpec), open);
+        if (visual != null) visualIndex = tiered(tier, openIndex(dataDir, store, cluster, "visual", visualSpec), open);
       }
       ContentProcessor remote = isolated ? new ChildProcessor(IngestWorker.command(dataDir)) : null;
       if (remote != null) open.add(remote); // closed after the ingester, whose workers use it
@@ -196,6 +206,41 @@ final class Pipeline implements AutoCloseable {
     }
     open.add(result);
     return result;
+  }
+
+  /**
+   * Read-only views of {@code index/text} and {@code index/visual} with their writers in a child
+   * process ({@link IndexWriterWorker}), or null, said on {@code err}, when that process cannot
+   * start: the caller then writes in-process.
+   */
+  private static RemoteIndexes startIndexWriter(Path dataDir, IndexSpec textSpec, IndexSpec visualSpec, PrintStream err)
+      throws IOException {
+    LuceneVectorIndex text = null, visual = null;
+    try {
+      text = LuceneVectorIndex.openReadOnly(dataDir.resolve("index").resolve("text"), textSpec, SEARCH_WHILE_INGESTING);
+      if (visualSpec != null) {
+        visual = LuceneVectorIndex.openReadOnly(dataDir.resolve("index").resolve("visual"), visualSpec, SEARCH_WHILE_INGESTING);
+      }
+      return RemoteIndexes.start(IndexWriterWorker.command(dataDir, textSpec.dimension(), visualSpec == null ? 0 : visualSpec.dimension()),
+          text, visual);
+    } catch (ChildProcessor.CannotStart e) {
+      err.println("loupe: " + e.getMessage() + "; the server writes its indexes itself");
+      closeQuietly(text, visual);
+      return null;
+    } catch (IOException | RuntimeException e) {
+      closeQuietly(text, visual);
+      throw e;
+    }
+  }
+
+  private static void closeQuietly(LuceneVectorIndex... views) {
+    for (LuceneVectorIndex v : views) {
+      try {
+        if (v != null) v.close();
+      } catch (IOException e) {
+        // a read-only view holds nothing to lose
+      }
+    }
   }
 
   /** The index {@code name} ("text", "visual") in the chosen store. */

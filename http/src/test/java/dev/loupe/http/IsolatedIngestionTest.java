@@ -23,9 +23,26 @@ class IsolatedIngestionTest {
   @TempDir Path tmp;
 
   private static Optional<ProcessHandle> worker() {
+    return child(IngestWorker.COMMAND);
+  }
+
+  private static Optional<ProcessHandle> child(String subcommand) {
     return ProcessHandle.current().children()
-        .filter(p -> commandLine(p).contains(" " + IngestWorker.COMMAND + " --data "))
+        .filter(p -> commandLine(p).contains(" " + subcommand + " --data "))
         .findFirst();
+  }
+
+  /** Checks that {@code child} runs at nice 19 in the idle scheduling class, where /proc and chrt say so. */
+  private static void assertBackground(ProcessHandle child) throws java.io.IOException {
+    Path nice = Path.of("/proc", Long.toString(child.pid()), "stat");
+    if (Files.isReadable(nice)) {
+      String stat = Files.readString(nice);
+      String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+      assertEquals("19", fields[16], "the child runs at nice 19: " + stat);
+      if (Files.isExecutable(Path.of("/usr/bin/chrt")) || Files.isExecutable(Path.of("/bin/chrt"))) {
+        assertEquals("5", fields[38], "the child runs in the idle scheduling class (SCHED_IDLE = 5): " + stat);
+      }
+    }
   }
 
   /** The whole command line (ProcessHandle.Info cuts it at 4 kB, before a long class path ends). */
@@ -65,15 +82,7 @@ class IsolatedIngestionTest {
           + ProcessHandle.current().children().map(p -> p.pid() + " " + p.info()).toList()));
       assertNotEquals(ProcessHandle.current().pid(), child.pid());
       assertTrue(commandLine(child).contains(Main.class.getName()), commandLine(child));
-      Path nice = Path.of("/proc", Long.toString(child.pid()), "stat");
-      if (Files.isReadable(nice)) {
-        String stat = Files.readString(nice);
-        String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-        assertEquals("19", fields[16], "the child runs at nice 19: " + stat);
-        if (Files.isExecutable(Path.of("/usr/bin/chrt")) || Files.isExecutable(Path.of("/bin/chrt"))) {
-          assertEquals("5", fields[38], "the child runs in the idle scheduling class (SCHED_IDLE = 5): " + stat);
-        }
-      }
+      assertBackground(child);
 
       child.destroyForcibly();
       child.onExit().get();
@@ -87,5 +96,51 @@ class IsolatedIngestionTest {
       System.clearProperty("loupe.ingest.isolated");
     }
     assertTrue(worker().isEmpty(), "closing the server ends its child");
+  }
+
+  @Test
+  void the_server_s_indexes_are_written_by_a_child_process_that_may_die_without_losing_an_item() throws Exception {
+    Path data = tmp.resolve("data"), watch = tmp.resolve("watch");
+    Files.createDirectories(data);
+    Files.writeString(data.resolve("loupe.properties"), "ingest.settle-time=100ms\n");
+    GeneratedModels.installClip(data);
+    GeneratedModels.installTextOnly(data);
+    System.setProperty("loupe.ingest.isolated", "true");
+    dev.loupe.vectorstore.IndexSpec textSpec;
+    try (LoupeServer server = Main.start(new ServerConfig("127.0.0.1", 0, data, watch))) {
+      var ingester = server.pipeline().ingester();
+      var text = server.pipeline().textIndex();
+      textSpec = text.spec();
+      Files.writeString(watch.resolve("harbour.txt"), "The harbour master counts the fishing boats at dawn.");
+      Files.write(watch.resolve("red.png"), Fixtures.png(java.awt.Color.RED, 64));
+      await("the first files", () -> ingester.status().done() == 2);
+      assertEquals(0, ingester.status().failed(), ingester.failures().toString());
+      ProcessHandle writer = child(IndexWriterWorker.COMMAND).orElseThrow(() -> new AssertionError("no index-writer child of this JVM: "
+          + ProcessHandle.current().children().map(p -> p.pid() + " " + commandLine(p)).toList()));
+      assertBackground(writer);
+      assertTrue(text.toString().startsWith("RemoteIndexes"), "the server searches a read-only view: " + text);
+      assertEquals(1, text.keywordSearch("harbour", 5, dev.loupe.vectorstore.Filter.ALL).size(), "a file counted done is searchable");
+      assertEquals(1, server.pipeline().visualIndex().size());
+
+      writer.destroyForcibly(); // kill -9, between commits
+      writer.onExit().get();
+      Files.writeString(watch.resolve("lighthouse.txt"), "The lighthouse keeper trims the wick before the storm.");
+      Files.write(watch.resolve("blue.png"), Fixtures.png(java.awt.Color.BLUE, 64));
+      await("the next files", () -> ingester.status().done() == 4);
+      assertEquals(0, ingester.status().failed(), ingester.failures().toString());
+      ProcessHandle next = child(IndexWriterWorker.COMMAND).orElseThrow();
+      assertNotEquals(writer.pid(), next.pid(), "a new writer took over");
+      assertEquals(2, text.size());
+      assertEquals(1, text.keywordSearch("lighthouse", 5, dev.loupe.vectorstore.Filter.ALL).size());
+      assertEquals(2, server.pipeline().visualIndex().size());
+    } finally {
+      System.clearProperty("loupe.ingest.isolated");
+    }
+    assertTrue(child(IndexWriterWorker.COMMAND).isEmpty(), "closing the server ends its writer");
+    // What the server said was done is durable in the directories the writer wrote.
+    try (var reopened = dev.loupe.vectorstore.lucene.LuceneVectorIndex.open(data.resolve("index").resolve("text"),
+        textSpec, dev.loupe.vectorstore.lucene.LuceneVectorIndex.Options.defaults())) {
+      assertEquals(2, reopened.size());
+    }
   }
 }

@@ -113,6 +113,14 @@ import org.apache.lucene.util.VectorUtil;
  * stripe, so add/update/delete of one id are serialized while writes of different ids and all
  * searches run concurrently. The index owns its directory, writer and merge threads until {@link
  * #close()}; a directory can be open in one instance at a time (Lucene's write lock).
+ *
+ * <h2>Read-only views</h2>
+ *
+ * {@link #openReadOnly} opens a directory another process writes (the writer child of {@code loupe
+ * serve}): no writer, no write lock, no id set; searches see the writer's last commit as of the
+ * last {@link #refresh()}, presence is looked up in the index, and every write method throws
+ * {@link UnsupportedOperationException}. Such a view allocates nothing for indexing, so a server
+ * that searches while another process ingests keeps the writer's garbage out of its heap.
  */
 public final class LuceneVectorIndex implements HybridIndex, VectorSource {
 
@@ -217,7 +225,7 @@ public final class LuceneVectorIndex implements HybridIndex, VectorSource {
   private final ExecutorService mergeExecutor;
   private final Analyzer analyzer;
 
-  /** Ids present, including uncommitted writes. */
+  /** Ids present, including uncommitted writes; null in a read-only view, which asks its reader. */
   private final Set<String> ids;
 
   private final ReentrantLock[] stripes = new ReentrantLock[LOCK_STRIPES];
@@ -228,6 +236,11 @@ public final class LuceneVectorIndex implements HybridIndex, VectorSource {
   private final Object refreshLock = new Object();
   private volatile long refreshedThrough;
   private final AtomicBoolean closed = new AtomicBoolean();
+
+  /** A read-only view's free metadata keys, with the reader they were read from. */
+  private record FieldNames(DirectoryReader reader, Set<String> keys) {}
+
+  private volatile FieldNames readerFieldNames;
 
   private LuceneVectorIndex(
       Path path,
@@ -249,9 +262,9 @@ public final class LuceneVectorIndex implements HybridIndex, VectorSource {
     for (int i = 0; i < stripes.length; i++) {
       stripes[i] = new ReentrantLock();
     }
-    this.searchers = new SearcherManager(writer, new SearcherFactory());
+    this.searchers = writer != null ? new SearcherManager(writer, new SearcherFactory()) : new SearcherManager(directory, new SearcherFactory());
     try {
-      this.ids = loadIds();
+      this.ids = writer != null ? loadIds() : null;
     } catch (Throwable t) {
       IOUtils.closeWhileSuppressingExceptions(t, searchers);
       throw t;
@@ -324,6 +337,63 @@ public final class LuceneVectorIndex implements HybridIndex, VectorSource {
   }
 
   /**
+   * Opens a read-only view of the index in {@code dir}, which another process writes (see the class
+   * documentation). When there is no index yet, one is created first (and committed), so the view
+   * and its writer agree on the spec from the start.
+   *
+   * @throws IllegalArgumentException if the index was created with another spec, or the
+   *     directory holds a Lucene index that Loupe did not write
+   * @throws IOException if the directory cannot be read
+   */
+  public static LuceneVectorIndex openReadOnly(Path dir, IndexSpec spec, Options options) throws IOException {
+    if (dir == null || spec == null || options == null) {
+      throw new IllegalArgumentException("a read-only view needs a directory, a spec and options");
+    }
+    Files.createDirectories(dir);
+    try (MMapDirectory probe = new MMapDirectory(dir)) {
+      if (!DirectoryReader.indexExists(probe)) {
+        open(dir, spec, options).close(); // creates and commits an empty index with the spec
+      }
+    }
+    MMapDirectory directory = new MMapDirectory(dir);
+    Analyzer analyzer = new StandardAnalyzer();
+    try {
+      checkSpec(dir, org.apache.lucene.index.SegmentInfos.readLatestCommit(directory).getUserData(), spec);
+      return new LuceneVectorIndex(dir, spec, options.withReadYourWrites(false), directory, null, null, analyzer);
+    } catch (Throwable t) {
+      IOUtils.closeWhileSuppressingExceptions(t, directory, analyzer);
+      throw t;
+    }
+  }
+
+  /**
+   * Checks a write as {@link #add} (or, with a null {@code vector}, {@link #addKeywordOnly}) would,
+   * without writing: the id, the vector against the spec, the metadata and the length of every
+   * indexed term. For a read-only view that forwards writes to its writer's process, so bad input
+   * fails in the caller with the same message.
+   *
+   * @throws IllegalArgumentException naming what is wrong
+   */
+  public void checkWrite(String id, float[] vector, Metadata metadata) {
+    VectorIndex.checkId(id);
+    toDocument(id, vector == null ? null : spec.checkAndPrepare(vector, "vector"), VectorIndex.checkMetadata(metadata));
+  }
+
+  /** True for a view opened with {@link #openReadOnly}. */
+  public boolean readOnly() {
+    return writer == null;
+  }
+
+  /**
+   * Makes searches see the directory's latest commit, blocking until the new reader is open. For
+   * a read-only view, after its writer committed; a writing instance refreshes by itself.
+   */
+  public void refresh() throws IOException {
+    ensureOpen();
+    searchers.maybeRefreshBlocking();
+  }
+
+  /**
    * The fully qualified class name of the vectorization provider Lucene uses in this JVM: {@code
    * org.apache.lucene.internal.vectorization.PanamaVectorizationProvider} when Lucene scores
    * vectors with the Java Vector API (the JVM runs with {@code --add-modules
@@ -347,6 +417,7 @@ public final class LuceneVectorIndex implements HybridIndex, VectorSource {
 
   @Override
   public void add(String id, float[] vector, Metadata metadata) {
+    ensureWritable();
     VectorIndex.checkId(id);
     float[] v = spec.checkAndPrepare(vector, "vector");
     addDocument(id, toDocument(id, v, VectorIndex.checkMetadata(metadata)));
@@ -355,6 +426,7 @@ public final class LuceneVectorIndex implements HybridIndex, VectorSource {
   /** A document without the vector field: BM25 matches it, the vector queries never do. */
   @Override
   public void addKeywordOnly(String id, Metadata metadata) {
+    ensureWritable();
     VectorIndex.checkId(id);
     addDocument(id, toDocument(id, null, VectorIndex.checkMetadata(metadata)));
   }
@@ -387,6 +459,7 @@ public final class LuceneVectorIndex implements HybridIndex, VectorSource {
 
   @Override
   public void update(String id, float[] vector, Metadata metadata) {
+    ensureWritable();
     VectorIndex.checkId(id);
     float[] v = spec.checkAndPrepare(vector, "vector");
     Document doc = toDocument(id, v, VectorIndex.checkMetadata(metadata));
@@ -410,6 +483,7 @@ public final class LuceneVectorIndex implements HybridIndex, VectorSource {
 
   @Override
   public boolean delete(String id) {
+    ensureWritable();
     VectorIndex.checkId(id);
     ReentrantLock lock = stripe(id);
     lock.lock();
@@ -431,9 +505,14 @@ public final class LuceneVectorIndex implements HybridIndex, VectorSource {
     }
   }
 
+  /** Commits; in a read-only view, {@link #refresh() refreshes} (there is nothing of its own to commit). */
   @Override
   public void commit() throws IOException {
     ensureOpen();
+    if (writer == null) {
+      refresh();
+      return;
+    }
     long target = writes.get();
     writer.commit();
     if (!options.readYourWrites()) {
@@ -451,6 +530,7 @@ public final class LuceneVectorIndex implements HybridIndex, VectorSource {
       throw new IllegalArgumentException("maxSegments " + maxSegments + " must be at least 1");
     }
     ensureOpen();
+    ensureWritable();
     writer.forceMerge(maxSegments);
     writer.commit();
   }
@@ -470,13 +550,31 @@ public final class LuceneVectorIndex implements HybridIndex, VectorSource {
     }
   }
 
+  /**
+   * Closes without committing: what was written since the last {@link #commit()} is dropped, as
+   * after a crash. For a writer process whose server went away, so the index never holds writes
+   * the server's journal did not make durable first. A read-only view just closes.
+   */
+  public void rollbackAndClose() throws IOException {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    try {
+      IOUtils.close(searchers, writer == null ? null : writer::rollback, analyzer, directory);
+    } finally {
+      if (mergeExecutor != null) {
+        mergeExecutor.shutdown();
+      }
+    }
+  }
+
   // ----------------------------------------------------------------------------------- reads
 
   @Override
   public Optional<Metadata> get(String id) {
     VectorIndex.checkId(id);
     ensureOpen();
-    if (!ids.contains(id)) {
+    if (ids != null && !ids.contains(id)) {
       return Optional.empty();
     }
     return withSearcher(
@@ -523,7 +621,7 @@ public final class LuceneVectorIndex implements HybridIndex, VectorSource {
   public Optional<float[]> vector(String id) {
     VectorIndex.checkId(id);
     ensureOpen();
-    if (!ids.contains(id)) {
+    if (ids != null && !ids.contains(id)) {
       return Optional.empty();
     }
     return withSearcher(
@@ -585,13 +683,13 @@ public final class LuceneVectorIndex implements HybridIndex, VectorSource {
   public boolean contains(String id) {
     VectorIndex.checkId(id);
     ensureOpen();
-    return ids.contains(id);
+    return ids != null ? ids.contains(id) : withSearcher(searcher -> liveDoc(searcher, id).isPresent());
   }
 
   @Override
   public int size() {
     ensureOpen();
-    return ids.size();
+    return ids != null ? ids.size() : withSearcher(searcher -> searcher.getIndexReader().numDocs());
   }
 
   /**
@@ -601,6 +699,9 @@ public final class LuceneVectorIndex implements HybridIndex, VectorSource {
   @Override
   public Set<String> fieldNames() {
     ensureOpen();
+    if (writer == null) {
+      return withSearcher(searcher -> readerFieldNames((DirectoryReader) searcher.getIndexReader()));
+    }
     Set<String> keys = new TreeSet<>();
     for (String field : writer.getFieldNames()) {
       if (field.startsWith(LuceneQueries.META_PREFIX)) {
@@ -608,6 +709,25 @@ public final class LuceneVectorIndex implements HybridIndex, VectorSource {
       }
     }
     return Collections.unmodifiableSet(keys);
+  }
+
+  /** A read-only view's field names: read once per reader, as its field infos do not change. */
+  private Set<String> readerFieldNames(DirectoryReader reader) {
+    FieldNames known = readerFieldNames;
+    if (known != null && known.reader() == reader) {
+      return known.keys();
+    }
+    Set<String> keys = new TreeSet<>();
+    for (LeafReaderContext leaf : reader.leaves()) {
+      for (org.apache.lucene.index.FieldInfo field : leaf.reader().getFieldInfos()) {
+        if (field.name.startsWith(LuceneQueries.META_PREFIX)) {
+          keys.add(field.name.substring(LuceneQueries.META_PREFIX.length()));
+        }
+      }
+    }
+    Set<String> result = Collections.unmodifiableSet(keys);
+    readerFieldNames = new FieldNames(reader, result);
+    return result;
   }
 
   @Override
@@ -726,7 +846,7 @@ public final class LuceneVectorIndex implements HybridIndex, VectorSource {
   @Override
   public long ramBytesUsed() {
     ensureOpen();
-    long bytes = writer.ramBytesUsed();
+    long bytes = writer == null ? 0 : writer.ramBytesUsed();
     bytes +=
         withSearcher(
             searcher -> {
@@ -871,7 +991,7 @@ public final class LuceneVectorIndex implements HybridIndex, VectorSource {
   private <T> T withSearcher(SearcherCall<T> call) {
     ensureOpen();
     try {
-      if (options.readYourWrites()) {
+      if (options.readYourWrites() && writer != null) {
         refreshThrough(writes.get());
       }
       IndexSearcher searcher = searchers.acquire();
@@ -915,6 +1035,13 @@ public final class LuceneVectorIndex implements HybridIndex, VectorSource {
 
   private ReentrantLock stripe(String id) {
     return stripes[Math.floorMod(id.hashCode(), LOCK_STRIPES)];
+  }
+
+  private void ensureWritable() {
+    if (writer == null) {
+      throw new UnsupportedOperationException("the index at " + path
+          + " is open read-only here: another process holds its writer, and writes go through that process");
+    }
   }
 
   private void ensureOpen() {
