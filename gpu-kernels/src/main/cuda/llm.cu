@@ -5,6 +5,10 @@
 //   Q8_0 row: cols / 32 blocks of 34 bytes: fp16 scale d, then 32 int8 q; value q * d.
 //   Q4_0 row: cols / 32 blocks of 18 bytes: fp16 scale d, then 16 bytes; element j < 16 is the low
 //             nibble of byte j, element j + 16 its high nibble; value (nibble - 8) * d.
+//   Q4_K row: cols / 256 super-blocks of 144 bytes: fp16 d, fp16 dmin, 12 bytes of 6-bit scales and
+//             mins for its eight sub-blocks of 32, then 128 bytes of nibbles; sub-block j (0..7)
+//             reads byte 32 * (j / 2) + l, its low nibble when j is even, its high one when odd;
+//             value d * scale[j] * nibble - dmin * min[j] (ggml's block_q4_K).
 //   Rows follow each other without padding (a Q8_0 row is cols / 32 * 34 bytes), so blocks are only
 //   2-byte aligned: the kernels read the scale as a half and the quants bytewise.
 //   KV cache (attention): per layer, keys and values as [position][kvHeads * headDim] fp16.
@@ -98,6 +102,50 @@ loupe_matvec_q4_0(const uint8_t* w, const float* x, float* y, int rows, int cols
       s = fmaf((float)((q >> 4) - 8), __ldg(xb + j + 16), s);
     }
     acc = fmaf(d, s, acc);
+  }
+  acc = warp_sum(acc);
+  if (lane == 0) y[row] = acc;
+}
+
+// Sub-block j's 6-bit scale and min from a Q4_K super-block's 12 scale bytes (ggml's get_scale_min_k4).
+__device__ __forceinline__ void q4_k_scale_min(int j, const uint8_t* q, int* scale, int* min) {
+  if (j < 4) {
+    *scale = q[j] & 63;
+    *min = q[j + 4] & 63;
+  } else {
+    *scale = (q[j + 4] & 0x0F) | ((q[j - 4] >> 6) << 4);
+    *min = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+  }
+}
+
+// As loupe_matvec_q8_0 for Q4_K rows (cols % 256 == 0): lane l takes sub-blocks of 32 l, l + 32, ...
+// (a row of 2,048 has 64, so every lane works), and adds d * scale * sum(nibble * x) - dmin * min * sum(x).
+extern "C" __global__ void __launch_bounds__(LLM_BLOCK)
+loupe_matvec_q4_k(const uint8_t* w, const float* x, float* y, int rows, int cols) {
+  const int row = blockIdx.x * (LLM_BLOCK / 32) + (threadIdx.x >> 5), lane = threadIdx.x & 31;
+  if (row >= rows) return;
+  const int subs = cols / 32;
+  const uint8_t* r = w + (size_t)row * (cols / 256) * 144;
+  float acc = 0.0f;
+  for (int sb = lane; sb < subs; sb += 32) {
+    const uint8_t* blk = r + (size_t)(sb >> 3) * 144;
+    const int j = sb & 7;
+    const float d = __half2float(*reinterpret_cast<const __half*>(blk));
+    const float dmin = __half2float(*reinterpret_cast<const __half*>(blk + 2));
+    int scale, min;
+    q4_k_scale_min(j, blk + 4, &scale, &min);
+    const uint8_t* qs = blk + 16 + 32 * (j >> 1);
+    const int shift = (j & 1) * 4;
+    const float* xb = x + sb * 32;
+    float s = 0.0f, sx = 0.0f;
+#pragma unroll
+    for (int l = 0; l < 32; l++) {
+      const float xv = __ldg(xb + l);
+      s = fmaf((float)((qs[l] >> shift) & 0x0F), xv, s);
+      sx += xv;
+    }
+    acc = fmaf(d * (float)scale, s, acc);
+    acc = fmaf(-dmin * (float)min, sx, acc);
   }
   acc = warp_sum(acc);
   if (lane == 0) y[row] = acc;

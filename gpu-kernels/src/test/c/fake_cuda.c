@@ -744,6 +744,61 @@ static CUresult k_matvec(const Op* op, int q4) {
   return CUDA_SUCCESS;
 }
 
+/* loupe_matvec_q4_k: Q4_K rows (super-blocks of 256 in 144 bytes), the kernel's sums in its order per lane. */
+static void q4_k_scale_min(int j, const uint8_t* q, int* scale, int* min) {
+  if (j < 4) {
+    *scale = q[j] & 63;
+    *min = q[j + 4] & 63;
+  } else {
+    *scale = (q[j + 4] & 0x0F) | ((q[j - 4] >> 6) << 4);
+    *min = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+  }
+}
+
+static CUresult k_matvec_q4_k(const Op* op) {
+  const uint8_t* w = P(0, const uint8_t*);
+  const float* x = P(1, const float*);
+  float* y = P(2, float*);
+  int rows = P(3, int), cols = P(4, int);
+  if (rows < 1 || cols < 256 || cols % 256 != 0 || !check_launch_rows(op, rows)) return CUDA_ERROR_INVALID_VALUE;
+  size_t rowBytes = (size_t)cols / 256 * 144;
+  if (!inside((CUdeviceptr)(uintptr_t)w, rowBytes * rows) || !inside((CUdeviceptr)(uintptr_t)x, 4 * (size_t)cols) ||
+      !inside((CUdeviceptr)(uintptr_t)y, 4 * (size_t)rows))
+    return CUDA_ERROR_ILLEGAL_ADDRESS;
+  int subs = cols / 32;
+  for (int r = 0; r < rows; r++) {
+    float lanes[32];
+    for (int lane = 0; lane < 32; lane++) {
+      float acc = 0;
+      for (int sb = lane; sb < subs; sb += 32) {
+        const uint8_t* blk = w + r * rowBytes + (size_t)(sb >> 3) * 144;
+        int j = sb & 7, scale, min;
+        float d = half_to_float((uint16_t)(blk[0] | blk[1] << 8)), dmin = half_to_float((uint16_t)(blk[2] | blk[3] << 8));
+        q4_k_scale_min(j, blk + 4, &scale, &min);
+        const uint8_t* qs = blk + 16 + 32 * (j >> 1);
+        int shift = (j & 1) * 4;
+        float s = 0, sx = 0;
+        for (int l = 0; l < 32; l++) {
+          float xv = x[sb * 32 + l];
+          s = fmaf((float)((qs[l] >> shift) & 0x0F), xv, s);
+          sx += xv;
+        }
+        acc = fmaf(d * (float)scale, s, acc);
+        acc = fmaf(-dmin * (float)min, sx, acc);
+      }
+      lanes[lane] = acc;
+    }
+    /* warp_sum: xor butterfly, offsets 16, 8, 4, 2, 1 */
+    for (int off = 16; off > 0; off >>= 1) {
+      float next[32];
+      for (int l = 0; l < 32; l++) next[l] = lanes[l] + lanes[l ^ off];
+      for (int l = 0; l < 32; l++) lanes[l] = next[l];
+    }
+    y[r] = lanes[0];
+  }
+  return CUDA_SUCCESS;
+}
+
 static CUresult k_matvec_q8_0(const Op* op) { return k_matvec(op, 0); }
 static CUresult k_matvec_q4_0(const Op* op) { return k_matvec(op, 1); }
 
@@ -947,6 +1002,7 @@ static const struct { const char* name; int count; int sizes[MAX_PARAMS]; Kernel
     {"loupe_score_f16_mma", 14, {8, 8, 4, 4, 8, 8, 4, 4, 8, 8, 4, 4, 8, 8}, k_score_f16_mma},
     {"loupe_matvec_q8_0", 5, {8, 8, 8, 4, 4}, k_matvec_q8_0},
     {"loupe_matvec_q4_0", 5, {8, 8, 8, 4, 4}, k_matvec_q4_0},
+    {"loupe_matvec_q4_k", 5, {8, 8, 8, 4, 4}, k_matvec_q4_k},
     {"loupe_rmsnorm", 5, {8, 8, 8, 4, 4}, k_rmsnorm},
     {"loupe_swiglu", 4, {8, 8, 8, 4}, k_swiglu},
     {"loupe_rope", 7, {8, 4, 4, 4, 4, 8, 4}, k_rope},

@@ -2,7 +2,7 @@ package dev.loupe.gpu;
 
 /**
  * The decode-step kernels of {@code llm.cu}, for the LLM runtime's CUDA backend ({@code
- * dev.loupe.llm.cuda}): Q8_0 and Q4_0 matrix-vector products, RMSNorm, SwiGLU, RoPE and one step of
+ * dev.loupe.llm.cuda}): Q8_0, Q4_0 and Q4_K matrix-vector products, RMSNorm, SwiGLU, RoPE and one step of
  * attention over an fp16 KV cache, and the "at" variants ({@link #embed}, {@link #ropeAt}, {@link
  * #storeKv}, {@link #attentionAt}) that read the token and the position from device memory, so that
  * one captured graph replays for every token. Each method queues one launch on the given stream, so a whole decode step can be
@@ -21,7 +21,7 @@ public final class LlmKernels implements AutoCloseable {
   private static final int BLOCK = 256;
 
   private final CudaModule module;
-  private final Kernel q8, q4, rmsnorm, swiglu, rope, attention;
+  private final Kernel q8, q4, q4k, rmsnorm, swiglu, rope, attention;
   private final Kernel attentionAt, embed, add, ropeAt, kvStore;
 
   /** Loads the kernels into {@code context}. */
@@ -29,6 +29,7 @@ public final class LlmKernels implements AutoCloseable {
     module = context.loadModule("llm");
     q8 = module.kernel("loupe_matvec_q8_0");
     q4 = module.kernel("loupe_matvec_q4_0");
+    q4k = module.kernel("loupe_matvec_q4_k");
     rmsnorm = module.kernel("loupe_rmsnorm");
     swiglu = module.kernel("loupe_swiglu");
     rope = module.kernel("loupe_rope");
@@ -148,14 +149,19 @@ public final class LlmKernels implements AutoCloseable {
 
   /** A weight matrix's block format. */
   public enum Quant {
-    Q8_0(34),
-    Q4_0(18);
+    Q8_0(34, 32),
+    Q4_0(18, 32),
+    /** ggml's block_q4_K: super-blocks of 256 elements in 144 bytes (18 bytes per 32, as Q4_0). */
+    Q4_K(18, 256);
 
-    /** Bytes per block of 32 elements. */
+    /** Bytes per 32 elements. */
     public final int blockBytes;
+    /** The number of elements a row's length must be a multiple of. */
+    public final int rowMultiple;
 
-    Quant(int blockBytes) {
+    Quant(int blockBytes, int rowMultiple) {
       this.blockBytes = blockBytes;
+      this.rowMultiple = rowMultiple;
     }
 
     /** Bytes of a {@code rows × cols} matrix. */
@@ -164,15 +170,21 @@ public final class LlmKernels implements AutoCloseable {
     }
   }
 
-  /** {@code y[r] = Σ_c W[r][c] · x[c]} for {@code r < rows}; {@code cols} a multiple of 32. */
+  /** {@code y[r] = Σ_c W[r][c] · x[c]} for {@code r < rows}; {@code cols} a multiple of 32 (256 for Q4_K). */
   public void matvec(CudaStream stream, Quant quant, DeviceBuffer w, DeviceBuffer x, DeviceBuffer y, int rows, int cols) {
-    if (rows < 1 || cols < 32 || cols % 32 != 0) {
-      throw new IllegalArgumentException("matrix " + rows + " x " + cols + " needs rows >= 1 and columns a positive multiple of 32");
+    if (rows < 1 || cols < quant.rowMultiple || cols % quant.rowMultiple != 0) {
+      throw new IllegalArgumentException("matrix " + rows + " x " + cols + " of " + quant + " needs rows >= 1 and columns a positive multiple of "
+          + quant.rowMultiple);
     }
     need(w, quant.bytes(rows, cols), "weights");
     need(x, 4L * cols, "input");
     need(y, 4L * rows, "output");
-    (quant == Quant.Q8_0 ? q8 : q4).launch(stream, Kernel.grid((rows + BLOCK / 32 - 1) / (BLOCK / 32)), Kernel.block(BLOCK), 0,
+    Kernel k = switch (quant) {
+      case Q8_0 -> q8;
+      case Q4_0 -> q4;
+      case Q4_K -> q4k;
+    };
+    k.launch(stream, Kernel.grid((rows + BLOCK / 32 - 1) / (BLOCK / 32)), Kernel.block(BLOCK), 0,
         Kernel.args().pointer(w).pointer(x).pointer(y).i32(rows).i32(cols));
   }
 

@@ -63,7 +63,10 @@ class LlmKernelsTest {
         DeviceBuffer b = ctx.allocate(64)) {
       IllegalArgumentException cols = assertThrows(IllegalArgumentException.class,
           () -> k.matvec(stream, LlmKernels.Quant.Q4_0, b, b, b, 1, 33));
-      assertEquals("matrix 1 x 33 needs rows >= 1 and columns a positive multiple of 32", cols.getMessage());
+      assertEquals("matrix 1 x 33 of Q4_0 needs rows >= 1 and columns a positive multiple of 32", cols.getMessage());
+      IllegalArgumentException k256 = assertThrows(IllegalArgumentException.class,
+          () -> k.matvec(stream, LlmKernels.Quant.Q4_K, b, b, b, 1, 96));
+      assertEquals("matrix 1 x 96 of Q4_K needs rows >= 1 and columns a positive multiple of 256", k256.getMessage());
       IllegalArgumentException small = assertThrows(IllegalArgumentException.class,
           () -> k.matvec(stream, LlmKernels.Quant.Q8_0, b, b, b, 4, 32));
       assertEquals("weights buffer of 64 bytes is smaller than the 136 bytes needed", small.getMessage());
@@ -74,7 +77,9 @@ class LlmKernelsTest {
     Random random = new Random(SEED);
     try (GpuContext ctx = GpuContext.open(gpu); LlmKernels k = new LlmKernels(ctx); CudaStream stream = ctx.createStream()) {
       for (LlmKernels.Quant quant : LlmKernels.Quant.values()) {
-        for (int[] shape : new int[][] {{1, 32}, {7, 64}, {13, 1056}, {100, 4096}}) {
+        int[][] shapes = quant == LlmKernels.Quant.Q4_K ? new int[][] {{1, 256}, {7, 512}, {13, 1280}, {100, 4096}}
+            : new int[][] {{1, 32}, {7, 64}, {13, 1056}, {100, 4096}};
+        for (int[] shape : shapes) {
           int rows = shape[0], cols = shape[1];
           float[] x = gaussian(random, cols);
           byte[] w = randomBlocks(random, quant, rows, cols);
@@ -168,6 +173,9 @@ class LlmKernelsTest {
 
   /** The row's dot product with {@code x} in double precision, or with {@code abs} the sum of the terms' magnitudes. */
   private static float dot(LlmKernels.Quant quant, byte[] w, int row, int cols, float[] x, boolean abs) {
+    if (quant == LlmKernels.Quant.Q4_K) {
+      return dotQ4K(w, row, cols, x, abs);
+    }
     double acc = 0;
     int blocks = cols / 32;
     for (int b = 0; b < blocks; b++) {
@@ -183,9 +191,42 @@ class LlmKernelsTest {
     return (float) acc;
   }
 
+  /** ggml's dequantize_row_q4_K, written out: super-blocks of 256, eight sub-blocks with 6-bit scales and mins. */
+  private static float dotQ4K(byte[] w, int row, int cols, float[] x, boolean abs) {
+    double acc = 0;
+    int supers = cols / 256;
+    for (int b = 0; b < supers; b++) {
+      int at = (row * supers + b) * 144;
+      double d = Float.float16ToFloat((short) ((w[at] & 0xFF) | (w[at + 1] << 8)));
+      double dmin = Float.float16ToFloat((short) ((w[at + 2] & 0xFF) | (w[at + 3] << 8)));
+      for (int j = 0; j < 8; j++) {
+        int q = at + 4;
+        int scale = j < 4 ? w[q + j] & 63 : (w[q + j + 4] & 0x0F) | (((w[q + j - 4] & 0xFF) >> 6) << 4);
+        int min = j < 4 ? w[q + j + 4] & 63 : ((w[q + j + 4] & 0xFF) >> 4) | (((w[q + j] & 0xFF) >> 6) << 4);
+        for (int l = 0; l < 32; l++) {
+          int nibble = ((w[at + 16 + 32 * (j / 2) + l] & 0xFF) >> (4 * (j & 1))) & 0x0F;
+          double term = (d * scale * nibble - dmin * min) * x[b * 256 + j * 32 + l];
+          acc += abs ? Math.abs(term) : term;
+        }
+      }
+    }
+    return (float) acc;
+  }
+
   private static byte[] randomBlocks(Random random, LlmKernels.Quant quant, int rows, int cols) {
     byte[] w = new byte[(int) quant.bytes(rows, cols)];
     random.nextBytes(w);
+    if (quant == LlmKernels.Quant.Q4_K) {
+      for (int at = 0; at < w.length; at += 144) {
+        short d = Float.floatToFloat16((float) (0.001 + random.nextDouble() * 0.002));
+        short dmin = Float.floatToFloat16((float) (0.001 + random.nextDouble() * 0.002));
+        w[at] = (byte) d;
+        w[at + 1] = (byte) (d >> 8);
+        w[at + 2] = (byte) dmin;
+        w[at + 3] = (byte) (dmin >> 8);
+      }
+      return w;
+    }
     for (int at = 0; at < w.length; at += quant.blockBytes) {
       short d = Float.floatToFloat16((float) (0.01 + random.nextDouble() * 0.02));
       w[at] = (byte) d;

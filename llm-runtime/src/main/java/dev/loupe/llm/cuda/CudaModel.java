@@ -20,13 +20,14 @@ import java.util.Optional;
 
 /**
  * A {@link Model}'s weights in device memory, for the CUDA backend: every matrix uploaded once, in
- * its GGUF block layout (Q8_0 or Q4_0; the matrix-vector kernels read those blocks directly), the
- * token embedding table as stored (F32, F16, Q8_0 or Q4_0; one row is gathered per token), and
+ * its GGUF block layout (Q8_0, Q4_0 or Q4_K; the matrix-vector kernels read those blocks directly), the
+ * token embedding table as stored (F32, F16, Q8_0 or Q4_0, and a Q4_K one dequantized to F32; one row
+ * is gathered per token), and
  * the norm weights, biases and RoPE frequency factors as fp32. Sessions ({@link #newSession}) hold
  * the KV cache and run the decode step.
  *
  * <p>Supports the architectures the CPU backend runs (llama, qwen2 biases, qwen3 q/k norms) as
- * long as every matrix is Q8_0 or Q4_0 and keys and values have the same head size; anything else
+ * long as every matrix is Q8_0, Q4_0 or Q4_K and keys and values have the same head size; anything else
  * is refused at {@link #upload} with an {@link UnsupportedOperationException} naming the tensor,
  * and {@link CudaBackend} falls back to the CPU.
  *
@@ -72,8 +73,19 @@ public final class CudaModel implements AutoCloseable {
       GgufFile f = model.file();
       int dim = c.embeddingLength();
       GgufTensor embd = f.tensor("token_embd.weight");
-      embeddingType = tableType(embd);
-      embedding = raw(embd);
+      DeviceBuffer embeddingBlocks = null; // the table's Q4_K blocks, when it is also the output matrix
+      if (embd.type() == GgmlType.Q4_K) {
+        // The lookup kernel reads no K-quant rows: the table goes up dequantized (vocab x dim x 4 bytes).
+        float[] table = dev.loupe.llm.tensor.BlockCodec.dequantize(dev.loupe.llm.tensor.WeightType.Q4_K,
+            embd.data().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE), Math.multiplyExact(c.vocabSize(), dim));
+        embeddingType = LlmKernels.TableType.F32;
+        embedding = track(context.allocate(4L * table.length));
+        embedding.copyFrom(MemorySegment.ofArray(table), 0);
+        if (!f.hasTensor("output.weight")) embeddingBlocks = raw(embd);
+      } else {
+        embeddingType = tableType(embd);
+        embedding = raw(embd);
+      }
       List<Layer> list = new ArrayList<>();
       for (int i = 0; i < c.layers(); i++) {
         String b = "blk." + i + ".";
@@ -92,7 +104,8 @@ public final class CudaModel implements AutoCloseable {
       layers = List.copyOf(list);
       outputNorm = vector("output_norm.weight", dim);
       String out = f.hasTensor("output.weight") ? "output.weight" : "token_embd.weight";
-      output = out.equals("token_embd.weight") ? new Matrix(embedding, quant(embd), c.vocabSize(), dim)
+      output = out.equals("token_embd.weight")
+          ? new Matrix(embeddingBlocks != null ? embeddingBlocks : embedding, quant(embd), c.vocabSize(), dim)
           : matrix(out, c.vocabSize(), dim);
       ropeFactors = optional("rope_freqs.weight", c.ropeDimensions() / 2);
       long bytes = 0;
@@ -205,20 +218,28 @@ public final class CudaModel implements AutoCloseable {
 
   // ---- upload
 
-  /** Refuses, before any device work, a model whose matrices are not all Q8_0 or Q4_0. */
+  /** Refuses, before any device work, a model whose matrices are not all Q8_0, Q4_0 or Q4_K. */
   private static void check(GgufFile f) {
     for (GgufTensor t : f.tensors()) {
       boolean matrix = t.rank() == 2 && !t.name().equals("token_embd.weight");
       boolean table = t.name().equals("token_embd.weight");
-      if (matrix && t.type() != GgmlType.Q8_0 && t.type() != GgmlType.Q4_0) {
+      if (matrix && !runs(t.type())) {
         throw new UnsupportedOperationException(f.path() + ": tensor '" + t.name() + "' is " + t.type()
-            + "; the CUDA backend runs Q8_0 and Q4_0 matrices only (loupe convert quantize --type q8_0 makes one)");
+            + "; the CUDA backend runs Q8_0, Q4_0 and Q4_K matrices only (loupe convert quantize --type q8_0 makes one)");
       }
-      if (table && !f.hasTensor("output.weight") && t.type() != GgmlType.Q8_0 && t.type() != GgmlType.Q4_0) {
+      if (table && !f.hasTensor("output.weight") && !runs(t.type())) {
         throw new UnsupportedOperationException(f.path() + ": the tied embedding/output tensor 'token_embd.weight' is "
-            + t.type() + "; the CUDA backend runs Q8_0 and Q4_0 matrices only");
+            + t.type() + "; the CUDA backend runs Q8_0, Q4_0 and Q4_K matrices only");
+      }
+      if (t.type() == GgmlType.Q4_K && t.rank() == 2 && t.dim(0) % 256 != 0) {
+        throw new UnsupportedOperationException(f.path() + ": Q4_K tensor '" + t.name() + "' has rows of " + t.dim(0)
+            + ", no multiple of 256");
       }
     }
+  }
+
+  private static boolean runs(GgmlType type) {
+    return type == GgmlType.Q8_0 || type == GgmlType.Q4_0 || type == GgmlType.Q4_K;
   }
 
   private static LlmKernels.TableType tableType(GgufTensor t) {
@@ -236,8 +257,9 @@ public final class CudaModel implements AutoCloseable {
     return switch (t.type()) {
       case Q8_0 -> LlmKernels.Quant.Q8_0;
       case Q4_0 -> LlmKernels.Quant.Q4_0;
+      case Q4_K -> LlmKernels.Quant.Q4_K;
       default -> throw new UnsupportedOperationException("tensor '" + t.name() + "' is " + t.type()
-          + "; the CUDA backend runs Q8_0 and Q4_0 matrices only");
+          + "; the CUDA backend runs Q8_0, Q4_0 and Q4_K matrices only");
     };
   }
 
