@@ -159,12 +159,12 @@ public final class RemoteIndexes implements Closeable {
     try {
       int magic = answers.readInt(), version = answers.readInt();
       if (magic != WriterWire.MAGIC || version != WriterWire.VERSION) {
-        p.destroyForcibly();
+        kill(p);
         throw new ChildProcessor.CannotStart("the index writer process " + command + " does not speak this protocol ("
             + Integer.toHexString(magic) + " v" + version + ")", null);
       }
     } catch (IOException e) {
-      p.destroyForcibly();
+      kill(p); // so that a writer in-process, the caller's fallback, finds the index lock free
       if (e instanceof ChildProcessor.CannotStart) throw e;
       throw new ChildProcessor.CannotStart("the index writer process could not start (" + exit(p) + "; its messages are above): "
           + String.join(" ", command), e);
@@ -286,6 +286,15 @@ public final class RemoteIndexes implements Closeable {
     f.view.refresh();
     synchronized (this) {
       f.committed(covered);
+    }
+  }
+
+  private static void kill(Process p) {
+    p.destroyForcibly();
+    try {
+      p.waitFor(30, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 
