@@ -54,6 +54,15 @@ class IsolatedIngestionTest {
     }
   }
 
+  /** A data folder with the generated CLIP and passage models and a short settle time. */
+  private Path dataFolder() throws java.io.IOException {
+    Path data = Files.createDirectories(tmp.resolve("data"));
+    Files.writeString(data.resolve("loupe.properties"), "ingest.settle-time=100ms\n");
+    GeneratedModels.installClip(data);
+    GeneratedModels.installTextOnly(data);
+    return data;
+  }
+
   private static void await(String what, BooleanSupplier condition) throws InterruptedException {
     // No time limit: the surefire fork's own timeout ends a hang; this only polls.
     while (!condition.getAsBoolean()) {
@@ -63,11 +72,7 @@ class IsolatedIngestionTest {
 
   @Test
   void the_server_ingests_through_a_child_process_that_may_die_without_losing_a_file() throws Exception {
-    Path data = tmp.resolve("data"), watch = tmp.resolve("watch");
-    Files.createDirectories(data);
-    Files.writeString(data.resolve("loupe.properties"), "ingest.settle-time=100ms\n");
-    GeneratedModels.installClip(data);
-    GeneratedModels.installTextOnly(data);
+    Path data = dataFolder(), watch = tmp.resolve("watch");
     System.setProperty("loupe.ingest.isolated", "true");
     try (LoupeServer server = Main.start(new ServerConfig("127.0.0.1", 0, data, watch))) {
       var ingester = server.pipeline().ingester();
@@ -100,11 +105,7 @@ class IsolatedIngestionTest {
 
   @Test
   void the_server_s_indexes_are_written_by_a_child_process_that_may_die_without_losing_an_item() throws Exception {
-    Path data = tmp.resolve("data"), watch = tmp.resolve("watch");
-    Files.createDirectories(data);
-    Files.writeString(data.resolve("loupe.properties"), "ingest.settle-time=100ms\n");
-    GeneratedModels.installClip(data);
-    GeneratedModels.installTextOnly(data);
+    Path data = dataFolder(), watch = tmp.resolve("watch");
     System.setProperty("loupe.ingest.isolated", "true");
     dev.loupe.vectorstore.IndexSpec textSpec;
     try (LoupeServer server = Main.start(new ServerConfig("127.0.0.1", 0, data, watch))) {

@@ -164,7 +164,8 @@ public final class ChildProcessor implements ContentProcessor {
     c.pending().clear();
   }
 
-  private static String exit(Process p) {
+  /** How {@code p} ended, after waiting up to 5 s: its exit code, or that it still runs. */
+  static String exit(Process p) {
     try {
       if (p.waitFor(5, TimeUnit.SECONDS)) return "exit code " + p.exitValue();
     } catch (InterruptedException e) {

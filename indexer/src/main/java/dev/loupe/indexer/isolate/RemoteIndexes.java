@@ -166,7 +166,7 @@ public final class RemoteIndexes implements Closeable {
     } catch (IOException e) {
       kill(p); // so that a writer in-process, the caller's fallback, finds the index lock free
       if (e instanceof ChildProcessor.CannotStart) throw e;
-      throw new ChildProcessor.CannotStart("the index writer process could not start (" + exit(p) + "; its messages are above): "
+      throw new ChildProcessor.CannotStart("the index writer process could not start (" + ChildProcessor.exit(p) + "; its messages are above): "
           + String.join(" ", command), e);
     }
     Writer w = new Writer(p, new DataOutputStream(new BufferedOutputStream(p.getOutputStream(), 1 << 16)), new ConcurrentHashMap<>(),
@@ -206,7 +206,7 @@ public final class RemoteIndexes implements Closeable {
     w.dead().set(true);
     w.process().destroyForcibly();
     String failure = w.failure().get();
-    Died died = new Died(failure != null ? failure : "the index writer process " + w.process().pid() + " died (" + exit(w.process()) + ", " + end + ")");
+    Died died = new Died(failure != null ? failure : "the index writer process " + w.process().pid() + " died (" + ChildProcessor.exit(w.process()) + ", " + end + ")");
     w.pending().values().forEach(f -> f.completeExceptionally(died));
     w.pending().clear();
   }
@@ -296,15 +296,6 @@ public final class RemoteIndexes implements Closeable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-  }
-
-  private static String exit(Process p) {
-    try {
-      if (p.waitFor(5, TimeUnit.SECONDS)) return "exit code " + p.exitValue();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-    return "still running";
   }
 
   /**

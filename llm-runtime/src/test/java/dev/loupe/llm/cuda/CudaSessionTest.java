@@ -71,6 +71,30 @@ class CudaSessionTest {
     return t;
   }
 
+  /**
+   * Appends the prompt to both, then decodes {@code steps} greedy tokens on both: each step's
+   * logits within {@code bound} of the CPU's and the same token. Returns the largest difference.
+   */
+  private static float decodeAlongside(Model model, Session cpu, CudaSession gpu, int steps, float bound) {
+    int[] prompt = prompt(model.config().vocabSize());
+    cpu.append(prompt);
+    gpu.append(prompt);
+    float worst = 0;
+    for (int i = 0; i < steps; i++) {
+      float[] a = cpu.logits(), b = gpu.logits();
+      for (int j = 0; j < a.length; j++) {
+        float diff = Math.abs(a[j] - b[j]);
+        assertTrue(diff < bound, "step " + i + ", logit " + j + ": " + a[j] + " vs " + b[j]);
+        worst = Math.max(worst, diff);
+      }
+      int next = argmax(a);
+      assertEquals(next, argmax(b), "greedy token " + i);
+      cpu.append(next);
+      gpu.append(next);
+    }
+    return worst;
+  }
+
   private static int argmax(float[] a) {
     int best = 0;
     for (int i = 1; i < a.length; i++) if (a[i] > a[best]) best = i;
@@ -85,20 +109,8 @@ class CudaSessionTest {
     try (Model model = Model.load(model(type, ModelConfig.Architecture.LLAMA, false));
         CudaModel cm = CudaModel.open(model, gpu); CudaSession gpuSession = cm.newSession(options)) {
       Session cpu = model.newSession(options);
-      int[] prompt = prompt(model.config().vocabSize());
-      cpu.append(prompt);
-      gpuSession.append(prompt);
-      float worst = 0;
-      for (int i = 0; i < STEPS; i++) {
-        float[] a = cpu.logits(), b = gpuSession.logits();
-        for (int j = 0; j < a.length; j++) worst = Math.max(worst, Math.abs(a[j] - b[j]));
-        int next = argmax(a);
-        assertEquals(next, argmax(b), "greedy token " + i);
-        cpu.append(next);
-        gpuSession.append(next);
-      }
+      float worst = decodeAlongside(model, cpu, gpuSession, STEPS, bound(type));
       System.out.printf("%s: max |logit difference| over %d tokens %.2e%n", type, STEPS, worst);
-      assertTrue(worst < bound(type), "max logit difference " + worst);
       assertArrayEquals(cpu.tokens(), gpuSession.tokens());
     }
   }
@@ -111,17 +123,7 @@ class CudaSessionTest {
     SessionOptions options = SessionOptions.of(64).withKvCacheType(KvCacheType.F16);
     try (Model model = Model.load(model(type, ModelConfig.Architecture.LLAMA, false));
         CudaModel cm = CudaModel.open(model, (Gpu.Available) d); CudaSession g = cm.newSession(options)) {
-      Session cpu = model.newSession(options);
-      int[] prompt = prompt(model.config().vocabSize());
-      cpu.append(prompt);
-      g.append(prompt);
-      for (int i = 0; i < STEPS; i++) {
-        float[] a = cpu.logits(), b = g.logits();
-        for (int j = 0; j < a.length; j++) assertTrue(Math.abs(a[j] - b[j]) < bound(type), "logit " + j + ": " + a[j] + " vs " + b[j]);
-        assertEquals(argmax(a), argmax(b), "greedy token " + i);
-        cpu.append(argmax(a));
-        g.append(argmax(a));
-      }
+      decodeAlongside(model, model.newSession(options), g, STEPS, bound(type));
     }
   }
 
@@ -157,18 +159,7 @@ class CudaSessionTest {
     try (Model model = Model.load(model(GgmlType.Q4_K, ModelConfig.Architecture.LLAMA, true));
         CudaModel cm = CudaModel.open(model, FakeCuda.gpu()); CudaSession g = cm.newSession(options)) {
       assertEquals(dev.loupe.gpu.LlmKernels.TableType.F32, cm.embeddingType());
-      Session cpu = model.newSession(options);
-      int[] prompt = prompt(model.config().vocabSize());
-      cpu.append(prompt);
-      g.append(prompt);
-      for (int i = 0; i < 8; i++) {
-        float[] a = cpu.logits(), b = g.logits();
-        for (int j = 0; j < a.length; j++) assertTrue(Math.abs(a[j] - b[j]) < Q4_K_LOGIT_BOUND, "logit " + j + ": " + a[j] + " vs " + b[j]);
-        int next = argmax(a);
-        assertEquals(next, argmax(b), "greedy token " + i);
-        cpu.append(next);
-        g.append(next);
-      }
+      decodeAlongside(model, model.newSession(options), g, 8, Q4_K_LOGIT_BOUND);
     }
   }
 
