@@ -245,10 +245,9 @@ loupe_attention_f16_at(const float* q, const __half* keys, const __half* values,
   attention_f16(q, keys, values, out, heads, kvHeads, headDim, positions);
 }
 
-// out[0..dim) = row *token of an embedding table of ggml type `type`: 0 F32, 1 F16, 2 Q4_0, 8 Q8_0
-// (dim a multiple of 32 for the quantized ones). Any grid (grid-stride loop).
-extern "C" __global__ void loupe_embed(const uint8_t* table, int type, const int* token, float* out, int dim) {
-  const size_t row = (size_t)*token;
+// out[0..dim) = row `row` of an embedding table of ggml type `type`: 0 F32, 1 F16, 2 Q4_0, 8 Q8_0
+// (dim a multiple of 32 for the quantized ones); the x blocks of the grid share the row.
+__device__ void embed_row(const uint8_t* table, int type, size_t row, float* out, int dim) {
   for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < dim; i += gridDim.x * blockDim.x) {
     float v;
     if (type == 0) {
@@ -267,19 +266,23 @@ extern "C" __global__ void loupe_embed(const uint8_t* table, int type, const int
   }
 }
 
+// out[0..dim) = row *token of the table (see embed_row). Any grid (grid-stride loop).
+extern "C" __global__ void loupe_embed(const uint8_t* table, int type, const int* token, float* out, int dim) {
+  embed_row(table, type, (size_t)*token, out, dim);
+}
+
 // y[i] += x[i] for i < n (residuals, biases). Any grid (grid-stride loop).
 extern "C" __global__ void loupe_add_f32(float* y, const float* x, int n) {
   for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) y[i] += x[i];
 }
 
-// As loupe_rope at position *pos, with the angle of pair p computed as the CPU backend does: theta =
-// pos, multiplied p times by thetaScale (= base^(-2 / ropeDim)), angle = freqScale * theta / factors[p].
-extern "C" __global__ void loupe_rope_at(float* x, int headDim, int ropeDim, const int* pos, float thetaScale, float freqScale,
-                                         const float* factors, int neox) {
+// Rotates v[0..ropeDim) for position pos with the angle of pair p computed as the CPU backend does:
+// theta = pos, multiplied p times by thetaScale (= base^(-2 / ropeDim)), angle = freqScale * theta /
+// factors[p]. Thread p takes pair p.
+__device__ void rope_one(float* v, int ropeDim, int pos, float thetaScale, float freqScale, const float* factors, int neox) {
   const int p = threadIdx.x;
   if (p >= ropeDim / 2) return;
-  float* v = x + (size_t)blockIdx.x * headDim;
-  float theta = (float)*pos;
+  float theta = (float)pos;
   for (int i = 0; i < p; i++) theta *= thetaScale;
   const float angle = freqScale * (factors != nullptr ? theta / factors[p] : theta);
   float s, c;
@@ -290,6 +293,12 @@ extern "C" __global__ void loupe_rope_at(float* x, int headDim, int ropeDim, con
   v[j] = a * s + b * c;
 }
 
+// As loupe_rope at position *pos, the angles as rope_one computes them. Grid (heads), block >= ropeDim / 2.
+extern "C" __global__ void loupe_rope_at(float* x, int headDim, int ropeDim, const int* pos, float thetaScale, float freqScale,
+                                         const float* factors, int neox) {
+  rope_one(x + (size_t)blockIdx.x * headDim, ropeDim, *pos, thetaScale, freqScale, factors, neox);
+}
+
 // keys[*pos][..kDim) = fp16(k), values[*pos][..vDim) = fp16(v) (one layer's cache). Any grid.
 extern "C" __global__ void loupe_kv_store_f16(const float* k, const float* v, __half* keys, __half* values, const int* pos,
                                               int kDim, int vDim) {
@@ -298,4 +307,173 @@ extern "C" __global__ void loupe_kv_store_f16(const float* k, const float* v, __
     if (i < kDim) keys[p * kDim + i] = __float2half_rn(k[i]);
     if (i < vDim) values[p * vDim + i] = __float2half_rn(v[i]);
   }
+}
+
+// ---- batched prefill (dev.loupe.llm.cuda appends several tokens at once): the decode step's
+// arithmetic over n tokens, activations [n][width] row-major. Every (row, token) pair is summed in
+// the order of the decode kernels above, so a batch gives the logits of n single steps bit for bit.
+
+#define TILE_T 8
+
+// Y[t][r] = sum_c W[r][c] * X[t][c] for Q8_0 (Q4 == 0) or Q4_0 (Q4 == 1) rows. Grid (ceil(rows / 8),
+// ceil(n / TILE_T)), block LLM_BLOCK: a warp per row as in the matrix-vector kernels, and each lane
+// unpacks a weight block into registers once for the block's TILE_T tokens, so the weights are read
+// once per TILE_T tokens instead of once per token (x rows come from L1/L2, shared by the block's
+// eight warps).
+template <int Q4>
+__device__ void matmul_q(const uint8_t* w, const float* x, float* y, int rows, int cols, int n) {
+  const int row = blockIdx.x * (LLM_BLOCK / 32) + (threadIdx.x >> 5), lane = threadIdx.x & 31;
+  if (row >= rows) return;  // warp-uniform
+  const int t0 = blockIdx.y * TILE_T, tn = min(TILE_T, n - t0);
+  const int blocks = cols / 32, bytes = Q4 ? 18 : 34;
+  const uint8_t* r = w + (size_t)row * blocks * bytes;
+  float acc[TILE_T];
+#pragma unroll
+  for (int t = 0; t < TILE_T; t++) acc[t] = 0.0f;
+  for (int b = lane; b < blocks; b += 32) {
+    const uint8_t* blk = r + (size_t)b * bytes;
+    const float d = __half2float(*reinterpret_cast<const __half*>(blk));
+    float q[32];  // in the decode kernels' element order
+    if (Q4) {
+#pragma unroll
+      for (int j = 0; j < 16; j++) {
+        const int v = blk[2 + j];
+        q[2 * j] = (float)((v & 0x0F) - 8);
+        q[2 * j + 1] = (float)((v >> 4) - 8);
+      }
+    } else {
+#pragma unroll
+      for (int i = 0; i < 32; i++) q[i] = (float)(int8_t)blk[2 + i];
+    }
+#pragma unroll
+    for (int t = 0; t < TILE_T; t++) {
+      if (t < tn) {
+        const float* xb = x + (size_t)(t0 + t) * cols + b * 32;
+        float s = 0.0f;
+        if (Q4) {
+#pragma unroll
+          for (int j = 0; j < 16; j++) {
+            s = fmaf(q[2 * j], __ldg(xb + j), s);
+            s = fmaf(q[2 * j + 1], __ldg(xb + j + 16), s);
+          }
+        } else {
+          const float4* xv = reinterpret_cast<const float4*>(xb);
+#pragma unroll
+          for (int i = 0; i < 8; i++) {
+            const float4 v = __ldg(xv + i);
+            s = fmaf(q[4 * i], v.x, s);
+            s = fmaf(q[4 * i + 1], v.y, s);
+            s = fmaf(q[4 * i + 2], v.z, s);
+            s = fmaf(q[4 * i + 3], v.w, s);
+          }
+        }
+        acc[t] = fmaf(d, s, acc[t]);
+      }
+    }
+  }
+#pragma unroll
+  for (int t = 0; t < TILE_T; t++) {
+    if (t < tn) {
+      const float v = warp_sum(acc[t]);
+      if (lane == 0) y[(size_t)(t0 + t) * rows + row] = v;
+    }
+  }
+}
+
+extern "C" __global__ void __launch_bounds__(LLM_BLOCK)
+loupe_matmul_q8_0(const uint8_t* w, const float* x, float* y, int rows, int cols, int n) {
+  matmul_q<0>(w, x, y, rows, cols, n);
+}
+
+extern "C" __global__ void __launch_bounds__(LLM_BLOCK)
+loupe_matmul_q4_0(const uint8_t* w, const float* x, float* y, int rows, int cols, int n) {
+  matmul_q<1>(w, x, y, rows, cols, n);
+}
+
+// As loupe_matmul_q8_0 for Q4_K rows (cols % 256 == 0), each sub-block's sums as loupe_matvec_q4_k's.
+extern "C" __global__ void __launch_bounds__(LLM_BLOCK)
+loupe_matmul_q4_k(const uint8_t* w, const float* x, float* y, int rows, int cols, int n) {
+  const int row = blockIdx.x * (LLM_BLOCK / 32) + (threadIdx.x >> 5), lane = threadIdx.x & 31;
+  if (row >= rows) return;
+  const int t0 = blockIdx.y * TILE_T, tn = min(TILE_T, n - t0);
+  const int subs = cols / 32;
+  const uint8_t* r = w + (size_t)row * (cols / 256) * 144;
+  float acc[TILE_T];
+#pragma unroll
+  for (int t = 0; t < TILE_T; t++) acc[t] = 0.0f;
+  for (int sb = lane; sb < subs; sb += 32) {
+    const uint8_t* blk = r + (size_t)(sb >> 3) * 144;
+    const int j = sb & 7;
+    const float d = __half2float(*reinterpret_cast<const __half*>(blk));
+    const float dmin = __half2float(*reinterpret_cast<const __half*>(blk + 2));
+    int scale, min;
+    q4_k_scale_min(j, blk + 4, &scale, &min);
+    const uint8_t* qs = blk + 16 + 32 * (j >> 1);
+    const int shift = (j & 1) * 4;
+    float q[32];
+#pragma unroll
+    for (int l = 0; l < 32; l++) q[l] = (float)((qs[l] >> shift) & 0x0F);
+#pragma unroll
+    for (int t = 0; t < TILE_T; t++) {
+      if (t < tn) {
+        const float* xb = x + (size_t)(t0 + t) * cols + sb * 32;
+        float s = 0.0f, sx = 0.0f;
+#pragma unroll
+        for (int l = 0; l < 32; l++) {
+          const float xv = __ldg(xb + l);
+          s = fmaf(q[l], xv, s);
+          sx += xv;
+        }
+        acc[t] = fmaf(d * (float)scale, s, acc[t]);
+        acc[t] = fmaf(-dmin * (float)min, sx, acc[t]);
+      }
+    }
+  }
+#pragma unroll
+  for (int t = 0; t < TILE_T; t++) {
+    if (t < tn) {
+      const float v = warp_sum(acc[t]);
+      if (lane == 0) y[(size_t)(t0 + t) * rows + row] = v;
+    }
+  }
+}
+
+// out[t][0..dim) = table[tokens[t]] (see embed_row). Grid (any, n).
+extern "C" __global__ void loupe_embed_rows(const uint8_t* table, int type, const int* tokens, float* out, int dim) {
+  embed_row(table, type, (size_t)tokens[blockIdx.y], out + (size_t)blockIdx.y * dim, dim);
+}
+
+// y[t][i] += b[i] for t < n, i < dim (biases over a batch). Any grid (grid-stride loop).
+extern "C" __global__ void loupe_add_rows(float* y, const float* b, int dim, int n) {
+  const size_t total = (size_t)dim * n;
+  for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < total; i += (size_t)gridDim.x * blockDim.x) y[i] += b[i % dim];
+}
+
+// As loupe_rope_at for token t = blockIdx.y of a batch at position pos0 + t; x is [n][heads][headDim].
+// Grid (heads, n), block >= ropeDim / 2.
+extern "C" __global__ void loupe_rope_rows(float* x, int headDim, int ropeDim, int pos0, float thetaScale, float freqScale,
+                                           const float* factors, int neox) {
+  rope_one(x + ((size_t)blockIdx.y * gridDim.x + blockIdx.x) * headDim, ropeDim, pos0 + blockIdx.y, thetaScale, freqScale,
+           factors, neox);
+}
+
+// keys[pos0 + t] = fp16(k[t]), values[pos0 + t] = fp16(v[t]) for t = blockIdx.y (one layer's cache). Grid (any, n).
+extern "C" __global__ void loupe_kv_store_rows(const float* k, const float* v, __half* keys, __half* values, int pos0, int kDim,
+                                               int vDim) {
+  const size_t t = blockIdx.y, p = (size_t)pos0 + t;
+  for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < max(kDim, vDim); i += gridDim.x * blockDim.x) {
+    if (i < kDim) keys[p * kDim + i] = __float2half_rn(k[t * kDim + i]);
+    if (i < vDim) values[p * vDim + i] = __float2half_rn(v[t * vDim + i]);
+  }
+}
+
+// Causal attention of a batch: token t = blockIdx.y (at position pos0 + t, its keys and values
+// already stored) attends to the first pos0 + t + 1 positions, as loupe_attention_f16_at does for
+// one token. q and out are [n][heads][headDim]. Grid (heads, n), block LLM_BLOCK, dynamic shared
+// memory (pos0 + n) * 4 bytes.
+extern "C" __global__ void __launch_bounds__(LLM_BLOCK)
+loupe_attention_f16_rows(const float* q, const __half* keys, const __half* values, float* out, int heads, int kvHeads,
+                         int headDim, int pos0) {
+  const size_t offset = (size_t)blockIdx.y * heads * headDim;
+  attention_f16(q + offset, keys, values, out + offset, heads, kvHeads, headDim, pos0 + blockIdx.y + 1);
 }

@@ -714,16 +714,9 @@ static int check_launch_rows(const Op* op, int rows) {
   return op->block[0] == BLOCK && op->grid[0] == (unsigned)((rows + BLOCK / 32 - 1) / (BLOCK / 32));
 }
 
-static CUresult k_matvec(const Op* op, int q4) {
-  const uint8_t* w = P(0, const uint8_t*);
-  const float* x = P(1, const float*);
-  float* y = P(2, float*);
-  int rows = P(3, int), cols = P(4, int);
-  if (rows < 1 || cols < 32 || cols % 32 != 0 || !check_launch_rows(op, rows)) return CUDA_ERROR_INVALID_VALUE;
+/* y[r] = W[r] . x for Q8_0 or Q4_0 rows, in the reference's order (blocks in turn, elements in the kernel's order). */
+static void matvec_q(const uint8_t* w, const float* x, float* y, int rows, int cols, int q4) {
   size_t blockBytes = q4 ? 18 : 34, rowBytes = (size_t)cols / 32 * blockBytes;
-  if (!inside((CUdeviceptr)(uintptr_t)w, rowBytes * rows) || !inside((CUdeviceptr)(uintptr_t)x, 4 * (size_t)cols) ||
-      !inside((CUdeviceptr)(uintptr_t)y, 4 * (size_t)rows))
-    return CUDA_ERROR_ILLEGAL_ADDRESS;
   for (int r = 0; r < rows; r++) {
     float acc = 0;
     for (int b = 0; b < cols / 32; b++) {
@@ -741,6 +734,19 @@ static CUresult k_matvec(const Op* op, int q4) {
     }
     y[r] = acc;
   }
+}
+
+static CUresult k_matvec(const Op* op, int q4) {
+  const uint8_t* w = P(0, const uint8_t*);
+  const float* x = P(1, const float*);
+  float* y = P(2, float*);
+  int rows = P(3, int), cols = P(4, int);
+  if (rows < 1 || cols < 32 || cols % 32 != 0 || !check_launch_rows(op, rows)) return CUDA_ERROR_INVALID_VALUE;
+  size_t rowBytes = (size_t)cols / 32 * (q4 ? 18 : 34);
+  if (!inside((CUdeviceptr)(uintptr_t)w, rowBytes * rows) || !inside((CUdeviceptr)(uintptr_t)x, 4 * (size_t)cols) ||
+      !inside((CUdeviceptr)(uintptr_t)y, 4 * (size_t)rows))
+    return CUDA_ERROR_ILLEGAL_ADDRESS;
+  matvec_q(w, x, y, rows, cols, q4);
   return CUDA_SUCCESS;
 }
 
@@ -755,16 +761,9 @@ static void q4_k_scale_min(int j, const uint8_t* q, int* scale, int* min) {
   }
 }
 
-static CUresult k_matvec_q4_k(const Op* op) {
-  const uint8_t* w = P(0, const uint8_t*);
-  const float* x = P(1, const float*);
-  float* y = P(2, float*);
-  int rows = P(3, int), cols = P(4, int);
-  if (rows < 1 || cols < 256 || cols % 256 != 0 || !check_launch_rows(op, rows)) return CUDA_ERROR_INVALID_VALUE;
+/* y[r] = W[r] . x for Q4_K rows, the kernel's sums in its order per lane and its warp reduction. */
+static void matvec_q4_k(const uint8_t* w, const float* x, float* y, int rows, int cols) {
   size_t rowBytes = (size_t)cols / 256 * 144;
-  if (!inside((CUdeviceptr)(uintptr_t)w, rowBytes * rows) || !inside((CUdeviceptr)(uintptr_t)x, 4 * (size_t)cols) ||
-      !inside((CUdeviceptr)(uintptr_t)y, 4 * (size_t)rows))
-    return CUDA_ERROR_ILLEGAL_ADDRESS;
   int subs = cols / 32;
   for (int r = 0; r < rows; r++) {
     float lanes[32];
@@ -796,6 +795,19 @@ static CUresult k_matvec_q4_k(const Op* op) {
     }
     y[r] = lanes[0];
   }
+}
+
+static CUresult k_matvec_q4_k(const Op* op) {
+  const uint8_t* w = P(0, const uint8_t*);
+  const float* x = P(1, const float*);
+  float* y = P(2, float*);
+  int rows = P(3, int), cols = P(4, int);
+  if (rows < 1 || cols < 256 || cols % 256 != 0 || !check_launch_rows(op, rows)) return CUDA_ERROR_INVALID_VALUE;
+  size_t rowBytes = (size_t)cols / 256 * 144;
+  if (!inside((CUdeviceptr)(uintptr_t)w, rowBytes * rows) || !inside((CUdeviceptr)(uintptr_t)x, 4 * (size_t)cols) ||
+      !inside((CUdeviceptr)(uintptr_t)y, 4 * (size_t)rows))
+    return CUDA_ERROR_ILLEGAL_ADDRESS;
+  matvec_q4_k(w, x, y, rows, cols);
   return CUDA_SUCCESS;
 }
 
@@ -850,15 +862,9 @@ static CUresult k_rope(const Op* op) {
   return CUDA_SUCCESS;
 }
 
-static CUresult k_attention_f16(const Op* op) {
-  const float* q = P(0, const float*);
-  const uint16_t* keys = P(1, const uint16_t*);
-  const uint16_t* values = P(2, const uint16_t*);
-  float* out = P(3, float*);
-  int heads = P(4, int), kvHeads = P(5, int), headDim = P(6, int), positions = P(7, int);
-  if (op->block[0] != BLOCK || op->grid[0] != (unsigned)heads || kvHeads < 1 || heads % kvHeads != 0 || positions < 1 ||
-      op->shared != (unsigned)positions * 4)
-    return CUDA_ERROR_INVALID_VALUE;
+/* One token's attention over the first `positions` cached rows (loupe_attention_f16's contract). */
+static void attention(const float* q, const uint16_t* keys, const uint16_t* values, float* out, int heads, int kvHeads,
+                      int headDim, int positions) {
   size_t stride = (size_t)kvHeads * headDim;
   float* p = malloc(sizeof(float) * (size_t)positions);
   for (int h = 0; h < heads; h++) {
@@ -878,6 +884,18 @@ static CUresult k_attention_f16(const Op* op) {
     }
   }
   free(p);
+}
+
+static CUresult k_attention_f16(const Op* op) {
+  const float* q = P(0, const float*);
+  const uint16_t* keys = P(1, const uint16_t*);
+  const uint16_t* values = P(2, const uint16_t*);
+  float* out = P(3, float*);
+  int heads = P(4, int), kvHeads = P(5, int), headDim = P(6, int), positions = P(7, int);
+  if (op->block[0] != BLOCK || op->grid[0] != (unsigned)heads || kvHeads < 1 || heads % kvHeads != 0 || positions < 1 ||
+      op->shared != (unsigned)positions * 4)
+    return CUDA_ERROR_INVALID_VALUE;
+  attention(q, keys, values, out, heads, kvHeads, headDim, positions);
   return CUDA_SUCCESS;
 }
 
@@ -892,17 +910,9 @@ static CUresult k_attention_f16_at(const Op* op) {
   return k_attention_f16(&direct);
 }
 
-static CUresult k_embed(const Op* op) {
-  const uint8_t* table = P(0, const uint8_t*);
-  int type = P(1, int);
-  const int* token = P(2, const int*);
-  float* out = P(3, float*);
-  int dim = P(4, int);
-  if (!inside((CUdeviceptr)(uintptr_t)token, 4) || dim < 1 || (type != 0 && type != 1 && type != 2 && type != 8)) return CUDA_ERROR_INVALID_VALUE;
-  size_t row = (size_t)*token;
+/* out[0..dim) = the table's row `row` of ggml type `type` (0 F32, 1 F16, 2 Q4_0, 8 Q8_0); the caller checked the range. */
+static void embed_row(const uint8_t* table, int type, size_t row, float* out, int dim) {
   size_t rowBytes = type == 0 ? 4 * (size_t)dim : type == 1 ? 2 * (size_t)dim : (size_t)dim / 32 * (type == 8 ? 34 : 18);
-  if (!inside((CUdeviceptr)(uintptr_t)(table + row * rowBytes), rowBytes) || !inside((CUdeviceptr)(uintptr_t)out, 4 * (size_t)dim))
-    return CUDA_ERROR_ILLEGAL_ADDRESS;
   const uint8_t* r = table + row * rowBytes;
   for (int i = 0; i < dim; i++) {
     if (type == 0) {
@@ -916,6 +926,23 @@ static CUresult k_embed(const Op* op) {
       out[i] = type == 8 ? d * (float)(int8_t)blk[2 + j] : d * (float)((j < 16 ? (blk[2 + j] & 0x0F) : (blk[2 + j - 16] >> 4)) - 8);
     }
   }
+}
+
+static size_t embed_row_bytes(int type, int dim) {
+  return type == 0 ? 4 * (size_t)dim : type == 1 ? 2 * (size_t)dim : (size_t)dim / 32 * (type == 8 ? 34 : 18);
+}
+
+static CUresult k_embed(const Op* op) {
+  const uint8_t* table = P(0, const uint8_t*);
+  int type = P(1, int);
+  const int* token = P(2, const int*);
+  float* out = P(3, float*);
+  int dim = P(4, int);
+  if (!inside((CUdeviceptr)(uintptr_t)token, 4) || dim < 1 || (type != 0 && type != 1 && type != 2 && type != 8)) return CUDA_ERROR_INVALID_VALUE;
+  size_t row = (size_t)*token, rowBytes = embed_row_bytes(type, dim);
+  if (!inside((CUdeviceptr)(uintptr_t)(table + row * rowBytes), rowBytes) || !inside((CUdeviceptr)(uintptr_t)out, 4 * (size_t)dim))
+    return CUDA_ERROR_ILLEGAL_ADDRESS;
+  embed_row(table, type, row, out, dim);
   return CUDA_SUCCESS;
 }
 
@@ -929,6 +956,20 @@ static CUresult k_add_f32(const Op* op) {
   return CUDA_SUCCESS;
 }
 
+/* Rotates v[0..ropeDim) for position pos as loupe_rope_at's rope_one does. */
+static void rope_one(float* v, int ropeDim, int pos, float thetaScale, float freqScale, const float* factors, int neox) {
+  for (int p = 0; p < ropeDim / 2; p++) {
+    float theta = (float)pos;
+    for (int i = 0; i < p; i++) theta *= thetaScale;
+    float angle = freqScale * (factors ? theta / factors[p] : theta);
+    float s = sinf(angle), c = cosf(angle);
+    int i = neox ? p : 2 * p, j = neox ? p + ropeDim / 2 : 2 * p + 1;
+    float a = v[i], b = v[j];
+    v[i] = a * c - b * s;
+    v[j] = a * s + b * c;
+  }
+}
+
 static CUresult k_rope_at(const Op* op) {
   float* x = P(0, float*);
   int headDim = P(1, int), ropeDim = P(2, int);
@@ -938,19 +979,7 @@ static CUresult k_rope_at(const Op* op) {
   int neox = P(7, int);
   if (ropeDim < 2 || ropeDim % 2 != 0 || ropeDim > headDim || (int)op->block[0] < ropeDim / 2 || !inside((CUdeviceptr)(uintptr_t)pos, 4))
     return CUDA_ERROR_INVALID_VALUE;
-  for (unsigned h = 0; h < op->grid[0]; h++) {
-    float* v = x + (size_t)h * headDim;
-    for (int p = 0; p < ropeDim / 2; p++) {
-      float theta = (float)*pos;
-      for (int i = 0; i < p; i++) theta *= thetaScale;
-      float angle = freqScale * (factors ? theta / factors[p] : theta);
-      float s = sinf(angle), c = cosf(angle);
-      int i = neox ? p : 2 * p, j = neox ? p + ropeDim / 2 : 2 * p + 1;
-      float a = v[i], b = v[j];
-      v[i] = a * c - b * s;
-      v[j] = a * s + b * c;
-    }
-  }
+  for (unsigned h = 0; h < op->grid[0]; h++) rope_one(x + (size_t)h * headDim, ropeDim, *pos, thetaScale, freqScale, factors, neox);
   return CUDA_SUCCESS;
 }
 
@@ -992,6 +1021,116 @@ static CUresult k_kv_store_f16(const Op* op) {
   return CUDA_SUCCESS;
 }
 
+/* ---- batched prefill: each token as the decode kernels compute it ---- */
+
+#define TILE_T 8
+
+static CUresult k_matmul(const Op* op, int quant /* 0 Q8_0, 1 Q4_0, 2 Q4_K */) {
+  const uint8_t* w = P(0, const uint8_t*);
+  const float* x = P(1, const float*);
+  float* y = P(2, float*);
+  int rows = P(3, int), cols = P(4, int), n = P(5, int);
+  int multiple = quant == 2 ? 256 : 32;
+  if (rows < 1 || n < 1 || cols < multiple || cols % multiple != 0 || !check_launch_rows(op, rows) ||
+      op->grid[1] != (unsigned)((n + TILE_T - 1) / TILE_T))
+    return CUDA_ERROR_INVALID_VALUE;
+  size_t rowBytes = (size_t)cols / 32 * (quant == 0 ? 34 : 18);
+  if (!inside((CUdeviceptr)(uintptr_t)w, rowBytes * rows) || !inside((CUdeviceptr)(uintptr_t)x, 4 * (size_t)cols * n) ||
+      !inside((CUdeviceptr)(uintptr_t)y, 4 * (size_t)rows * n))
+    return CUDA_ERROR_ILLEGAL_ADDRESS;
+  for (int t = 0; t < n; t++) {
+    if (quant == 2) matvec_q4_k(w, x + (size_t)t * cols, y + (size_t)t * rows, rows, cols);
+    else matvec_q(w, x + (size_t)t * cols, y + (size_t)t * rows, rows, cols, quant);
+  }
+  return CUDA_SUCCESS;
+}
+
+static CUresult k_matmul_q8_0(const Op* op) { return k_matmul(op, 0); }
+static CUresult k_matmul_q4_0(const Op* op) { return k_matmul(op, 1); }
+static CUresult k_matmul_q4_k(const Op* op) { return k_matmul(op, 2); }
+
+static CUresult k_embed_rows(const Op* op) {
+  const uint8_t* table = P(0, const uint8_t*);
+  int type = P(1, int);
+  const int* tokens = P(2, const int*);
+  float* out = P(3, float*);
+  int dim = P(4, int), n = (int)op->grid[1];
+  if (!inside((CUdeviceptr)(uintptr_t)tokens, 4 * (size_t)n) || dim < 1 || (type != 0 && type != 1 && type != 2 && type != 8))
+    return CUDA_ERROR_INVALID_VALUE;
+  size_t rowBytes = embed_row_bytes(type, dim);
+  if (!inside((CUdeviceptr)(uintptr_t)out, 4 * (size_t)dim * n)) return CUDA_ERROR_ILLEGAL_ADDRESS;
+  for (int t = 0; t < n; t++) {
+    if (!inside((CUdeviceptr)(uintptr_t)(table + (size_t)tokens[t] * rowBytes), rowBytes)) return CUDA_ERROR_ILLEGAL_ADDRESS;
+    embed_row(table, type, (size_t)tokens[t], out + (size_t)t * dim, dim);
+  }
+  return CUDA_SUCCESS;
+}
+
+static CUresult k_add_rows(const Op* op) {
+  float* y = P(0, float*);
+  const float* b = P(1, const float*);
+  int dim = P(2, int), n = P(3, int);
+  if (dim < 1 || n < 1) return CUDA_ERROR_INVALID_VALUE;
+  if (!inside((CUdeviceptr)(uintptr_t)y, 4 * (size_t)dim * n) || !inside((CUdeviceptr)(uintptr_t)b, 4 * (size_t)dim))
+    return CUDA_ERROR_ILLEGAL_ADDRESS;
+  for (size_t i = 0; i < (size_t)dim * n; i++) y[i] += b[i % dim];
+  return CUDA_SUCCESS;
+}
+
+static CUresult k_rope_rows(const Op* op) {
+  float* x = P(0, float*);
+  int headDim = P(1, int), ropeDim = P(2, int), pos0 = P(3, int);
+  float thetaScale = P(4, float), freqScale = P(5, float);
+  const float* factors = P(6, const float*);
+  int neox = P(7, int);
+  unsigned heads = op->grid[0], n = op->grid[1];
+  if (ropeDim < 2 || ropeDim % 2 != 0 || ropeDim > headDim || (int)op->block[0] < ropeDim / 2 || pos0 < 0) return CUDA_ERROR_INVALID_VALUE;
+  if (!inside((CUdeviceptr)(uintptr_t)x, 4 * (size_t)headDim * heads * n)) return CUDA_ERROR_ILLEGAL_ADDRESS;
+  for (unsigned t = 0; t < n; t++) {
+    for (unsigned h = 0; h < heads; h++) {
+      rope_one(x + ((size_t)t * heads + h) * headDim, ropeDim, pos0 + (int)t, thetaScale, freqScale, factors, neox);
+    }
+  }
+  return CUDA_SUCCESS;
+}
+
+static CUresult k_kv_store_rows(const Op* op) {
+  const float* k = P(0, const float*);
+  const float* v = P(1, const float*);
+  uint16_t* keys = P(2, uint16_t*);
+  uint16_t* values = P(3, uint16_t*);
+  int pos0 = P(4, int), kDim = P(5, int), vDim = P(6, int), n = (int)op->grid[1];
+  if (pos0 < 0 || kDim < 1 || vDim < 1) return CUDA_ERROR_INVALID_VALUE;
+  if (!inside((CUdeviceptr)(uintptr_t)(keys + (size_t)pos0 * kDim), 2 * (size_t)kDim * n) ||
+      !inside((CUdeviceptr)(uintptr_t)(values + (size_t)pos0 * vDim), 2 * (size_t)vDim * n) ||
+      !inside((CUdeviceptr)(uintptr_t)k, 4 * (size_t)kDim * n) || !inside((CUdeviceptr)(uintptr_t)v, 4 * (size_t)vDim * n))
+    return CUDA_ERROR_ILLEGAL_ADDRESS;
+  for (int t = 0; t < n; t++) {
+    size_t p = (size_t)pos0 + t;
+    for (int i = 0; i < kDim; i++) keys[p * kDim + i] = float_to_half(k[(size_t)t * kDim + i]);
+    for (int i = 0; i < vDim; i++) values[p * vDim + i] = float_to_half(v[(size_t)t * vDim + i]);
+  }
+  return CUDA_SUCCESS;
+}
+
+static CUresult k_attention_f16_rows(const Op* op) {
+  const float* q = P(0, const float*);
+  const uint16_t* keys = P(1, const uint16_t*);
+  const uint16_t* values = P(2, const uint16_t*);
+  float* out = P(3, float*);
+  int heads = P(4, int), kvHeads = P(5, int), headDim = P(6, int), pos0 = P(7, int), n = (int)op->grid[1];
+  if (op->block[0] != BLOCK || op->grid[0] != (unsigned)heads || kvHeads < 1 || heads % kvHeads != 0 || pos0 < 0 ||
+      op->shared != (unsigned)(pos0 + n) * 4)
+    return CUDA_ERROR_INVALID_VALUE;
+  size_t width = (size_t)heads * headDim, kvWidth = (size_t)kvHeads * headDim;
+  if (!inside((CUdeviceptr)(uintptr_t)q, 4 * width * n) || !inside((CUdeviceptr)(uintptr_t)out, 4 * width * n) ||
+      !inside((CUdeviceptr)(uintptr_t)keys, 2 * kvWidth * (size_t)(pos0 + n)) ||
+      !inside((CUdeviceptr)(uintptr_t)values, 2 * kvWidth * (size_t)(pos0 + n)))
+    return CUDA_ERROR_ILLEGAL_ADDRESS;
+  for (int t = 0; t < n; t++) attention(q + t * width, keys, values, out + t * width, heads, kvHeads, headDim, pos0 + t + 1);
+  return CUDA_SUCCESS;
+}
+
 /* Name, parameter count and each parameter's size in bytes, as in the .cu signatures. */
 static const struct { const char* name; int count; int sizes[MAX_PARAMS]; KernelImpl impl; } KERNELS[] = {
     {"loupe_fill_f32", 3, {8, 4, 4}, k_fill_f32},
@@ -1012,6 +1151,14 @@ static const struct { const char* name; int count; int sizes[MAX_PARAMS]; Kernel
     {"loupe_add_f32", 3, {8, 8, 4}, k_add_f32},
     {"loupe_rope_at", 8, {8, 4, 4, 8, 4, 4, 8, 4}, k_rope_at},
     {"loupe_kv_store_f16", 7, {8, 8, 8, 8, 8, 4, 4}, k_kv_store_f16},
+    {"loupe_matmul_q8_0", 6, {8, 8, 8, 4, 4, 4}, k_matmul_q8_0},
+    {"loupe_matmul_q4_0", 6, {8, 8, 8, 4, 4, 4}, k_matmul_q4_0},
+    {"loupe_matmul_q4_k", 6, {8, 8, 8, 4, 4, 4}, k_matmul_q4_k},
+    {"loupe_embed_rows", 5, {8, 4, 8, 8, 4}, k_embed_rows},
+    {"loupe_add_rows", 4, {8, 8, 4, 4}, k_add_rows},
+    {"loupe_rope_rows", 8, {8, 4, 4, 4, 4, 4, 8, 4}, k_rope_rows},
+    {"loupe_kv_store_rows", 7, {8, 8, 8, 8, 4, 4, 4}, k_kv_store_rows},
+    {"loupe_attention_f16_rows", 8, {8, 8, 8, 8, 4, 4, 4, 4}, k_attention_f16_rows},
 };
 #define KERNEL_COUNT ((int)(sizeof KERNELS / sizeof KERNELS[0]))
 

@@ -14,12 +14,29 @@ public final class DeviceBuffer implements AutoCloseable {
   private final GpuContext context;
   private final long pointer;
   private final long bytes;
+  private final DeviceBuffer owner; // null: this buffer owns its memory; else a slice of owner's
   private boolean closed;
 
   DeviceBuffer(GpuContext context, long pointer, long bytes) {
+    this(context, pointer, bytes, null);
+  }
+
+  private DeviceBuffer(GpuContext context, long pointer, long bytes, DeviceBuffer owner) {
     this.context = context;
     this.pointer = pointer;
     this.bytes = bytes;
+    this.owner = owner;
+  }
+
+  /**
+   * A view of {@code bytes} bytes from {@code offset} (one row of a batch, say) that kernels and
+   * copies take like a buffer of its own; it is usable while this buffer is open, and closing it
+   * frees nothing.
+   */
+  public DeviceBuffer slice(long offset, long bytes) {
+    checkRange(offset, bytes);
+    DeviceBuffer root = owner == null ? this : owner;
+    return new DeviceBuffer(context, pointer + offset, bytes, root);
   }
 
   /** The {@code CUdeviceptr}, for kernel arguments. */
@@ -120,16 +137,17 @@ public final class DeviceBuffer implements AutoCloseable {
   }
 
   private void checkOpen() {
-    if (closed) {
+    if (closed || (owner != null && owner.closed)) {
       throw new IllegalStateException("device buffer of " + bytes + " bytes is closed");
     }
   }
 
-  /** Frees the memory; a second close does nothing. */
+  /** Frees the memory (a slice: nothing); a second close does nothing. */
   @Override
   public void close() {
     if (closed) return;
     closed = true;
+    if (owner != null) return;
     context.bind();
     context.driver().memFree(pointer);
   }

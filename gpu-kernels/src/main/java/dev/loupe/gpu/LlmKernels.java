@@ -5,7 +5,9 @@ package dev.loupe.gpu;
  * dev.loupe.llm.cuda}): Q8_0, Q4_0 and Q4_K matrix-vector products, RMSNorm, SwiGLU, RoPE and one step of
  * attention over an fp16 KV cache, and the "at" variants ({@link #embed}, {@link #ropeAt}, {@link
  * #storeKv}, {@link #attentionAt}) that read the token and the position from device memory, so that
- * one captured graph replays for every token. Each method queues one launch on the given stream, so a whole decode step can be
+ * one captured graph replays for every token. The "rows" variants and {@link #matmul} do the same for a batch of
+ * tokens (prefill), each token's arithmetic in the decode kernels' order, so that a batch gives the
+ * results of as many single steps bit for bit. Each method queues one launch on the given stream, so a whole decode step can be
  * captured into a {@link CudaGraph} ({@link CudaStream#beginCapture()}) and replayed per token.
  *
  * <p><b>Layouts.</b> Activations are fp32, row-major. Weights are ggml blocks, rows back to back
@@ -23,6 +25,7 @@ public final class LlmKernels implements AutoCloseable {
   private final CudaModule module;
   private final Kernel q8, q4, q4k, rmsnorm, swiglu, rope, attention;
   private final Kernel attentionAt, embed, add, ropeAt, kvStore;
+  private final Kernel mm8, mm4, mm4k, embedRows, addRows, ropeRows, kvStoreRows, attentionRows;
 
   /** Loads the kernels into {@code context}. */
   public LlmKernels(GpuContext context) {
@@ -39,7 +42,18 @@ public final class LlmKernels implements AutoCloseable {
     add = module.kernel("loupe_add_f32");
     ropeAt = module.kernel("loupe_rope_at");
     kvStore = module.kernel("loupe_kv_store_f16");
+    mm8 = module.kernel("loupe_matmul_q8_0");
+    mm4 = module.kernel("loupe_matmul_q4_0");
+    mm4k = module.kernel("loupe_matmul_q4_k");
+    embedRows = module.kernel("loupe_embed_rows");
+    addRows = module.kernel("loupe_add_rows");
+    ropeRows = module.kernel("loupe_rope_rows");
+    kvStoreRows = module.kernel("loupe_kv_store_rows");
+    attentionRows = module.kernel("loupe_attention_f16_rows");
   }
+
+  /** Tokens a matrix-matrix launch's block takes together: each weight block is read once per this many. */
+  public static final int MATMUL_TILE = 8;
 
   /** Most positions {@link #attention}/{@link #attentionAt} take (their scores sit in 48 KiB of shared memory). */
   public static final int MAX_POSITIONS = 12_000;
@@ -247,6 +261,104 @@ public final class LlmKernels implements AutoCloseable {
     need(out, 4L * heads * headDim, "output");
     attention.launch(stream, Kernel.grid(heads), Kernel.block(BLOCK), 4 * positions,
         Kernel.args().pointer(q).pointer(keys).pointer(values).pointer(out).i32(heads).i32(kvHeads).i32(headDim).i32(positions));
+  }
+
+  // ---------------------------------------------------------------- batched prefill
+
+  /**
+   * {@code Y[t][r] = Σ_c W[r][c] · X[t][c]} for {@code t < n} tokens ({@code X} {@code [n][cols]},
+   * {@code Y} {@code [n][rows]}): a warp per row as in {@link #matvec}, each lane unpacking a weight
+   * block once for {@value #MATMUL_TILE} tokens; every (row, token) is summed as {@link #matvec} sums it.
+   */
+  public void matmul(CudaStream stream, Quant quant, DeviceBuffer w, DeviceBuffer x, DeviceBuffer y, int rows, int cols, int n) {
+    if (rows < 1 || n < 1 || cols < quant.rowMultiple || cols % quant.rowMultiple != 0) {
+      throw new IllegalArgumentException("matrix " + rows + " x " + cols + " of " + quant + " times " + n
+          + " tokens needs rows and tokens >= 1 and columns a positive multiple of " + quant.rowMultiple);
+    }
+    need(w, quant.bytes(rows, cols), "weights");
+    need(x, 4L * cols * n, "input");
+    need(y, 4L * rows * n, "output");
+    Kernel k = switch (quant) {
+      case Q8_0 -> mm8;
+      case Q4_0 -> mm4;
+      case Q4_K -> mm4k;
+    };
+    k.launch(stream, Kernel.grid((rows + BLOCK / 32 - 1) / (BLOCK / 32), (n + MATMUL_TILE - 1) / MATMUL_TILE), Kernel.block(BLOCK), 0,
+        Kernel.args().pointer(w).pointer(x).pointer(y).i32(rows).i32(cols).i32(n));
+  }
+
+  /** {@code out[t] = table[tokens[t]]} for {@code t < n}, as {@link #embed} looks up one row. */
+  public void embedRows(CudaStream stream, TableType type, DeviceBuffer table, int rows, DeviceBuffer tokens, DeviceBuffer out, int dim,
+      int n) {
+    if (rows < 1 || dim < 1 || n < 1 || (type != TableType.F32 && type != TableType.F16 && dim % 32 != 0)) {
+      throw new IllegalArgumentException("embedding table of " + rows + " rows of " + dim + " " + type + " for " + n
+          + " tokens needs positive sizes and, quantized, a width that is a multiple of 32");
+    }
+    need(table, rows * type.rowBytes(dim), "table");
+    need(tokens, 4L * n, "tokens");
+    need(out, 4L * dim * n, "output");
+    embedRows.launch(stream, Kernel.grid(Math.min(1024, (dim + BLOCK - 1) / BLOCK), n), Kernel.block(BLOCK), 0,
+        Kernel.args().pointer(table).i32(type.ggmlId).pointer(tokens).pointer(out).i32(dim));
+  }
+
+  /** {@code y[t][i] += b[i]} for {@code t < n}, {@code i < dim} (a bias over a batch). */
+  public void addRows(CudaStream stream, DeviceBuffer y, DeviceBuffer b, int dim, int n) {
+    if (dim < 1 || n < 1) {
+      throw new IllegalArgumentException("adding a row of " + dim + " to " + n + " rows needs both positive");
+    }
+    need(y, 4L * dim * n, "output");
+    need(b, 4L * dim, "row");
+    addRows.launch(stream, Kernel.grid(Math.min(1024, (int) Math.min(Integer.MAX_VALUE, ((long) dim * n + BLOCK - 1) / BLOCK))),
+        Kernel.block(BLOCK), 0, Kernel.args().pointer(y).pointer(b).i32(dim).i32(n));
+  }
+
+  /**
+   * As {@link #ropeAt} for {@code n} tokens at positions {@code pos0, pos0 + 1, ...}; {@code x} is
+   * {@code [n][heads][headDim]}.
+   */
+  public void ropeRows(CudaStream stream, DeviceBuffer x, int heads, int headDim, int ropeDim, int pos0, float thetaScale, float freqScale,
+      DeviceBuffer factors, boolean neox, int n) {
+    if (heads < 1 || n < 1 || pos0 < 0 || ropeDim < 2 || ropeDim % 2 != 0 || ropeDim > headDim || ropeDim / 2 > 1024) {
+      throw new IllegalArgumentException("rope of " + n + " tokens of " + heads + " heads of " + headDim + " (rotating " + ropeDim
+          + ") at position " + pos0 + " needs an even rotated dimension within the head and positive counts");
+    }
+    need(x, 4L * heads * headDim * n, "input");
+    if (factors != null) need(factors, 2L * ropeDim, "frequency factors");
+    ropeRows.launch(stream, Kernel.grid(heads, n), Kernel.block(Math.max(32, ropeDim / 2)), 0,
+        Kernel.args().pointer(x).i32(headDim).i32(ropeDim).i32(pos0).f32(thetaScale).f32(freqScale).pointer(factors).i32(neox ? 1 : 0));
+  }
+
+  /**
+   * As {@link #storeKv} for {@code n} tokens ({@code k} {@code [n][kDim]}, {@code v} {@code [n][vDim]})
+   * into rows {@code pos0 .. pos0 + n} of one layer's cache.
+   */
+  public void storeKvRows(CudaStream stream, DeviceBuffer k, DeviceBuffer v, long keys, long values, int pos0, int kDim, int vDim, int n) {
+    if (kDim < 1 || vDim < 1 || n < 1 || pos0 < 0) {
+      throw new IllegalArgumentException("storing " + n + " keys of " + kDim + " and values of " + vDim + " at position " + pos0
+          + " needs positive sizes and a position >= 0");
+    }
+    need(k, 4L * kDim * n, "key");
+    need(v, 4L * vDim * n, "value");
+    int width = Math.max(kDim, vDim);
+    kvStoreRows.launch(stream, Kernel.grid(Math.min(1024, (width + BLOCK - 1) / BLOCK), n), Kernel.block(BLOCK), 0,
+        Kernel.args().pointer(k).pointer(v).pointer(keys).pointer(values).i32(pos0).i32(kDim).i32(vDim));
+  }
+
+  /**
+   * Causal attention of {@code n} tokens at positions {@code pos0 ..} (their keys and values stored):
+   * token {@code t} attends to the first {@code pos0 + t + 1} positions, as {@link #attentionAt}
+   * does for one. {@code q} and {@code out} are {@code [n][heads][headDim]}.
+   */
+  public void attentionRows(CudaStream stream, DeviceBuffer q, long keys, long values, DeviceBuffer out, int heads, int kvHeads,
+      int headDim, int pos0, int n) {
+    if (heads < 1 || kvHeads < 1 || heads % kvHeads != 0 || headDim < 1 || n < 1 || pos0 < 0 || pos0 + n > MAX_POSITIONS) {
+      throw new IllegalArgumentException("attention of " + n + " tokens at position " + pos0 + " with " + heads + " heads over " + kvHeads
+          + " kv heads of " + headDim + " needs heads a multiple of kv heads and at most " + MAX_POSITIONS + " positions");
+    }
+    need(q, 4L * heads * headDim * n, "query");
+    need(out, 4L * heads * headDim * n, "output");
+    attentionRows.launch(stream, Kernel.grid(heads, n), Kernel.block(BLOCK), 4 * (pos0 + n),
+        Kernel.args().pointer(q).pointer(keys).pointer(values).pointer(out).i32(heads).i32(kvHeads).i32(headDim).i32(pos0));
   }
 
   private static void need(DeviceBuffer b, long bytes, String what) {

@@ -29,6 +29,48 @@ class LlmKernelsTest {
   }
 
   @Test
+  void a_matrix_times_a_batch_gives_each_token_the_matrix_vector_products_bit_for_bit_with_the_fake_driver() {
+    matmulEqualsMatvec(FakeCuda.gpu());
+  }
+
+  @Test
+  void a_matrix_times_a_batch_gives_each_token_the_matrix_vector_products_bit_for_bit_on_a_real_gpu() {
+    Gpu.Detection d = Gpu.probe(CudaDriver.DEFAULT_LIBRARY);
+    Assumptions.assumeTrue(d instanceof Gpu.Available, () -> "needs a real GPU (" + d.describe() + ")");
+    matmulEqualsMatvec((Gpu.Available) d);
+  }
+
+  /** Batches of 1, 8 (one tile) and 19 tokens (two full tiles and a partial one), every block format. */
+  private static void matmulEqualsMatvec(Gpu.Available gpu) {
+    Random random = new Random(SEED + 1);
+    try (GpuContext ctx = GpuContext.open(gpu); LlmKernels k = new LlmKernels(ctx); CudaStream stream = ctx.createStream()) {
+      for (LlmKernels.Quant quant : LlmKernels.Quant.values()) {
+        int rows = 37, cols = quant == LlmKernels.Quant.Q4_K ? 2304 : 1120; // Q4_K: 72 sub-blocks, lanes with 2 and 3
+        byte[] w = randomBlocks(random, quant, rows, cols);
+        for (int n : new int[] {1, 8, 19}) {
+          float[] x = gaussian(random, n * cols);
+          try (DeviceBuffer dw = upload(ctx, w); DeviceBuffer dx = upload(ctx, x); DeviceBuffer batch = ctx.allocate(4L * rows * n);
+              DeviceBuffer one = ctx.allocate(4L * rows)) {
+            k.matmul(stream, quant, dw, dx, batch, rows, cols, n);
+            stream.synchronize();
+            float[] got = download(batch, rows * n);
+            for (int t = 0; t < n; t++) {
+              k.matvec(stream, quant, dw, dx.slice(4L * t * cols, 4L * cols), one, rows, cols);
+              stream.synchronize();
+              float[] want = download(one, rows);
+              for (int r = 0; r < rows; r++) {
+                assertEquals(Float.floatToRawIntBits(want[r]), Float.floatToRawIntBits(got[t * rows + r]),
+                    quant + " " + rows + "x" + cols + " times " + n + " tokens: token " + t + " row " + r + ": " + got[t * rows + r]
+                        + " vs " + want[r]);
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+
+  @Test
   void a_decode_step_captured_as_a_graph_replays_like_the_eager_launches() {
     Random random = new Random(SEED);
     int n = 64, rows = 96;
@@ -70,6 +112,19 @@ class LlmKernelsTest {
       IllegalArgumentException small = assertThrows(IllegalArgumentException.class,
           () -> k.matvec(stream, LlmKernels.Quant.Q8_0, b, b, b, 4, 32));
       assertEquals("weights buffer of 64 bytes is smaller than the 136 bytes needed", small.getMessage());
+      IllegalArgumentException tokens = assertThrows(IllegalArgumentException.class,
+          () -> k.matmul(stream, LlmKernels.Quant.Q8_0, b, b, b, 1, 32, 0));
+      assertEquals("matrix 1 x 32 of Q8_0 times 0 tokens needs rows and tokens >= 1 and columns a positive multiple of 32",
+          tokens.getMessage());
+      IllegalArgumentException input = assertThrows(IllegalArgumentException.class,
+          () -> k.matmul(stream, LlmKernels.Quant.Q8_0, b, b, b, 1, 32, 2));
+      assertEquals("input buffer of 64 bytes is smaller than the 256 bytes needed", input.getMessage());
+      IllegalArgumentException positions = assertThrows(IllegalArgumentException.class,
+          () -> k.attentionRows(stream, b, 0, 0, b, 1, 1, 8, LlmKernels.MAX_POSITIONS - 1, 2));
+      assertEquals("attention of 2 tokens at position 11999 with 1 heads over 1 kv heads of 8 needs heads a multiple of kv heads and at most "
+          + "12000 positions", positions.getMessage());
+      IndexOutOfBoundsException slice = assertThrows(IndexOutOfBoundsException.class, () -> b.slice(60, 8));
+      assertEquals("range [60, 68) is outside the device buffer of 64 bytes", slice.getMessage());
     }
   }
 

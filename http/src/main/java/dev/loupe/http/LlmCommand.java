@@ -75,8 +75,8 @@ final class LlmCommand {
         --draft FILE          speculative decoding with this draft model (same vocabulary)
         --draft-tokens K      draft tokens verified per target pass (default 4)
         --draft-adaptive      adapt K to the acceptance, between 1 and --draft-tokens
-        --gpu                 decode on the GPU (CUDA backend: Q8_0/Q4_0 models, fp16 KV
-                              cache); without a usable GPU, on the CPU with a log line
+        --gpu                 decode on the GPU (CUDA backend: Q8_0/Q4_0/Q4_K models, fp16
+                              KV cache); without a usable GPU, on the CPU with a log line
         --help                this text
       """;
 
@@ -95,8 +95,8 @@ final class LlmCommand {
         --verbose             prefill and decode timings of each turn on stderr
         --max-tokens N        the most tokens per answer (default 512)
         and --temperature, --top-k, --top-p, --min-p, --repeat-penalty, --seed,
-        --threads, --context, --kv, --draft, --draft-tokens, --draft-adaptive as
-        for loupe generate.
+        --threads, --context, --kv, --draft, --draft-tokens, --draft-adaptive, --gpu
+        as for loupe generate.
       """;
 
   static final String CONVERT_USAGE =
@@ -133,7 +133,7 @@ final class LlmCommand {
       "--json-schema", "--draft", "--draft-tokens", "--draft-adaptive", "--gpu");
   private static final Set<String> CHAT_OPTIONS = Set.of("--model", "--system", "--verbose", "--max-tokens",
       "--temperature", "--top-k", "--top-p", "--min-p", "--repeat-penalty", "--seed", "--threads", "--context", "--kv",
-      "--draft", "--draft-tokens", "--draft-adaptive");
+      "--draft", "--draft-tokens", "--draft-adaptive", "--gpu");
 
   /**
    * {@code --flag value} and {@code --flag=value} pairs and switches, each flag at most once.
@@ -488,7 +488,9 @@ final class LlmCommand {
       GenerationOptions options = new GenerationOptions(setup.sampler(), setup.maxTokens(), List.of());
       BufferedReader lines = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
       err.println("loupe chat: " + engine.model.file().path().getFileName() + " (" + template.source().map(s -> "its chat template")
-          .orElse("the built-in " + template.fallback() + " format") + "); /reset starts over, /quit ends");
+          .orElse("the built-in " + template.fallback() + " format") + (engine.backend == null ? ""
+          : engine.backend.onGpu() ? "; on the GPU" : "; on the CPU (no GPU backend: see the log line)")
+          + "); /reset starts over, /quit ends");
       for (String line; (line = prompt(lines, err)) != null; ) {
         String text = line.strip();
         if (text.isEmpty()) {

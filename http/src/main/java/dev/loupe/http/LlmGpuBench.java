@@ -28,7 +28,7 @@ import java.util.Random;
  * {@code --random} one, written once as {@code bench llm} does) against the bandwidth bound: the
  * weight bytes one token streams over the device-to-device copy bandwidth measured in the same run
  * (read plus write bytes over time, best of 5). Each of {@code --rounds} rounds opens a session,
- * prefills the prompt (one decode step per token: prefill is not batched yet), then decodes with
+ * prefills the prompt (batched, {@value CudaSession#PREFILL_BATCH} tokens a pass), then decodes with
  * the captured graph and, for comparison, with direct launches. The greedy tokens are compared with
  * the CPU backend's (same prompt, F16 KV cache). The PyTorch peer ({@code llm_bench_torch.py}
  * under {@code python3}, or {@code --python PATH}; {@code --no-torch} skips it) decodes a random-init
@@ -98,7 +98,7 @@ final class LlmGpuBench {
         prefill.add(g[0]);
         graph.add(g[1]);
         direct.add(d[1]);
-        out.printf(Locale.ROOT, "round %d: prefill %.1f tokens/s (a decode step per token); decode %.1f tokens/s with the graph,"
+        out.printf(Locale.ROOT, "round %d: prefill %.1f tokens/s (batched); decode %.1f tokens/s with the graph,"
             + " %.1f with direct launches (%.0f%% of the bound)%n", round + 1, g[0], g[1], d[1], 100 * g[1] / bound);
       }
       int[] tokens = greedy(cm.newSession(options), prompt, c.decodeTokens());
@@ -121,13 +121,13 @@ final class LlmGpuBench {
       json.put("decode_bound_fraction", g / bound);
       json.put("greedy_agreement", agree);
       json.put("decode_tokens", tokens.length);
-      torchPeer(python, model.config(), c, g, json, out);
+      torchPeer(python, model.config(), c, median(prefill), g, json, out);
     }
     return json;
   }
 
   /** Runs llm_bench_torch.py with the model's shapes; records its rates, or why it was skipped. */
-  private static void torchPeer(String python, dev.loupe.llm.model.ModelConfig m, LlmBench.Config c, double ours,
+  private static void torchPeer(String python, dev.loupe.llm.model.ModelConfig m, LlmBench.Config c, double oursPrefill, double ours,
       Map<String, Object> json, PrintStream out) throws IOException {
     if (python == null) {
       json.put("torch", "skipped: --no-torch");
@@ -167,13 +167,14 @@ final class LlmGpuBench {
         return;
       }
       String line = stdout.strip().lines().reduce((a, b) -> b).orElse("");
-      double decode = number(line, "decode_tps");
+      double decode = number(line, "decode_tps"), prefill = number(line, "prefill_tps");
       json.put("torch", string(line, "torch") + ", transformers " + string(line, "transformers"));
-      json.put("torch_prefill_tps", number(line, "prefill_tps"));
+      json.put("torch_prefill_tps", prefill);
       json.put("torch_decode_tps", decode);
+      json.put("prefill_speedup_vs_torch", oursPrefill / prefill);
       json.put("decode_speedup_vs_torch", ours / decode);
-      out.printf(Locale.ROOT, "PyTorch %s bf16 (transformers %s): decode %.1f tokens/s; ours %.2fx%n", string(line, "torch"),
-          string(line, "transformers"), decode, ours / decode);
+      out.printf(Locale.ROOT, "PyTorch %s bf16 (transformers %s): prefill %.1f tokens/s, decode %.1f tokens/s; ours %.2fx and %.2fx%n",
+          string(line, "torch"), string(line, "transformers"), prefill, decode, oursPrefill / prefill, ours / decode);
     } finally {
       Files.deleteIfExists(script);
     }

@@ -28,11 +28,15 @@ class LlmGpuTest {
   private record Result(int code, String out, String err) {}
 
   private static Result main(String... args) throws Exception {
+    return mainWithInput("", args);
+  }
+
+  private static Result mainWithInput(String stdin, String... args) throws Exception {
     ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
     int code;
     try (PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8);
         PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8)) {
-      code = Main.run(args, Map.of("HOME", "/home/ada"), new ByteArrayInputStream(new byte[0]), o, e);
+      code = Main.run(args, Map.of("HOME", "/home/ada"), new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)), o, e);
     }
     return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
   }
@@ -54,6 +58,27 @@ class LlmGpuTest {
     assertEquals(cpu.out(), gpu.out());
     assertTrue(gpu.err().contains("; on the GPU") || gpu.err().contains("; on the CPU (no GPU backend"), gpu.err());
     assertTrue(!cpu.err().contains("; on the"), cpu.err());
+  }
+
+  @Test
+  void chat_with_gpu_answers_every_turn_as_the_cpu_backend_does() throws Exception {
+    System.setProperty(CudaDriver.LIBRARY_PROPERTY, FakeCuda.library());
+    RandomModels.Shape shape = RandomModels.preset("tiny", GgmlType.Q4_0, 5);
+    Path gguf = dir.resolve(shape.fileName("tiny"));
+    RandomModels.write(shape, gguf);
+    // two turns: the second prefills only its new tokens on top of the kept cache (batched on the GPU)
+    String turns = "the cat sat on the mat\nand then what happened next\n/quit\n";
+    String[] common = {"chat", "--model", gguf.toString(), "--temperature", "0", "--max-tokens", "10", "--threads", "1", "--kv", "f16"};
+    Result cpu = mainWithInput(turns, common);
+    String[] withGpu = java.util.Arrays.copyOf(common, common.length + 1);
+    withGpu[common.length] = "--gpu";
+    Result gpu = mainWithInput(turns, withGpu);
+    assertEquals(0, cpu.code(), cpu.err());
+    assertEquals(0, gpu.code(), gpu.err());
+    assertTrue(!cpu.out().isBlank(), cpu.err());
+    assertEquals(cpu.out(), gpu.out());
+    System.out.println("chat --gpu: " + gpu.err().lines().filter(l -> l.startsWith("loupe chat:")).findFirst().orElse(gpu.err()));
+    assertTrue(gpu.err().contains("; on the GPU)") || gpu.err().contains("; on the CPU (no GPU backend"), gpu.err());
   }
 
   @Test

@@ -24,8 +24,11 @@ import java.util.List;
  * small device buffers that the graph's kernels read, so one graph serves every position: a step
  * is two 4-byte copies to the device, a graph launch and the copy of the logits back.
  *
- * <p>Prefill runs the decode step once per token (no batched matmul yet), so a prompt costs as
- * many steps as it has tokens. The arithmetic is the CPU backend's with an fp16 cache: greedy
+ * <p>Appending several tokens prefills them in batches of up to {@link #PREFILL_BATCH}: the same
+ * layers over a {@code [tokens][width]} batch, with matrix-matrix kernels that read each weight
+ * block once per {@value LlmKernels#MATMUL_TILE} tokens ({@link LlmKernels#matmul}), causal attention
+ * over the batch and only the last token's logits. Every token is computed in the decode step's
+ * order, so a batch leaves the cache and the logits exactly as single steps would. The arithmetic is the CPU backend's with an fp16 cache: greedy
  * tokens match {@link dev.loupe.llm.model.Session} with {@link dev.loupe.llm.model.KvCacheType#F16}
  * and logits differ by float summation order only (see {@code CudaSessionTest} for the bound).
  * The cache is fp16 whatever {@link SessionOptions#kvCacheType()} says; at most {@link
@@ -35,17 +38,22 @@ import java.util.List;
  * the stream.
  */
 public final class CudaSession implements LanguageModelState, AutoCloseable {
+  /** Most tokens one batched prefill pass takes (the scratch buffers hold this many rows). */
+  public static final int PREFILL_BATCH = 64;
+
   private final CudaModel model;
   private final ModelConfig c;
   private final int context;
   private final boolean useGraph;
+  private final int batch;
   private final GpuContext gpu;
   private final LlmKernels k;
   private final CudaStream stream;
   private final List<DeviceBuffer> buffers = new ArrayList<>();
-  private final DeviceBuffer token, pos, x, xb, xb2, q, kk, v, att, hb, hb2, logitsDevice, keys, values;
+  // the decode step uses row 0 of the scratch buffers, a batched prefill up to `batch` rows
+  private final DeviceBuffer token, pos, batchTokens, x, xb, xb2, q, kk, v, att, hb, hb2, logitsDevice, keys, values;
   private final Arena arena = Arena.ofShared();
-  private final MemorySegment hostToken, hostPos, hostLogits;
+  private final MemorySegment hostToken, hostPos, hostTokens, hostLogits;
   private final float thetaScale, freqScale;
   private CudaGraph graph;
   private final int[] tokens;
@@ -54,10 +62,19 @@ public final class CudaSession implements LanguageModelState, AutoCloseable {
   private boolean closed;
 
   CudaSession(CudaModel model, SessionOptions options, boolean useGraph) {
+    this(model, options, useGraph, PREFILL_BATCH);
+  }
+
+  /** As the other constructor, prefilling at most {@code prefillBatch} tokens per pass (1: one decode step per token). */
+  CudaSession(CudaModel model, SessionOptions options, boolean useGraph, int prefillBatch) {
     this.model = model;
     this.c = model.model().config();
     this.context = options.contextLength();
     this.useGraph = useGraph;
+    if (prefillBatch < 1) {
+      throw new IllegalArgumentException("prefill batch " + prefillBatch + " must be at least 1");
+    }
+    this.batch = Math.min(prefillBatch, context);
     if (context > LlmKernels.MAX_POSITIONS) {
       throw new IllegalArgumentException("a CUDA session of " + context + " positions exceeds the backend's "
           + LlmKernels.MAX_POSITIONS + "; lower the context length");
@@ -72,20 +89,22 @@ public final class CudaSession implements LanguageModelState, AutoCloseable {
     try {
       token = alloc(4);
       pos = alloc(4);
-      x = alloc(4L * dim);
-      xb = alloc(4L * Math.max(dim, attDim));
-      xb2 = alloc(4L * dim);
-      q = alloc(4L * c.queryDim());
-      kk = alloc(4L * c.keyDim());
-      v = alloc(4L * c.valueDim());
-      att = alloc(4L * attDim);
-      hb = alloc(4L * c.feedForwardLength());
-      hb2 = alloc(4L * c.feedForwardLength());
+      batchTokens = alloc(4L * batch);
+      x = alloc(4L * dim * batch);
+      xb = alloc(4L * Math.max(dim, attDim) * batch);
+      xb2 = alloc(4L * dim * batch);
+      q = alloc(4L * c.queryDim() * batch);
+      kk = alloc(4L * c.keyDim() * batch);
+      v = alloc(4L * c.valueDim() * batch);
+      att = alloc(4L * attDim * batch);
+      hb = alloc(4L * c.feedForwardLength() * batch);
+      hb2 = alloc(4L * c.feedForwardLength() * batch);
       logitsDevice = alloc(4L * c.vocabSize());
       keys = alloc(2L * c.layers() * context * c.keyDim());
       values = alloc(2L * c.layers() * context * c.valueDim());
       hostToken = arena.allocate(4, 4);
       hostPos = arena.allocate(4, 4);
+      hostTokens = arena.allocate(4L * batch, 4);
       hostLogits = arena.allocate(4L * c.vocabSize(), 16);
       s = gpu.createStream();
       stream = s;
@@ -156,6 +175,63 @@ public final class CudaSession implements LanguageModelState, AutoCloseable {
     k.matvec(stream, m.quant(), m.data(), in, out, m.rows(), m.cols());
   }
 
+  /**
+   * Queues the prefill of {@code n} tokens (already in {@link #batchTokens}) at positions {@code
+   * pos0 ..}: the decode step's layers over {@code [n][width]} rows, then the logits of the last.
+   */
+  private void enqueueBatch(int pos0, int n) {
+    int dim = c.embeddingLength(), heads = c.headCount(), kvHeads = c.headCountKv(), hd = c.keyLength();
+    float eps = c.rmsEpsilon();
+    boolean neox = c.ropeStyle() == ModelConfig.RopeStyle.NEOX;
+    long kvStrideK = 2L * context * c.keyDim(), kvStrideV = 2L * context * c.valueDim();
+    k.embedRows(stream, model.embeddingType(), model.embedding(), c.vocabSize(), batchTokens, x, dim, n);
+    List<CudaModel.Layer> layers = model.layers();
+    for (int l = 0; l < layers.size(); l++) {
+      CudaModel.Layer w = layers.get(l);
+      k.rmsnorm(stream, x, w.attnNorm(), xb, n, dim, eps);
+      matmul(w.wq(), xb, q, n);
+      matmul(w.wk(), xb, kk, n);
+      matmul(w.wv(), xb, v, n);
+      if (w.bq() != null) k.addRows(stream, q, w.bq(), c.queryDim(), n);
+      if (w.bk() != null) k.addRows(stream, kk, w.bk(), c.keyDim(), n);
+      if (w.bv() != null) k.addRows(stream, v, w.bv(), c.valueDim(), n);
+      if (w.qNorm() != null) {
+        k.rmsnorm(stream, q, w.qNorm(), q, heads * n, hd, eps);
+        k.rmsnorm(stream, kk, w.kNorm(), kk, kvHeads * n, hd, eps);
+      }
+      k.ropeRows(stream, q, heads, hd, c.ropeDimensions(), pos0, thetaScale, freqScale, model.ropeFactors(), neox, n);
+      k.ropeRows(stream, kk, kvHeads, hd, c.ropeDimensions(), pos0, thetaScale, freqScale, model.ropeFactors(), neox, n);
+      long kl = keys.pointer(l * kvStrideK), vl = values.pointer(l * kvStrideV);
+      k.storeKvRows(stream, kk, v, kl, vl, pos0, c.keyDim(), c.valueDim(), n);
+      k.attentionRows(stream, q, kl, vl, att, heads, kvHeads, hd, pos0, n);
+      matmul(w.wo(), att, xb2, n);
+      if (w.bo() != null) k.addRows(stream, xb2, w.bo(), dim, n);
+      k.add(stream, x, xb2, dim * n);
+      k.rmsnorm(stream, x, w.ffnNorm(), xb, n, dim, eps);
+      matmul(w.gate(), xb, hb, n);
+      matmul(w.up(), xb, hb2, n);
+      k.swiglu(stream, hb, hb2, hb, c.feedForwardLength() * n);
+      matmul(w.down(), hb, xb2, n);
+      k.add(stream, x, xb2, dim * n);
+    }
+    DeviceBuffer last = x.slice(4L * (n - 1) * dim, 4L * dim);
+    k.rmsnorm(stream, last, model.outputNorm(), xb, 1, dim, eps);
+    matvec(model.output(), xb, logitsDevice);
+  }
+
+  private void matmul(CudaModel.Matrix m, DeviceBuffer in, DeviceBuffer out, int n) {
+    k.matmul(stream, m.quant(), m.data(), in, out, m.rows(), m.cols(), n);
+  }
+
+  /** Prefills {@code tokens[from .. from + n)} at the current position in one batched pass. */
+  private void prefill(int[] newTokens, int from, int n) {
+    stream.synchronize(); // the previous pass's copy has read hostTokens
+    MemorySegment.copy(newTokens, from, hostTokens, ValueLayout.JAVA_INT, 0, n);
+    batchTokens.copyFromAsync(hostTokens.asSlice(0, 4L * n), 0, stream);
+    enqueueBatch(position, n);
+    System.arraycopy(newTokens, from, tokens, position, n);
+  }
+
   /** Runs one decode step of {@code t} at position {@code p}: the graph's replay, or each launch directly. */
   private void step(int t, int p) {
     hostToken.set(ValueLayout.JAVA_INT, 0, t);
@@ -197,7 +273,7 @@ public final class CudaSession implements LanguageModelState, AutoCloseable {
     return Arrays.copyOf(tokens, position);
   }
 
-  /** Appends tokens, one decode step each (prefill is not batched yet). */
+  /** Appends tokens: one decode step for a single token, batched prefill passes for several. */
   @Override
   public void append(int... newTokens) {
     checkOpen();
@@ -210,9 +286,17 @@ public final class CudaSession implements LanguageModelState, AutoCloseable {
         throw new IllegalArgumentException("token " + t + " is outside the vocabulary 0.." + (c.vocabSize() - 1));
       }
     }
-    for (int t : newTokens) {
-      step(t, position);
-      position++;
+    if (newTokens.length == 1 || batch == 1) {
+      for (int t : newTokens) {
+        step(t, position);
+        position++;
+      }
+    } else {
+      for (int from = 0; from < newTokens.length; from += batch) {
+        int n = Math.min(batch, newTokens.length - from);
+        prefill(newTokens, from, n);
+        position += n;
+      }
     }
     if (newTokens.length > 0) logitsValid = true;
   }
@@ -266,6 +350,7 @@ public final class CudaSession implements LanguageModelState, AutoCloseable {
 
   @Override
   public String toString() {
-    return "CudaSession[" + position + "/" + context + " positions, fp16 cache, " + (useGraph ? "graph" : "direct launches") + "]";
+    return "CudaSession[" + position + "/" + context + " positions, fp16 cache, " + (useGraph ? "graph" : "direct launches")
+        + ", prefill batches of " + batch + "]";
   }
 }

@@ -152,6 +152,49 @@ class CudaSessionTest {
     }
   }
 
+  /**
+   * A 40-token prompt prefilled in batches of 12 (three full passes and one of 4, none a multiple of
+   * the matmul tile of 8) leaves the logits and the KV cache of 40 single decode steps, bit for bit:
+   * the logits after the prompt and after 8 greedy tokens decoded on top of the cache are equal.
+   */
+  @ParameterizedTest
+  @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "Q4_K"})
+  void aBatchedPrefillLeavesExactlyTheLogitsAndCacheOfSingleSteps(GgmlType type) throws IOException {
+    prefillEqualsSteps(type, ModelConfig.Architecture.LLAMA);
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = ModelConfig.Architecture.class, names = {"QWEN2", "QWEN3"})
+  void aBatchedPrefillWithBiasesAndQkNormsLeavesExactlyTheLogitsOfSingleSteps(ModelConfig.Architecture arch) throws IOException {
+    prefillEqualsSteps(GgmlType.Q8_0, arch);
+  }
+
+  private void prefillEqualsSteps(GgmlType type, ModelConfig.Architecture arch) throws IOException {
+    SessionOptions options = SessionOptions.of(64);
+    try (Model model = Model.load(model(type, arch, false)); CudaModel cm = CudaModel.open(model, FakeCuda.gpu());
+        CudaSession batched = new CudaSession(cm, options, true, 12); CudaSession single = new CudaSession(cm, options, true, 1)) {
+      Random r = new Random(5);
+      int[] prompt = new int[40];
+      for (int i = 0; i < prompt.length; i++) prompt[i] = r.nextInt(model.config().vocabSize());
+      long before = FakeCuda.launches();
+      batched.append(prompt);
+      long batchedLaunches = FakeCuda.launches() - before;
+      before = FakeCuda.launches();
+      single.append(prompt);
+      long singleLaunches = FakeCuda.launches() - before;
+      for (int i = 0; i < 8; i++) {
+        float[] a = batched.logits(), b = single.logits();
+        assertArrayEquals(b, a, "logits after " + batched.position() + " tokens");
+        int next = argmax(a);
+        batched.append(next);
+        single.append(next);
+      }
+      assertArrayEquals(single.tokens(), batched.tokens());
+      // four passes of about one launch per kernel against forty decode steps
+      assertTrue(batchedLaunches * 5 < singleLaunches, "launches: batched " + batchedLaunches + ", single steps " + singleLaunches);
+    }
+  }
+
   @Test
   void aTiedQ4KModelLooksUpDequantizedRowsAndMultipliesByItsBlocksAsTheCpuBackendDoes() throws IOException {
     // The lookup kernel reads no K-quant rows, so the table goes up as fp32 and, tied, its blocks again for the output.
