@@ -62,7 +62,9 @@ final class AskCommand {
             t.retrievalMillis(), t.prefillTokens(), t.prefillMillis(), t.decodeTokens(), t.tokensPerSecond()));
         return 0;
       } finally {
-        engine.model().close();
+        try (dev.loupe.llm.model.Model model = engine.model()) {
+          engine.close();
+        }
       }
     }
   }

@@ -237,20 +237,27 @@ public final class Main {
     boolean started = false;
     dev.loupe.rag.chat.ChatEngine chat = null;
     try {
-      chat = llm == null ? null : openChat(LlmModels.resolve(config.dataDir(), llm), pipeline.searcher(), chatOptions);
+      chat = llm == null ? null : openChat(LlmModels.resolve(config.dataDir(), llm), pipeline.searcher(), chatOptions,
+          gpu ? dev.loupe.gpu.Gpu.detect() : null);
       // With CLIP the pipeline holds the visual index; without it, serve opens the (empty) store itself.
       store = pipeline.visualIndex() != null ? new Store(storeConfig.kind(), pipeline.visualIndex())
           : storeConfig.isOpenSearch() ? openDefaultOpenSearchStore(storeConfig) : openDefaultStore(config.dataDir());
       pipeline.ingester().watch(config.watchDirs());
       LoupeServer server = LoupeServer.start(config, store, pipeline, chat);
       if (chat != null) {
-        server.ownChatModel(chat.model());
+        dev.loupe.rag.chat.ChatEngine engine = chat;
+        server.ownChatModel(() -> {
+          try (dev.loupe.llm.model.Model model = engine.model()) {
+            engine.close();
+          }
+        });
       }
       started = true;
       return server;
     } finally {
       if (!started) {
         if (chat != null) {
+          chat.close();
           chat.model().close();
         }
         pipeline.close();
@@ -283,6 +290,17 @@ public final class Main {
    */
   static dev.loupe.rag.chat.ChatEngine openChat(Path llm, dev.loupe.rag.search.Searcher searcher, ChatOptions options)
       throws IOException {
+    return openChat(llm, searcher, options, null);
+  }
+
+  /**
+   * As {@link #openChat(Path, dev.loupe.rag.search.Searcher, ChatOptions)}; with {@code gpu} (not
+   * null), each chat's session runs on the CUDA backend when the device takes the model, else on the
+   * CPU with a log line saying why ({@link dev.loupe.llm.cuda.CudaBackend#device}). The caller closes
+   * the engine (its device model with it) and then its model.
+   */
+  static dev.loupe.rag.chat.ChatEngine openChat(Path llm, dev.loupe.rag.search.Searcher searcher, ChatOptions options,
+      dev.loupe.gpu.Gpu.Detection gpu) throws IOException {
     if (!Files.isRegularFile(llm)) {
       throw new IllegalArgumentException("language model " + llm + " is not a file; install the small instruct model with "
           + LlmModels.fixCommand(LlmModels.QWEN_05B.name()) + " and pass --llm " + LlmModels.QWEN_05B.name()
@@ -293,16 +311,22 @@ public final class Main {
       dev.loupe.rag.Retriever retriever = searcher == null ? dev.loupe.rag.Retriever.none()
           : new dev.loupe.rag.SearchRetriever(searcher, text -> model.tokenizer().encode(text, false, false).length);
       int context = options.contextFor(model.config().contextLength(), llm.getFileName().toString());
+      dev.loupe.rag.chat.ChatEngine.Settings settings =
+          dev.loupe.rag.chat.ChatEngine.Settings.defaults(context).withMemoryBudget(options.memory());
+      GpuChatStates device = gpu == null ? null : GpuChatStates.open(model, gpu, context);
       dev.loupe.rag.chat.ChatEngine engine;
       try {
-        engine = new dev.loupe.rag.chat.ChatEngine(model, retriever,
-            dev.loupe.rag.chat.ChatEngine.Settings.defaults(context).withMemoryBudget(options.memory()),
-            java.time.Clock.systemDefaultZone());
+        engine = device == null
+            ? new dev.loupe.rag.chat.ChatEngine(model, retriever, settings, java.time.Clock.systemDefaultZone())
+            : new dev.loupe.rag.chat.ChatEngine(model, retriever, settings, java.time.Clock.systemDefaultZone(), device);
       } catch (IllegalArgumentException e) {
+        if (device != null) {
+          device.close();
+        }
         throw new IllegalArgumentException(e.getMessage() + " (--llm-context N, --chat-memory SIZE)", e);
       }
-      log.info("chat answers with {} ({} positions per chat, {} MiB for all chats' caches)", model, context,
-          options.memory() >> 20);
+      log.info("chat answers with {} ({} positions per chat, {} MiB for all chats' caches{})", model, context,
+          options.memory() >> 20, device == null ? "" : ", on the GPU");
       return engine;
     } catch (RuntimeException e) {
       model.close();

@@ -81,6 +81,59 @@ class LlmGpuTest {
     assertTrue(gpu.err().contains("; on the GPU)") || gpu.err().contains("; on the CPU (no GPU backend"), gpu.err());
   }
 
+  /**
+   * serve --gpu's chats: two turns of one chat on the fake GPU answer as the CPU backend does (the
+   * follow-up prefilling only its new tokens on top of the device cache); a chat dropped while it
+   * answers keeps its session to the end of the turn, which then frees it; closing the engine frees
+   * the device model.
+   */
+  @Test
+  void serve_chats_on_the_gpu_answer_as_the_cpu_backend_does_and_free_their_device_sessions() throws Exception {
+    RandomModels.Shape shape = RandomModels.preset("tiny", GgmlType.Q8_0, 9);
+    Path gguf = dir.resolve(shape.fileName("tiny"));
+    RandomModels.write(shape, gguf);
+    ChatOptions options = new ChatOptions(1024, 64L << 20);
+    long before = FakeCuda.liveAllocations();
+    dev.loupe.rag.chat.ChatEngine cpu = Main.openChat(gguf, null, options);
+    dev.loupe.rag.chat.ChatEngine gpu = Main.openChat(gguf, null, options, Gpu.probe(FakeCuda.library()));
+    try {
+      long withModel = FakeCuda.liveAllocations();
+      assertTrue(withModel > before, "the device model is uploaded");
+      dev.loupe.rag.chat.ChatRequest first = dev.loupe.rag.chat.ChatRequest.of("what did the cat see",
+          dev.loupe.rag.RetrievalOptions.defaults(200), 8).withRetrieve(false);
+      var a1 = cpu.ask(first, e -> {}, () -> false).done();
+      var b1 = gpu.ask(first, e -> {}, () -> false).done();
+      assertEquals(a1.answer(), b1.answer());
+      assertTrue(FakeCuda.liveAllocations() > withModel, "the chat's session holds device memory");
+      dev.loupe.rag.chat.ChatRequest second = dev.loupe.rag.chat.ChatRequest.of("and then", dev.loupe.rag.RetrievalOptions.defaults(200), 8)
+          .withRetrieve(false);
+      var a2 = cpu.ask(second.inChat(a1.chatId()), e -> {}, () -> false).done();
+      // Dropped from another thread at its first token: the turn goes on with its session, then frees it.
+      var b2 = gpu.ask(second.inChat(b1.chatId()), e -> {
+        if (e instanceof dev.loupe.rag.chat.ChatEvent.Token && gpu.sessionStats().conversations() == 1) {
+          Thread t = Thread.ofPlatform().start(() -> gpu.drop(b1.chatId()));
+          try {
+            t.join();
+          } catch (InterruptedException x) {
+            throw new IllegalStateException(x);
+          }
+        }
+      }, () -> false).done();
+      assertEquals(a2.answer(), b2.answer());
+      assertEquals(a2.timings().prefillTokens(), b2.timings().prefillTokens());
+      assertEquals(a2.timings().cachedTokens(), b2.timings().cachedTokens());
+      assertTrue(b2.timings().cachedTokens() > 0, "the follow-up reused the cache");
+      assertEquals(0, gpu.sessionStats().conversations());
+      assertEquals(withModel, FakeCuda.liveAllocations(), "the dropped chat's session was freed after its turn");
+    } finally {
+      cpu.close();
+      cpu.model().close();
+      gpu.close();
+      gpu.model().close();
+    }
+    assertEquals(before, FakeCuda.liveAllocations(), "closing the engine frees the device model");
+  }
+
   @Test
   void gpu_and_draft_together_are_a_usage_error() throws Exception {
     Result r = main("generate", "--model", "m.gguf", "--prompt", "x", "--draft", "d.gguf", "--gpu");

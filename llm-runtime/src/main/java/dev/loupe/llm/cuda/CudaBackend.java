@@ -9,7 +9,8 @@ import dev.loupe.llm.model.SessionOptions;
 /**
  * Chooses the backend a session runs on: {@link #open} gives a {@link CudaSession} when asked for
  * the GPU, a device is there ({@link Gpu#detect()}) and the model is one the CUDA backend runs, and
- * otherwise the CPU {@link dev.loupe.llm.model.Session}, with one log line saying which and why.
+ * otherwise the CPU {@link dev.loupe.llm.model.Session}, with one log line saying which and why;
+ * {@link #device} makes the same choice once for a caller that opens many sessions.
  *
  * <p>Stateless and thread-safe.
  */
@@ -60,6 +61,38 @@ public final class CudaBackend {
     if (!wantGpu) {
       return new Selected(model.newSession(options), null, "CPU: the GPU was not asked for");
     }
+    Uploaded up = upload(model, gpu, options);
+    if (up.model() == null) {
+      return new Selected(model.newSession(options), null, up.description());
+    }
+    return new Selected(up.firstSession(), up.model(), up.description());
+  }
+
+  /**
+   * Where a model's sessions run, for a caller that opens many (a server's chats): the device
+   * model, or null with the reason in {@code description} ({@code GPU: …} or {@code CPU: …}).
+   */
+  public record Device(CudaModel model, String description) {
+    /** Whether sessions run on the GPU. */
+    public boolean onGpu() {
+      return model != null;
+    }
+  }
+
+  /**
+   * Uploads {@code model} to {@code gpu} and opens (and closes) one session of {@code probe}'s size to
+   * check that it runs there; on any failure the CPU, with the reason. One log line either way. The
+   * caller closes the device model after its sessions.
+   */
+  public static Device device(Model model, Gpu.Detection gpu, SessionOptions probe) {
+    Uploaded up = upload(model, gpu, probe);
+    if (up.model() != null) up.firstSession().close();
+    return new Device(up.model(), up.description());
+  }
+
+  private record Uploaded(CudaModel model, CudaSession firstSession, String description) {}
+
+  private static Uploaded upload(Model model, Gpu.Detection gpu, SessionOptions options) {
     String reason;
     if (gpu instanceof Gpu.Available available) {
       CudaModel cm = null;
@@ -69,7 +102,7 @@ public final class CudaBackend {
         String line = "GPU: " + model.config().architecture().ggufName() + " decoding on " + available.device().describe() + ", "
             + String.format(java.util.Locale.ROOT, "%.1f MiB", cm.deviceBytes() / 1048576.0) + " of weights, decode step as a CUDA graph";
         log.log(System.Logger.Level.INFO, line);
-        return new Selected(s, cm, line);
+        return new Uploaded(cm, s, line);
       } catch (UnsupportedOperationException | IllegalArgumentException | CudaException e) {
         if (cm != null) cm.close();
         reason = e.getMessage();
@@ -79,6 +112,6 @@ public final class CudaBackend {
     }
     String line = "CPU: LLM decoding on the CPU backend (" + reason + ")";
     log.log(System.Logger.Level.WARNING, line);
-    return new Selected(model.newSession(options), null, line);
+    return new Uploaded(null, null, line);
   }
 }

@@ -269,6 +269,7 @@ public final class CudaSession implements LanguageModelState, AutoCloseable {
   }
 
   /** The tokens in the cache, in order (a copy). */
+  @Override
   public int[] tokens() {
     return Arrays.copyOf(tokens, position);
   }

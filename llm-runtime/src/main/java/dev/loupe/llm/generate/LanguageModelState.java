@@ -17,6 +17,9 @@ public interface LanguageModelState {
   /** Number of tokens in the sequence: the position the next appended token takes. */
   int position();
 
+  /** The tokens of the sequence, in order (a copy of {@link #position()} tokens). */
+  int[] tokens();
+
   /** The most tokens the sequence can hold. */
   int contextLength();
 

@@ -136,6 +136,12 @@ public final class SpeculativeState implements LanguageModelState {
     return length;
   }
 
+  /** The accepted sequence. */
+  @Override
+  public int[] tokens() {
+    return java.util.Arrays.copyOf(tokens, length);
+  }
+
   /** The smaller of the two models' context lengths. */
   @Override
   public int contextLength() {

@@ -145,6 +145,7 @@ public final class Session implements LanguageModelState {
   }
 
   /** The tokens in the cache, in order (a copy). */
+  @Override
   public int[] tokens() {
     return Arrays.copyOf(tokens, position);
   }

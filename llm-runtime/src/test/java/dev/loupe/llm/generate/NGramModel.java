@@ -47,6 +47,11 @@ final class NGramModel implements LanguageModelState {
   }
 
   @Override
+  public int[] tokens() {
+    return Arrays.copyOf(tokens, length);
+  }
+
+  @Override
   public int contextLength() {
     return contextLength;
   }
@@ -89,10 +94,6 @@ final class NGramModel implements LanguageModelState {
     }
     length = position;
     fresh = false;
-  }
-
-  int[] tokens() {
-    return Arrays.copyOf(tokens, length);
   }
 
   private void compute() {

@@ -4,10 +4,12 @@ import dev.loupe.llm.generate.GenerationHook;
 import dev.loupe.llm.generate.GenerationOptions;
 import dev.loupe.llm.generate.GenerationResult;
 import dev.loupe.llm.generate.Generator;
+import dev.loupe.llm.generate.LanguageModelState;
 import dev.loupe.llm.generate.TokenConstraint;
 import dev.loupe.llm.generate.TokenTrie;
 import dev.loupe.llm.model.KvCacheType;
 import dev.loupe.llm.model.Model;
+import dev.loupe.llm.model.ModelConfig;
 import dev.loupe.llm.model.Session;
 import dev.loupe.llm.model.SessionOptions;
 import dev.loupe.llm.tokenizer.ChatMessage;
@@ -42,7 +44,8 @@ import java.util.function.Consumer;
  *
  * <h2>KV reuse</h2>
  *
- * Each chat keeps a model {@link Session} (within {@link ChatSessions}' budget). A follow-up
+ * Each chat keeps a model state (a {@link Session}, or whatever the {@link StateFactory} opens: a
+ * GPU session) within {@link ChatSessions}' budget. A follow-up
  * tokenizes only the template's text after the previous answer (its end-of-turn marker unless the
  * model generated it, then the new user turn and the assistant header), so the cache's earlier
  * tokens, the answer's own generated tokens included, are never prefilled again. A template whose
@@ -63,9 +66,25 @@ import java.util.function.Consumer;
  * turn ends with finish reason {@code cancelled}, and the chat keeps what was said.
  *
  * <p>Thread-safe: chats answer in parallel on their own sessions (the model is shared); one chat
- * answers one question at a time.
+ * answers one question at a time. {@link #close} closes the chats' sessions (the model stays the
+ * caller's).
  */
-public final class ChatEngine {
+public final class ChatEngine implements AutoCloseable {
+
+  /**
+   * Opens a chat's model state over its own KV cache. The default is the CPU {@link
+   * Model#newSession}; a GPU backend opens device sessions (closed by the engine when a chat's cache
+   * is evicted or forgotten, if they are {@link AutoCloseable}).
+   */
+  public interface StateFactory {
+    /** A new empty state of {@code options}' context. */
+    LanguageModelState open(SessionOptions options);
+
+    /** The bytes one state's cache takes, for the chat memory budget: by default the CPU session's. */
+    default long cacheBytes(ModelConfig config, SessionOptions options) {
+      return Session.kvCacheBytes(config, options.contextLength(), options.kvCacheType());
+    }
+  }
 
   /**
    * How the engine runs.
@@ -125,18 +144,25 @@ public final class ChatEngine {
   private final Tokenizer tokenizer;
   private final ChatTemplate template;
   private final ChatSessions sessions;
+  private final StateFactory states;
   private final long sessionBytes;
   private final List<String> controlTexts;
   private volatile TokenTrie trie;
 
   public ChatEngine(Model model, Retriever retriever, Settings settings, Clock clock) {
+    this(model, retriever, settings, clock, model::newSession);
+  }
+
+  /** As the other constructor, each chat's state opened by {@code states} (a GPU backend, say). */
+  public ChatEngine(Model model, Retriever retriever, Settings settings, Clock clock, StateFactory states) {
     this.model = model;
+    this.states = states;
     this.retriever = retriever;
     this.settings = settings;
     this.clock = clock;
     this.tokenizer = model.tokenizer();
     this.template = ChatTemplate.of(tokenizer.vocabulary(), clock);
-    this.sessionBytes = Session.kvCacheBytes(model.config(), settings.contextLength(), settings.kvCacheType());
+    this.sessionBytes = states.cacheBytes(model.config(), sessionOptions());
     if (sessionBytes > settings.memoryBudgetBytes()) {
       throw new IllegalArgumentException("one chat's KV cache of " + settings.contextLength() + " positions takes "
           + (sessionBytes >> 20) + " MiB, more than the chat memory budget of " + (settings.memoryBudgetBytes() >> 20)
@@ -178,6 +204,28 @@ public final class ChatEngine {
     return sessions.stats();
   }
 
+  /** Each chat's session options: the settings' context, cache type and memory budget. */
+  private SessionOptions sessionOptions() {
+    return SessionOptions.of(settings.contextLength()).withKvCacheType(settings.kvCacheType())
+        .withMemoryBudget(settings.memoryBudgetBytes());
+  }
+
+  /**
+   * Forgets every chat and closes their sessions, then the state factory when it is {@link
+   * AutoCloseable} (a GPU backend's device model); no question may be in flight. The model stays open.
+   */
+  @Override
+  public void close() {
+    sessions.clear();
+    if (states instanceof AutoCloseable closeable) {
+      try {
+        closeable.close();
+      } catch (Exception e) {
+        throw new IllegalStateException("the chat sessions' backend did not close: " + e.getMessage(), e);
+      }
+    }
+  }
+
   /**
    * Answers one question, streaming to {@code events} on the calling thread.
    *
@@ -208,9 +256,8 @@ public final class ChatEngine {
       events.accept(new ChatEvent.Sources(c.id, retrieval.sources(), retrieval.tookMillis(), retrieval.notes()));
       List<Source> sources = new ArrayList<>(retrieval.sources());
 
-      sessions.attach(c, sessionBytes, () -> model.newSession(SessionOptions.of(settings.contextLength())
-          .withKvCacheType(settings.kvCacheType()).withMemoryBudget(settings.memoryBudgetBytes())));
-      Session session = c.session;
+      sessions.attach(c, sessionBytes, () -> states.open(sessionOptions()));
+      LanguageModelState session = c.session;
       String before = c.last == null ? null : template.render(c.messages, false);
       c.messages.add(ChatMessage.user(neutral(PromptBuilder.question(request.question(), sources))));
       added = true;
@@ -262,6 +309,7 @@ public final class ChatEngine {
       throw e;
     } finally {
       c.lock.unlock();
+      sessions.afterTurn(c);
       if (!request.keep()) {
         sessions.drop(c.id);
       }
@@ -351,7 +399,7 @@ public final class ChatEngine {
     final Consumer<ChatEvent> events;
     final BooleanSupplier cancelledBy;
     final long t0;
-    final Session session;
+    final LanguageModelState session;
     final StringBuilder answer = new StringBuilder();
     final StringBuilder pending = new StringBuilder();
     long firstToken;
@@ -359,7 +407,7 @@ public final class ChatEngine {
     boolean cancelled;
 
     TurnHook(ChatRequest request, ToolCallConstraint tools, List<Source> sources, Consumer<ChatEvent> events,
-        BooleanSupplier cancelled, long t0, Session session) {
+        BooleanSupplier cancelled, long t0, LanguageModelState session) {
       this.session = session;
       this.request = request;
       this.tools = tools;

@@ -1,6 +1,6 @@
 package dev.loupe.rag.chat;
 
-import dev.loupe.llm.model.Session;
+import dev.loupe.llm.generate.LanguageModelState;
 import dev.loupe.llm.tokenizer.ChatMessage;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -80,7 +80,7 @@ public final class ChatSessions {
    *
    * @throws IllegalStateException when busy chats hold so much that it cannot fit
    */
-  synchronized void attach(Conversation c, long bytes, Supplier<Session> open) {
+  synchronized void attach(Conversation c, long bytes, Supplier<? extends LanguageModelState> open) {
     if (c.session != null) return;
     List<Conversation> idle = new ArrayList<>();
     for (Conversation other : chats.values()) {
@@ -98,6 +98,20 @@ public final class ChatSessions {
     c.session = open.get();
     usedBytes += bytes;
     cost.put(c.id, bytes);
+  }
+
+  /** After {@code c}'s turn (its lock released): closes a session forgotten while the turn used it. */
+  synchronized void afterTurn(Conversation c) {
+    c.closeOrphan();
+  }
+
+  /** Forgets every chat and closes their sessions (the engine is closing; no turn may be running). */
+  synchronized void clear() {
+    for (Conversation c : chats.values()) {
+      release(c);
+      c.closeOrphan();
+    }
+    chats.clear();
   }
 
   /** Drops {@code c}'s cache (its turn failed half-way); its next turn prefills everything again. */

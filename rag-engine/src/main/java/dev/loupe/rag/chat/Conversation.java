@@ -1,7 +1,7 @@
 package dev.loupe.rag.chat;
 
 import dev.loupe.llm.generate.GenerationResult;
-import dev.loupe.llm.model.Session;
+import dev.loupe.llm.generate.LanguageModelState;
 import dev.loupe.llm.tokenizer.ChatMessage;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,7 +16,9 @@ final class Conversation {
   final List<ChatMessage> messages = new ArrayList<>();
   final ReentrantLock lock = new ReentrantLock();
   /** The live session, or null before the first turn and after eviction. */
-  Session session;
+  LanguageModelState session;
+  /** A closeable session forgotten while a turn was using it; that turn closes it when it ends. */
+  private LanguageModelState orphan;
   /** The session's tokens plus the last answer token (sampled, never appended); empty without a session. */
   int[] held = new int[0];
   /** The last turn's generation, whose last token {@link #held} ends with; null when the next turn starts afresh. */
@@ -29,10 +31,39 @@ final class Conversation {
     messages.addAll(initial);
   }
 
-  /** Forgets the KV cache: the next turn prefills the whole conversation again. */
+  /**
+   * Forgets the KV cache: the next turn prefills the whole conversation again. A session holding
+   * native memory (a GPU session) is closed, at once when no turn holds {@link #lock}, else by that
+   * turn's {@link #closeOrphan} when it ends (the turn may still be generating with it, even on
+   * this thread). Called under {@link ChatSessions}' monitor.
+   */
   void forgetCache() {
+    LanguageModelState old = session;
     session = null;
     held = new int[0];
     last = null;
+    if (old instanceof AutoCloseable) {
+      if (lock.isLocked()) {
+        orphan = old;
+      } else {
+        close(old);
+      }
+    }
+  }
+
+  /** Closes the session {@link #forgetCache} left to this turn, if any. Called under {@link ChatSessions}' monitor. */
+  void closeOrphan() {
+    if (orphan != null) {
+      close(orphan);
+      orphan = null;
+    }
+  }
+
+  private void close(LanguageModelState state) {
+    try {
+      ((AutoCloseable) state).close();
+    } catch (Exception e) {
+      throw new IllegalStateException("the model session of chat " + id + " did not close: " + e.getMessage(), e);
+    }
   }
 }
