@@ -258,9 +258,6 @@ final class LlmCommand {
     if (draft == null && (flags.containsKey("--draft-tokens") || flags.containsKey("--draft-adaptive"))) {
       throw new UsageException("--draft-tokens and --draft-adaptive need --draft FILE");
     }
-    if (draft != null && flags.containsKey("--gpu")) {
-      throw new UsageException("--gpu does not combine with --draft yet; drop one of them");
-    }
     return new Setup(model, sampler, maxTokens, threads, context, kv, draft,
         new SpeculativeState.Options(draftTokens, flags.containsKey("--draft-adaptive")), flags.containsKey("--gpu"));
   }
@@ -271,22 +268,28 @@ final class LlmCommand {
     final Model draft;
     final LanguageModelState state;
     final SpeculativeState speculative;
-    final CudaBackend.Selected backend; // null unless --gpu
+    final CudaBackend.Selected backend; // the target's, null unless --gpu
+    final CudaBackend.Selected draftBackend; // null unless --gpu and --draft
 
     Engine(Model model, Model draft, LanguageModelState state, SpeculativeState speculative) {
-      this(model, draft, state, speculative, null);
+      this(model, draft, state, speculative, null, null);
     }
 
-    Engine(Model model, Model draft, LanguageModelState state, SpeculativeState speculative, CudaBackend.Selected backend) {
+    Engine(Model model, Model draft, LanguageModelState state, SpeculativeState speculative, CudaBackend.Selected backend,
+        CudaBackend.Selected draftBackend) {
       this.model = model;
       this.draft = draft;
       this.state = state;
       this.speculative = speculative;
       this.backend = backend;
+      this.draftBackend = draftBackend;
     }
 
     @Override
     public void close() {
+      if (draftBackend != null) {
+        draftBackend.close();
+      }
       if (backend != null) {
         backend.close();
       }
@@ -314,29 +317,40 @@ final class LlmCommand {
   private static Engine open(Setup setup) throws Failure {
     Model model = load(setup.model(), setup.threads(), "model");
     Model draft = null;
+    CudaBackend.Selected target = null;
     try {
       int context = setup.context() != null ? setup.context()
           : Math.min(4096, Math.max(1, model.config().contextLength()));
       SessionOptions options = SessionOptions.of(context).withKvCacheType(setup.kv());
-      if (setup.gpu()) { // the CUDA backend, or the CPU with a log line saying why not
-        CudaBackend.Selected selected = CudaBackend.open(model, options, true);
-        return new Engine(model, null, selected.state(), null, selected);
-      }
+      // --gpu: the CUDA backend for each model, or the CPU with a log line saying why not
+      target = setup.gpu() ? CudaBackend.open(model, options, true) : null;
       if (setup.draft() == null) {
-        return new Engine(model, null, model.newSession(options), null);
+        return target != null ? new Engine(model, null, target.state(), null, target, null)
+            : new Engine(model, null, model.newSession(options), null);
       }
       draft = load(setup.draft(), setup.threads(), "draft model");
       requireSameVocabulary(model, setup.model(), draft, setup.draft());
-      SpeculativeState speculative = new SpeculativeState(model.newSession(options), draft.newSession(options),
-          setup.draftOptions());
-      return new Engine(model, draft, speculative, speculative);
+      if (target == null) {
+        SpeculativeState speculative = new SpeculativeState(model.newSession(options), draft.newSession(options),
+            setup.draftOptions());
+        return new Engine(model, draft, speculative, speculative);
+      }
+      CudaBackend.Selected drafter = CudaBackend.open(draft, options, true);
+      SpeculativeState speculative = new SpeculativeState(target.state(), drafter.state(), setup.draftOptions());
+      return new Engine(model, draft, speculative, speculative, target, drafter);
     } catch (IllegalArgumentException e) { // the memory budget, a context beyond the draft's
+      if (target != null) {
+        target.close();
+      }
       model.close();
       if (draft != null) {
         draft.close();
       }
       throw new Failure(e.getMessage());
     } catch (Failure e) {
+      if (target != null) {
+        target.close();
+      }
       model.close();
       throw e;
     }
@@ -449,6 +463,9 @@ final class LlmCommand {
         r.finishReason().name().toLowerCase(Locale.ROOT).replace('_', ' '), setup.sampler().seed()));
     if (engine.backend != null) {
       sb.append(engine.backend.onGpu() ? "; on the GPU" : "; on the CPU (no GPU backend: see the log line)");
+    }
+    if (engine.draftBackend != null) {
+      sb.append(engine.draftBackend.onGpu() ? "; the draft on the GPU" : "; the draft on the CPU (see the log line)");
     }
     if (engine.speculative != null) {
       SpeculativeState.Stats stats = engine.speculative.stats();

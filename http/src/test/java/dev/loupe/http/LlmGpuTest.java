@@ -135,10 +135,24 @@ class LlmGpuTest {
   }
 
   @Test
-  void gpu_and_draft_together_are_a_usage_error() throws Exception {
-    Result r = main("generate", "--model", "m.gguf", "--prompt", "x", "--draft", "d.gguf", "--gpu");
-    assertEquals(2, r.code(), r.err());
-    assertTrue(r.err().startsWith("loupe generate: --gpu does not combine with --draft yet"), r.err());
+  void generate_with_gpu_and_a_draft_speculates_to_the_plain_greedy_text() throws Exception {
+    System.setProperty(CudaDriver.LIBRARY_PROPERTY, FakeCuda.library());
+    RandomModels.Shape target = RandomModels.preset("tiny", GgmlType.Q8_0, 3), draft = RandomModels.preset("tiny", GgmlType.Q4_0, 3);
+    Path t = dir.resolve(target.fileName("tiny")), d = dir.resolve(draft.fileName("tiny"));
+    RandomModels.write(target, t);
+    RandomModels.write(draft, d);
+    String[] common = {"generate", "--model", t.toString(), "--prompt", "the cat sat", "--temperature", "0", "--max-tokens", "16",
+        "--threads", "1", "--kv", "f16"};
+    Result plain = main(common);
+    String[] speculative = java.util.Arrays.copyOf(common, common.length + 3);
+    speculative[common.length] = "--gpu";
+    speculative[common.length + 1] = "--draft";
+    speculative[common.length + 2] = d.toString();
+    Result gpu = main(speculative);
+    assertEquals(0, gpu.code(), gpu.err());
+    assertEquals(plain.out(), gpu.out());
+    assertTrue(gpu.err().contains("draft tokens accepted"), gpu.err());
+    assertTrue(gpu.err().contains("; the draft on the"), gpu.err());
   }
 
   @Test

@@ -54,6 +54,9 @@ public final class CudaSession implements LanguageModelState, AutoCloseable {
   private final DeviceBuffer token, pos, batchTokens, x, xb, xb2, q, kk, v, att, hb, hb2, logitsDevice, keys, values;
   private final Arena arena = Arena.ofShared();
   private final MemorySegment hostToken, hostPos, hostTokens, hostLogits;
+  // every row's logits of a pass, for appendWithLogits (speculative verification); allocated at its first use
+  private DeviceBuffer batchLogits;
+  private MemorySegment hostBatchLogits;
   private final float thetaScale, freqScale;
   private CudaGraph graph;
   private final int[] tokens;
@@ -177,9 +180,10 @@ public final class CudaSession implements LanguageModelState, AutoCloseable {
 
   /**
    * Queues the prefill of {@code n} tokens (already in {@link #batchTokens}) at positions {@code
-   * pos0 ..}: the decode step's layers over {@code [n][width]} rows, then the logits of the last.
+   * pos0 ..}: the decode step's layers over {@code [n][width]} rows, then the logits of the last
+   * and, with {@code allLogits}, every row's in {@link #batchLogits}.
    */
-  private void enqueueBatch(int pos0, int n) {
+  private void enqueueBatch(int pos0, int n, boolean allLogits) {
     int dim = c.embeddingLength(), heads = c.headCount(), kvHeads = c.headCountKv(), hd = c.keyLength();
     float eps = c.rmsEpsilon();
     boolean neox = c.ropeStyle() == ModelConfig.RopeStyle.NEOX;
@@ -214,6 +218,10 @@ public final class CudaSession implements LanguageModelState, AutoCloseable {
       matmul(w.down(), hb, xb2, n);
       k.add(stream, x, xb2, dim * n);
     }
+    if (allLogits) {
+      k.rmsnorm(stream, x, model.outputNorm(), xb, n, dim, eps);
+      matmul(model.output(), xb, batchLogits, n);
+    }
     DeviceBuffer last = x.slice(4L * (n - 1) * dim, 4L * dim);
     k.rmsnorm(stream, last, model.outputNorm(), xb, 1, dim, eps);
     matvec(model.output(), xb, logitsDevice);
@@ -224,11 +232,11 @@ public final class CudaSession implements LanguageModelState, AutoCloseable {
   }
 
   /** Prefills {@code tokens[from .. from + n)} at the current position in one batched pass. */
-  private void prefill(int[] newTokens, int from, int n) {
+  private void prefill(int[] newTokens, int from, int n, boolean allLogits) {
     stream.synchronize(); // the previous pass's copy has read hostTokens
     MemorySegment.copy(newTokens, from, hostTokens, ValueLayout.JAVA_INT, 0, n);
     batchTokens.copyFromAsync(hostTokens.asSlice(0, 4L * n), 0, stream);
-    enqueueBatch(position, n);
+    enqueueBatch(position, n, allLogits);
     System.arraycopy(newTokens, from, tokens, position, n);
   }
 
@@ -277,16 +285,7 @@ public final class CudaSession implements LanguageModelState, AutoCloseable {
   /** Appends tokens: one decode step for a single token, batched prefill passes for several. */
   @Override
   public void append(int... newTokens) {
-    checkOpen();
-    if (newTokens.length > context - position) {
-      throw new IllegalArgumentException("appending " + newTokens.length + " tokens at position " + position
-          + " exceeds the session's context length " + context);
-    }
-    for (int t : newTokens) {
-      if (t < 0 || t >= c.vocabSize()) {
-        throw new IllegalArgumentException("token " + t + " is outside the vocabulary 0.." + (c.vocabSize() - 1));
-      }
-    }
+    checkAppend(newTokens);
     if (newTokens.length == 1 || batch == 1) {
       for (int t : newTokens) {
         step(t, position);
@@ -295,11 +294,40 @@ public final class CudaSession implements LanguageModelState, AutoCloseable {
     } else {
       for (int from = 0; from < newTokens.length; from += batch) {
         int n = Math.min(batch, newTokens.length - from);
-        prefill(newTokens, from, n);
+        prefill(newTokens, from, n, false);
         position += n;
       }
     }
     if (newTokens.length > 0) logitsValid = true;
+  }
+
+  /**
+   * Appends {@code newTokens} in batched passes and returns the logits after each: every row of a
+   * pass goes through the output matrix ({@link LlmKernels#matmul}), so a speculative draft of k
+   * tokens is verified in one pass, and each row equals the logits of single steps bit for bit.
+   */
+  @Override
+  public float[][] appendWithLogits(int[] newTokens) {
+    checkAppend(newTokens);
+    int vocab = c.vocabSize();
+    if (batchLogits == null) {
+      batchLogits = alloc(4L * vocab * batch);
+      hostBatchLogits = arena.allocate(4L * vocab * batch, 16);
+    }
+    float[][] all = new float[newTokens.length][];
+    for (int from = 0; from < newTokens.length; from += batch) {
+      int n = Math.min(batch, newTokens.length - from);
+      prefill(newTokens, from, n, true);
+      position += n;
+      stream.synchronize();
+      MemorySegment rows = hostBatchLogits.asSlice(0, 4L * vocab * n);
+      batchLogits.copyTo(rows, 0);
+      for (int i = 0; i < n; i++) {
+        all[from + i] = rows.asSlice(4L * vocab * i, 4L * vocab).toArray(ValueLayout.JAVA_FLOAT);
+      }
+    }
+    if (newTokens.length > 0) logitsValid = true;
+    return all;
   }
 
   /** The logits after the last appended token (a copy). */
@@ -326,6 +354,19 @@ public final class CudaSession implements LanguageModelState, AutoCloseable {
     if (newPosition != position) {
       position = newPosition;
       logitsValid = false;
+    }
+  }
+
+  private void checkAppend(int[] newTokens) {
+    checkOpen();
+    if (newTokens.length > context - position) {
+      throw new IllegalArgumentException("appending " + newTokens.length + " tokens at position " + position
+          + " exceeds the session's context length " + context);
+    }
+    for (int t : newTokens) {
+      if (t < 0 || t >= c.vocabSize()) {
+        throw new IllegalArgumentException("token " + t + " is outside the vocabulary 0.." + (c.vocabSize() - 1));
+      }
     }
   }
 

@@ -13,6 +13,9 @@ import dev.loupe.gpu.FakeCuda;
 import dev.loupe.gpu.Gpu;
 import dev.loupe.gpu.GpuContext;
 import dev.loupe.llm.bench.RandomModels;
+import dev.loupe.llm.generate.GenerationOptions;
+import dev.loupe.llm.generate.Generator;
+import dev.loupe.llm.generate.SpeculativeState;
 import dev.loupe.llm.gguf.GgmlType;
 import dev.loupe.llm.model.KvCacheType;
 import dev.loupe.llm.model.Model;
@@ -192,6 +195,45 @@ class CudaSessionTest {
       assertArrayEquals(single.tokens(), batched.tokens());
       // four passes of about one launch per kernel against forty decode steps
       assertTrue(batchedLaunches * 5 < singleLaunches, "launches: batched " + batchedLaunches + ", single steps " + singleLaunches);
+    }
+  }
+
+  /**
+   * appendWithLogits (speculative verification) returns, row by row, the logits single steps give,
+   * bit for bit, across passes of 12; and speculative decoding with a Q4_0 draft, both on the GPU,
+   * generates exactly the target's plain greedy tokens.
+   */
+  @Test
+  void everyRowsLogitsOfABatchEqualSingleStepsAndSpeculationOnTheGpuKeepsTheGreedyTokens() throws IOException {
+    SessionOptions options = SessionOptions.of(64);
+    Path targetFile = model(GgmlType.Q8_0, ModelConfig.Architecture.LLAMA, false);
+    RandomModels.Shape q4 = new RandomModels.Shape(ModelConfig.Architecture.LLAMA, 128, 256, 2, 4, 2, 0, 320, GgmlType.Q4_0, false, 7);
+    Path draftFile = dir.resolve(q4.fileName("draft"));
+    RandomModels.write(q4, draftFile);
+    try (Model model = Model.load(targetFile); Model draftModel = Model.load(draftFile);
+        CudaModel cm = CudaModel.open(model, FakeCuda.gpu()); CudaModel dm = CudaModel.open(draftModel, FakeCuda.gpu());
+        CudaSession batched = new CudaSession(cm, options, true, 12); CudaSession single = new CudaSession(cm, options, true, 1)) {
+      int[] tokens = new int[30];
+      Random r = new Random(3);
+      for (int i = 0; i < tokens.length; i++) tokens[i] = r.nextInt(320);
+      float[][] rows = batched.appendWithLogits(tokens);
+      for (int i = 0; i < tokens.length; i++) {
+        single.append(tokens[i]);
+        assertArrayEquals(single.logits(), rows[i], "row " + i);
+      }
+      assertArrayEquals(single.logits(), batched.logits());
+
+      int[] prompt = prompt(320);
+      GenerationOptions greedy = GenerationOptions.greedy(20);
+      int[] expected;
+      try (CudaSession plain = cm.newSession(options)) {
+        expected = new Generator(plain, model.tokenizer()).generate(prompt, greedy).tokens();
+      }
+      try (CudaSession target = cm.newSession(options); CudaSession draft = dm.newSession(options)) {
+        SpeculativeState state = new SpeculativeState(target, draft, new SpeculativeState.Options(4, false));
+        assertArrayEquals(expected, new Generator(state, model.tokenizer()).generate(prompt, greedy).tokens());
+        assertTrue(state.stats().drafted() > 0, "the draft guessed");
+      }
     }
   }
 
