@@ -118,6 +118,24 @@ __device__ __forceinline__ void q4_k_scale_min(int j, const uint8_t* q, int* sca
   }
 }
 
+// Sub-block sb (of 32) of the Q4_K row r: its nibbles (byte l of qs, shifted by shift) and the factors
+// of sum(nibble * x) and of sum(x): d * scale and -dmin * min.
+struct Q4kSub {
+  const uint8_t* qs;
+  int shift;
+  float scale, min;
+};
+
+__device__ __forceinline__ Q4kSub q4_k_sub(const uint8_t* r, int sb) {
+  const uint8_t* blk = r + (size_t)(sb >> 3) * 144;
+  const int j = sb & 7;
+  const float d = __half2float(*reinterpret_cast<const __half*>(blk));
+  const float dmin = __half2float(*reinterpret_cast<const __half*>(blk + 2));
+  int scale, min;
+  q4_k_scale_min(j, blk + 4, &scale, &min);
+  return {blk + 16 + 32 * (j >> 1), (j & 1) * 4, d * (float)scale, -dmin * (float)min};
+}
+
 // As loupe_matvec_q8_0 for Q4_K rows (cols % 256 == 0): lane l takes sub-blocks of 32 l, l + 32, ...
 // (a row of 2,048 has 64, so every lane works), and adds d * scale * sum(nibble * x) - dmin * min * sum(x).
 extern "C" __global__ void __launch_bounds__(LLM_BLOCK)
@@ -128,24 +146,17 @@ loupe_matvec_q4_k(const uint8_t* w, const float* x, float* y, int rows, int cols
   const uint8_t* r = w + (size_t)row * (cols / 256) * 144;
   float acc = 0.0f;
   for (int sb = lane; sb < subs; sb += 32) {
-    const uint8_t* blk = r + (size_t)(sb >> 3) * 144;
-    const int j = sb & 7;
-    const float d = __half2float(*reinterpret_cast<const __half*>(blk));
-    const float dmin = __half2float(*reinterpret_cast<const __half*>(blk + 2));
-    int scale, min;
-    q4_k_scale_min(j, blk + 4, &scale, &min);
-    const uint8_t* qs = blk + 16 + 32 * (j >> 1);
-    const int shift = (j & 1) * 4;
+    const Q4kSub sub = q4_k_sub(r, sb);
     const float* xb = x + sb * 32;
     float s = 0.0f, sx = 0.0f;
 #pragma unroll
     for (int l = 0; l < 32; l++) {
       const float xv = __ldg(xb + l);
-      s = fmaf((float)((qs[l] >> shift) & 0x0F), xv, s);
+      s = fmaf((float)((sub.qs[l] >> sub.shift) & 0x0F), xv, s);
       sx += xv;
     }
-    acc = fmaf(d * (float)scale, s, acc);
-    acc = fmaf(-dmin * (float)min, sx, acc);
+    acc = fmaf(sub.scale, s, acc);
+    acc = fmaf(sub.min, sx, acc);
   }
   acc = warp_sum(acc);
   if (lane == 0) y[row] = acc;
@@ -402,17 +413,10 @@ loupe_matmul_q4_k(const uint8_t* w, const float* x, float* y, int rows, int cols
 #pragma unroll
   for (int t = 0; t < TILE_T; t++) acc[t] = 0.0f;
   for (int sb = lane; sb < subs; sb += 32) {
-    const uint8_t* blk = r + (size_t)(sb >> 3) * 144;
-    const int j = sb & 7;
-    const float d = __half2float(*reinterpret_cast<const __half*>(blk));
-    const float dmin = __half2float(*reinterpret_cast<const __half*>(blk + 2));
-    int scale, min;
-    q4_k_scale_min(j, blk + 4, &scale, &min);
-    const uint8_t* qs = blk + 16 + 32 * (j >> 1);
-    const int shift = (j & 1) * 4;
+    const Q4kSub sub = q4_k_sub(r, sb);
     float q[32];
 #pragma unroll
-    for (int l = 0; l < 32; l++) q[l] = (float)((qs[l] >> shift) & 0x0F);
+    for (int l = 0; l < 32; l++) q[l] = (float)((sub.qs[l] >> sub.shift) & 0x0F);
 #pragma unroll
     for (int t = 0; t < TILE_T; t++) {
       if (t < tn) {
@@ -424,8 +428,8 @@ loupe_matmul_q4_k(const uint8_t* w, const float* x, float* y, int rows, int cols
           s = fmaf(q[l], xv, s);
           sx += xv;
         }
-        acc[t] = fmaf(d * (float)scale, s, acc[t]);
-        acc[t] = fmaf(-dmin * (float)min, sx, acc[t]);
+        acc[t] = fmaf(sub.scale, s, acc[t]);
+        acc[t] = fmaf(sub.min, sx, acc[t]);
       }
     }
   }

@@ -359,15 +359,7 @@ public final class CudaSession implements LanguageModelState, AutoCloseable {
 
   private void checkAppend(int[] newTokens) {
     checkOpen();
-    if (newTokens.length > context - position) {
-      throw new IllegalArgumentException("appending " + newTokens.length + " tokens at position " + position
-          + " exceeds the session's context length " + context);
-    }
-    for (int t : newTokens) {
-      if (t < 0 || t >= c.vocabSize()) {
-        throw new IllegalArgumentException("token " + t + " is outside the vocabulary 0.." + (c.vocabSize() - 1));
-      }
-    }
+    LanguageModelState.checkAppend(newTokens, position, context, c.vocabSize());
   }
 
   private void checkOpen() {

@@ -24,6 +24,24 @@ public interface LanguageModelState {
   int contextLength();
 
   /**
+   * The checks of {@link #append}, for implementations: {@code tokens} fit after {@code position} in
+   * {@code contextLength} positions and each is in {@code [0, vocabSize)}.
+   *
+   * @throws IllegalArgumentException naming the numbers
+   */
+  static void checkAppend(int[] tokens, int position, int contextLength, int vocabSize) {
+    if (tokens.length > contextLength - position) {
+      throw new IllegalArgumentException("appending " + tokens.length + " tokens at position " + position
+          + " exceeds the session's context length " + contextLength);
+    }
+    for (int t : tokens) {
+      if (t < 0 || t >= vocabSize) {
+        throw new IllegalArgumentException("token " + t + " is outside the vocabulary 0.." + (vocabSize - 1));
+      }
+    }
+  }
+
+  /**
    * Appends {@code tokens} to the sequence (a batched prefill).
    *
    * @throws IllegalArgumentException when a token is outside the vocabulary or {@code position() + tokens.length}

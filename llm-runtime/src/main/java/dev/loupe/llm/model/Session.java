@@ -281,15 +281,7 @@ public final class Session implements LanguageModelState {
   // ------------------------------------------------------------------ the forward pass
 
   private void run(int[] newTokens, float[][] allLogits) {
-    if (newTokens.length > context - position) {
-      throw new IllegalArgumentException("appending " + newTokens.length + " tokens at position " + position
-          + " exceeds the session's context length " + context);
-    }
-    for (int t : newTokens) {
-      if (t < 0 || t >= c.vocabSize()) {
-        throw new IllegalArgumentException("token " + t + " is outside the vocabulary 0.." + (c.vocabSize() - 1));
-      }
-    }
+    LanguageModelState.checkAppend(newTokens, position, context, c.vocabSize());
     for (int off = 0; off < newTokens.length; off += batch) {
       int n = Math.min(batch, newTokens.length - off);
       forward(newTokens, off, n, allLogits);
