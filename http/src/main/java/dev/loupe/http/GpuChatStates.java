@@ -1,5 +1,6 @@
 package dev.loupe.http;
 
+import dev.loupe.gpu.CudaException;
 import dev.loupe.gpu.Gpu;
 import dev.loupe.llm.cuda.CudaBackend;
 import dev.loupe.llm.cuda.CudaModel;
@@ -34,9 +35,21 @@ final class GpuChatStates implements ChatEngine.StateFactory, AutoCloseable {
     return d.onGpu() ? new GpuChatStates(d.model()) : null;
   }
 
+  /**
+   * A chat's device session.
+   *
+   * @throws IllegalStateException when the device cannot hold it (the chat's turn ends with that
+   *     message; the server goes on)
+   */
   @Override
   public LanguageModelState open(SessionOptions options) {
-    return device.newSession(options);
+    try {
+      return device.newSession(options);
+    } catch (CudaException e) {
+      throw new IllegalStateException("the GPU has no room for another chat's KV cache of "
+          + (cacheBytes(device.model().config(), options) >> 20) + " MiB (" + e.getMessage()
+          + "); lower --chat-memory so that the server keeps fewer chats' caches, or --llm-context", e);
+    }
   }
 
   @Override

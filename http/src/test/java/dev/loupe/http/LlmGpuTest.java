@@ -125,6 +125,13 @@ class LlmGpuTest {
       assertTrue(b2.timings().cachedTokens() > 0, "the follow-up reused the cache");
       assertEquals(0, gpu.sessionStats().conversations());
       assertEquals(withModel, FakeCuda.liveAllocations(), "the dropped chat's session was freed after its turn");
+      // A device out of memory for a new chat's cache: that turn fails with the reason and what to change.
+      FakeCuda.inject(FakeCuda.ALLOCATION, dev.loupe.gpu.CudaException.OUT_OF_MEMORY, 1);
+      IllegalStateException full = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+          () -> gpu.ask(first, e -> {}, () -> false));
+      assertTrue(full.getMessage().startsWith("the GPU has no room for another chat's KV cache of ")
+          && full.getMessage().contains("CUDA_ERROR_OUT_OF_MEMORY") && full.getMessage().contains("--chat-memory"), full.getMessage());
+      assertEquals(a1.answer(), gpu.ask(first, e -> {}, () -> false).done().answer(), "the next chat runs");
     } finally {
       cpu.close();
       cpu.model().close();
