@@ -29,7 +29,7 @@ class RagBenchTest {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     ByteArrayOutputStream err = new ByteArrayOutputStream();
 
-    int code = Main.run(new String[] {"bench", "rag", "--items", "300", "--queries", "5", "--turns", "2", "--embedder", "tiny",
+    int code = Main.run(new String[] {"bench", "rag", "--items", "300", "--queries", "5", "--warmup", "3", "--turns", "2", "--embedder", "tiny",
         "--llm", "tiny", "--source-tokens", "200", "--threads", "1", "--dir", tmp.toString(), "--seed", "11"},
         new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
 
@@ -38,6 +38,7 @@ class RagBenchTest {
     List<String> lines = text.lines().toList();
     JsonNode json = new ObjectMapper().readTree(lines.getLast());
     assertTrue(json.get("retrieval_ms").get("p99").asDouble() >= json.get("retrieval_ms").get("p50").asDouble(), json.toString());
+    assertEquals(3, json.get("config").get("warmup").asInt());
     JsonNode turns = json.get("answer");
     assertEquals(2, turns.size());
     assertEquals(0, turns.get(0).get("cached_tokens").asInt());
