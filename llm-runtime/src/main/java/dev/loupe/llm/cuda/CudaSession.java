@@ -28,9 +28,11 @@ import java.util.List;
  * layers over a {@code [tokens][width]} batch, with matrix-matrix kernels that read each weight
  * block once per {@value LlmKernels#MATMUL_TILE} tokens ({@link LlmKernels#matmul}), causal attention
  * over the batch and only the last token's logits. Every token is computed in the decode step's
- * order, so a batch leaves the cache and the logits exactly as single steps would. The arithmetic is the CPU backend's with an fp16 cache: greedy
- * tokens match {@link dev.loupe.llm.model.Session} with {@link dev.loupe.llm.model.KvCacheType#F16}
- * and logits differ by float summation order only (see {@code CudaSessionTest} for the bound).
+ * order, so a batch leaves the cache and the logits exactly as single steps would.
+ *
+ * <p>The arithmetic is the CPU backend's with an fp16 cache: greedy tokens match {@link
+ * dev.loupe.llm.model.Session} with {@link dev.loupe.llm.model.KvCacheType#F16} and logits differ
+ * by float summation order only (see {@code CudaSessionTest} for the bound).
  * The cache is fp16 whatever {@link SessionOptions#kvCacheType()} says; at most {@link
  * LlmKernels#MAX_POSITIONS} positions.
  *
