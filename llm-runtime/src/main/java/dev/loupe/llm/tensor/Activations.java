@@ -10,7 +10,10 @@ package dev.loupe.llm.tensor;
  * {@code v·(cols/block) + b}; for Q4_K/Q5_K, {@code sums} holds the sum of each 32 elements of
  * {@code x} at {@code v·(cols/32) + g} (the term the weights' mins multiply). For Q8_0/Q4_0 in
  * the quantizing modes ({@link ActivationMode#GGML}, {@link ActivationMode#Q8}), {@code levels} holds the same integer levels as {@code x} (from
- * offset 0) as shorts, for the integer kernels. Built per call; immutable after construction.
+ * offset 0) as shorts, for the integer kernels; for Q4_0, {@code offsets} then holds {@code −8 ×}
+ * the sum of each 32 levels at {@code v·(cols/32) + b}, as a short (the nibbles' offset of 8 taken
+ * out of a block's sum once: the kernels' 16-bit sums wrap, but the block's true sum fits, so the
+ * wrapped terms add up to it). Built per call; immutable after construction.
  */
 final class Activations {
   final float[] x;
@@ -20,12 +23,14 @@ final class Activations {
   final float[] scales;
   final float[] sums;
   final short[] levels;
+  final short[] offsets;
 
   private Activations(float[] x, int xOffset, int cols, int count, float[] scales, float[] sums) {
-    this(x, xOffset, cols, count, scales, sums, null);
+    this(x, xOffset, cols, count, scales, sums, null, null);
   }
 
-  private Activations(float[] x, int xOffset, int cols, int count, float[] scales, float[] sums, short[] levels) {
+  private Activations(float[] x, int xOffset, int cols, int count, float[] scales, float[] sums, short[] levels,
+      short[] offsets) {
     this.x = x;
     this.xOffset = xOffset;
     this.cols = cols;
@@ -33,11 +38,12 @@ final class Activations {
     this.scales = scales;
     this.sums = sums;
     this.levels = levels;
+    this.offsets = offsets;
   }
 
   /** The same activations without {@link #levels}, so the float kernels run on them (tests). */
   Activations withoutLevels() {
-    return new Activations(x, xOffset, cols, count, scales, sums, null);
+    return new Activations(x, xOffset, cols, count, scales, sums, null, null);
   }
 
   int scaleBlock(WeightType type) {
@@ -82,7 +88,18 @@ final class Activations {
         for (int i = 0; i < n; i++) {
           levels[i] = (short) q[i];
         }
-        yield new Activations(q, 0, cols, count, scales, null, levels);
+        short[] offsets = null;
+        if (type == WeightType.Q4_0) {
+          offsets = new short[blocks];
+          for (int b = 0; b < blocks; b++) {
+            int sum = 0;
+            for (int j = 0; j < 32; j++) {
+              sum += levels[32 * b + j];
+            }
+            offsets[b] = (short) (-8 * sum);
+          }
+        }
+        yield new Activations(q, 0, cols, count, scales, null, levels, offsets);
       }
       case Q4_K, Q5_K, Q6_K -> {
         int blocks = n / 256;
