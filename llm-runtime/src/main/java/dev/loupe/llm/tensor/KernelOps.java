@@ -37,7 +37,7 @@ interface KernelOps {
 
   /**
    * The dot products of group {@code g} of an interleaved Q4_0 matrix with every vector of {@code
-   * a} (integer levels: {@link Activations#levels} and {@link Activations#offsets} present): row
+   * a} (integer levels: {@link Activations#offsets} and {@link Activations#nibbleLevels} present): row
    * {@code 32g + r} with vector {@code v} into {@code out[outOffset + v·outStride + r]} for the
    * group's real rows. Per row and vector, in block order, {@code s = s + (float) isum_b · (d_b ·
    * xs_b)} from {@code s = 0}, where {@code isum_b} is the block's exact integer sum: the bits of
