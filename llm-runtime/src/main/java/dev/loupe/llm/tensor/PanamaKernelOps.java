@@ -592,8 +592,8 @@ final class PanamaKernelOps implements KernelOps {
     long offset = g * m.groupBytes();
     int nb = m.cols() / 32, n = m.rowsIn(g);
     // two vectors at a time, each slice unpacked once for both; the group (cols·18 bytes) stays in
-    // L2 for the next pair. A four-vector form measured 2.5× slower (C2 seems to run out of its
-    // node budget and box vectors).
+    // L2 for the next pair. A four-vector form ran at about half the speed (C2 seems to run out of
+    // its node budget and box vectors).
     int v = 0;
     for (; v + 2 <= a.count; v += 2) {
       groupQ4_0x2(w, offset, nb, a, v, out, outOffset + v * outStride, outStride, n);

@@ -3,6 +3,7 @@ package dev.loupe.llm.tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
 
 /**
  * A copy of a Q4_0 matrix with its rows interleaved in groups of {@value #ROWS}, built at load
@@ -58,7 +59,7 @@ final class Q4_0Interleaved {
     for (int g = 0; g < groups; g++) {
       int n = Math.min(ROWS, rows - g * ROWS);
       if (n < ROWS) {
-        java.util.Arrays.fill(in, (byte) 0); // padding rows: scale 0
+        Arrays.fill(in, (byte) 0); // padding rows: scale 0
       }
       MemorySegment.copy(src, ValueLayout.JAVA_BYTE, g * rowBytes * ROWS, in, 0, Math.toIntExact(n * rowBytes));
       // written in order, read across the group's 32 rows (all in the L1/L2-sized buffer)
@@ -82,10 +83,6 @@ final class Q4_0Interleaved {
 
   MemorySegment data() {
     return data;
-  }
-
-  int rows() {
-    return rows;
   }
 
   int cols() {

@@ -151,11 +151,7 @@ public final class WeightMatrix {
     checkOut(out, outOffset, rows);
     Activations a = Activations.prepare(type, mode, x, xOffset, cols, 1);
     if (interleaved != null && a.levels != null) {
-      pool.forRange(interleaved.groups(), (start, end) -> {
-        for (int g = start; g < end; g++) {
-          ops.dotQ4_0Group(interleaved, g, a, out, outOffset + g * Q4_0Interleaved.ROWS, rows);
-        }
-      });
+      matmulInterleaved(a, out, outOffset, pool);
       return;
     }
     pool.forRange(rows, (start, end) -> {
@@ -179,16 +175,21 @@ public final class WeightMatrix {
     checkOut(out, outOffset, (long) rows * count);
     Activations a = Activations.prepare(type, mode, xs, xOffset, cols, count);
     if (interleaved != null && a.levels != null) {
-      pool.forRange(interleaved.groups(), (start, end) -> {
-        for (int g = start; g < end; g++) {
-          ops.dotQ4_0Group(interleaved, g, a, out, outOffset + g * Q4_0Interleaved.ROWS, rows);
-        }
-      });
+      matmulInterleaved(a, out, outOffset, pool);
       return;
     }
     pool.forRange(rows, (start, end) -> {
       for (int r = start; r < end; r++) {
         ops.dotAll(type, data, r * rowBytes, cols, a, out, outOffset + r, rows);
+      }
+    });
+  }
+
+  /** The matmul of every vector of {@code a} on the interleaved copy, split across threads by groups of rows. */
+  private void matmulInterleaved(Activations a, float[] out, int outOffset, ComputePool pool) {
+    pool.forRange(interleaved.groups(), (start, end) -> {
+      for (int g = start; g < end; g++) {
+        ops.dotQ4_0Group(interleaved, g, a, out, outOffset + g * Q4_0Interleaved.ROWS, rows);
       }
     });
   }

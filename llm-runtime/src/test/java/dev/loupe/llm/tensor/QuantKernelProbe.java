@@ -18,6 +18,8 @@ import java.util.SplittableRandom;
  * <p>Run after {@code mvn -pl gpu-kernels,llm-runtime test-compile}:
  * <pre>java --add-modules jdk.incubator.vector -cp llm-runtime/target/classes:llm-runtime/target/test-classes \
  *     dev.loupe.llm.tensor.QuantKernelProbe [small-MB] [large-MB] [cols] [Q4_0|Q8_0]</pre>
+ * With {@code -Dprobe.duel=true}, Q4_0 runs only the file-layout integer kernel against the
+ * interleaved one ({@link WeightMatrix#forMode}), alternating, and prints their ratio.
  */
 public final class QuantKernelProbe {
   private QuantKernelProbe() {}
