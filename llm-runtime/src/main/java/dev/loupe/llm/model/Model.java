@@ -53,7 +53,8 @@ public final class Model implements AutoCloseable {
     this.options = options;
     ModelConfig c = config;
     int embd = c.embeddingLength();
-    this.tokenEmbedding = matrix("token_embd.weight", c.vocabSize(), embd);
+    // The embedding table is only looked up by row, so it keeps the file's layout.
+    this.tokenEmbedding = fileMatrix("token_embd.weight", c.vocabSize(), embd);
     List<Layer> list = new ArrayList<>(c.layers());
     for (int i = 0; i < c.layers(); i++) {
       String b = "blk." + i + ".";
@@ -77,7 +78,9 @@ public final class Model implements AutoCloseable {
     this.layers = List.copyOf(list);
     this.outputNorm = vector("output_norm.weight", embd);
     // Tied embeddings: without output.weight the logits come from the token embedding table.
-    this.output = file.hasTensor("output.weight") ? matrix("output.weight", c.vocabSize(), embd) : tokenEmbedding;
+    this.output = file.hasTensor("output.weight")
+        ? matrix("output.weight", c.vocabSize(), embd)
+        : tokenEmbedding.forMode(options.activationMode());
     this.ropeFreqFactors = optionalVector("rope_freqs.weight", c.ropeDimensions() / 2);
     this.pool = ComputePool.create(options.threads());
   }
@@ -129,7 +132,7 @@ public final class Model implements AutoCloseable {
 
   /** Whether the logits come from the token embedding table (no {@code output.weight}). */
   public boolean tiedEmbeddings() {
-    return output == tokenEmbedding;
+    return !file.hasTensor("output.weight");
   }
 
   /** The bytes of weights one decoded token streams (every matrix once; the embedding row aside). */
@@ -197,7 +200,12 @@ public final class Model implements AutoCloseable {
 
   // ---- binding tensors
 
+  /** A matrix for matmuls, in the layout the kernels want for this model's activation mode. */
   private WeightMatrix matrix(String name, int rows, int cols) {
+    return fileMatrix(name, rows, cols).forMode(options.activationMode());
+  }
+
+  private WeightMatrix fileMatrix(String name, int rows, int cols) {
     GgufTensor t = file.tensor(name);
     if (t.rank() != 2 || t.dim(0) != cols || t.dim(1) != rows) {
       throw new IllegalArgumentException(file.path() + ": tensor '" + name + "' has dims " + Arrays.toString(t.dims())

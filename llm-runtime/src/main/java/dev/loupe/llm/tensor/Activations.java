@@ -10,7 +10,13 @@ package dev.loupe.llm.tensor;
  * {@code v·(cols/block) + b}; for Q4_K/Q5_K, {@code sums} holds the sum of each 32 elements of
  * {@code x} at {@code v·(cols/32) + g} (the term the weights' mins multiply). For Q8_0/Q4_0 in
  * the quantizing modes ({@link ActivationMode#GGML}, {@link ActivationMode#Q8}), {@code levels} holds the same integer levels as {@code x} (from
- * offset 0) as shorts, for the integer kernels. Built per call; immutable after construction.
+ * offset 0) as shorts, for the integer kernels; for Q4_0 also, for the interleaved kernel, {@code
+ * offsets} holds {@code −8 ×} the sum of each 32 levels at {@code v·(cols/32) + b} (the nibbles'
+ * offset of 8 taken out of a block's sum once) and {@code nibbleLevels} the levels with element
+ * {@code 16+k} of each block replaced by {@code a[16+k] − 16·a[k]} (so a whole weight byte times
+ * {@code a[k]} plus its high nibble times that is {@code low·a[k] + high·a[16+k]}), all as shorts
+ * that may wrap: the kernel's 16-bit sums wrap too, and each block's true sum fits, so the wrapped
+ * terms add up to it. Built per call; immutable after construction.
  */
 final class Activations {
   final float[] x;
@@ -20,12 +26,15 @@ final class Activations {
   final float[] scales;
   final float[] sums;
   final short[] levels;
+  final short[] offsets;
+  final short[] nibbleLevels;
 
   private Activations(float[] x, int xOffset, int cols, int count, float[] scales, float[] sums) {
-    this(x, xOffset, cols, count, scales, sums, null);
+    this(x, xOffset, cols, count, scales, sums, null, null, null);
   }
 
-  private Activations(float[] x, int xOffset, int cols, int count, float[] scales, float[] sums, short[] levels) {
+  private Activations(float[] x, int xOffset, int cols, int count, float[] scales, float[] sums, short[] levels,
+      short[] offsets, short[] nibbleLevels) {
     this.x = x;
     this.xOffset = xOffset;
     this.cols = cols;
@@ -33,11 +42,13 @@ final class Activations {
     this.scales = scales;
     this.sums = sums;
     this.levels = levels;
+    this.offsets = offsets;
+    this.nibbleLevels = nibbleLevels;
   }
 
   /** The same activations without {@link #levels}, so the float kernels run on them (tests). */
   Activations withoutLevels() {
-    return new Activations(x, xOffset, cols, count, scales, sums, null);
+    return new Activations(x, xOffset, cols, count, scales, sums, null, null, null);
   }
 
   int scaleBlock(WeightType type) {
@@ -82,7 +93,24 @@ final class Activations {
         for (int i = 0; i < n; i++) {
           levels[i] = (short) q[i];
         }
-        yield new Activations(q, 0, cols, count, scales, null, levels);
+        short[] offsets = null, nibbleLevels = null;
+        if (type == WeightType.Q4_0) {
+          offsets = new short[blocks];
+          for (int b = 0; b < blocks; b++) {
+            int sum = 0;
+            for (int j = 0; j < 32; j++) {
+              sum += levels[32 * b + j];
+            }
+            offsets[b] = (short) (-8 * sum);
+          }
+          nibbleLevels = levels.clone();
+          for (int b = 0; b < blocks; b++) {
+            for (int j = 0; j < 16; j++) {
+              nibbleLevels[32 * b + 16 + j] = (short) (levels[32 * b + 16 + j] - 16 * levels[32 * b + j]);
+            }
+          }
+        }
+        yield new Activations(q, 0, cols, count, scales, null, levels, offsets, nibbleLevels);
       }
       case Q4_K, Q5_K, Q6_K -> {
         int blocks = n / 256;

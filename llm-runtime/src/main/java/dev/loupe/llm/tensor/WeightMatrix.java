@@ -13,6 +13,10 @@ import java.lang.foreign.MemorySegment;
  * reading each weight row once for all of them (prefill, speculative verification). The dot
  * kernels are the JVM's choice of {@link KernelOps} unless {@link #withKernels} says otherwise.
  *
+ * <p>{@link #forMode} gives the matrix a second, faster layout for a model's activation mode: Q4_0
+ * matrices meant for the integer kernels are copied with their rows interleaved ({@link
+ * Q4_0Interleaved}), and their integer-mode matmuls read only the copy.
+ *
  * <p>Immutable and thread-safe; the segment must stay alive (its arena open) while in use.
  */
 public final class WeightMatrix {
@@ -22,16 +26,19 @@ public final class WeightMatrix {
   private final int cols;
   private final long rowBytes;
   private final KernelOps ops;
+  /** The rows interleaved for the integer kernels, or null; see {@link #forMode}. */
+  private final Q4_0Interleaved interleaved;
 
   /**
    * Wraps {@code data} (at least {@code rows·rowBytes} long, from its start) as a matrix; rejects
    * column counts that are not whole blocks and segments too short.
    */
   public WeightMatrix(MemorySegment data, WeightType type, int rows, int cols) {
-    this(data, type, rows, cols, KernelOps.get());
+    this(data, type, rows, cols, KernelOps.get(), null);
   }
 
-  private WeightMatrix(MemorySegment data, WeightType type, int rows, int cols, KernelOps ops) {
+  private WeightMatrix(MemorySegment data, WeightType type, int rows, int cols, KernelOps ops,
+      Q4_0Interleaved interleaved) {
     if (rows < 1 || cols < 1) {
       throw new IllegalArgumentException("weight shape " + rows + "×" + cols + " must be positive");
     }
@@ -51,11 +58,40 @@ public final class WeightMatrix {
     this.rows = rows;
     this.cols = cols;
     this.ops = ops;
+    this.interleaved = interleaved;
   }
 
-  /** The same matrix computed with the given kernels (duel tests, benchmarks). */
+  /** The same matrix computed with the given kernels (duel tests, benchmarks), in the file's layout. */
   WeightMatrix withKernels(KernelOps kernels) {
-    return new WeightMatrix(data, type, rows, cols, kernels);
+    return new WeightMatrix(data, type, rows, cols, kernels, null);
+  }
+
+  /**
+   * This matrix made ready for matmuls in {@code mode}: for Q4_0 weights, an integer mode ({@link
+   * ActivationMode#Q8}, {@link ActivationMode#GGML}) and kernels that have an interleaved form
+   * (the Vector API at 512 bits), a matrix whose matmuls in those modes read a copy with rows
+   * interleaved in groups of 32 ({@link Q4_0Interleaved}), off-heap, and give each row exactly
+   * the {@link ScalarKernelOps} result (block sums exact, scaled and added in block order);
+   * otherwise this matrix. The copy costs one pass over the weights at load (see {@link
+   * Q4_0Interleaved}) and their size in off-heap memory; where {@link #data()} is a mapped file,
+   * the pages the copy read are then unloaded, so resident memory stays near the file's size, and
+   * integer-mode matmuls do not read them again (FP32-mode calls, {@link #dot} and {@link
+   * #dequantizeRow} still do).
+   */
+  public WeightMatrix forMode(ActivationMode mode) {
+    if (type != WeightType.Q4_0 || mode == ActivationMode.FP32 || !ops.interleavesQ4_0() || interleaved != null) {
+      return this;
+    }
+    Q4_0Interleaved copy = Q4_0Interleaved.of(data, rows, cols);
+    if (data.isMapped()) {
+      data.unload(); // the pages just read are not needed again: resident memory stays near the file's size
+    }
+    return new WeightMatrix(data, type, rows, cols, ops, copy);
+  }
+
+  /** Whether integer-mode matmuls read an interleaved copy ({@link #forMode}). */
+  boolean interleaved() {
+    return interleaved != null;
   }
 
   /** Name of the dot kernels chosen for this JVM, for start-up logs and benchmarks. */
@@ -114,6 +150,10 @@ public final class WeightMatrix {
   public void matmul(float[] x, int xOffset, float[] out, int outOffset, ComputePool pool, ActivationMode mode) {
     checkOut(out, outOffset, rows);
     Activations a = Activations.prepare(type, mode, x, xOffset, cols, 1);
+    if (interleaved != null && a.levels != null) {
+      matmulInterleaved(a, out, outOffset, pool);
+      return;
+    }
     pool.forRange(rows, (start, end) -> {
       for (int r = start; r < end; r++) {
         out[outOffset + r] = ops.dot(type, data, r * rowBytes, cols, a, 0);
@@ -134,9 +174,22 @@ public final class WeightMatrix {
     }
     checkOut(out, outOffset, (long) rows * count);
     Activations a = Activations.prepare(type, mode, xs, xOffset, cols, count);
+    if (interleaved != null && a.levels != null) {
+      matmulInterleaved(a, out, outOffset, pool);
+      return;
+    }
     pool.forRange(rows, (start, end) -> {
       for (int r = start; r < end; r++) {
         ops.dotAll(type, data, r * rowBytes, cols, a, out, outOffset + r, rows);
+      }
+    });
+  }
+
+  /** The matmul of every vector of {@code a} on the interleaved copy, split across threads by groups of rows. */
+  private void matmulInterleaved(Activations a, float[] out, int outOffset, ComputePool pool) {
+    pool.forRange(interleaved.groups(), (start, end) -> {
+      for (int g = start; g < end; g++) {
+        ops.dotQ4_0Group(interleaved, g, a, out, outOffset + g * Q4_0Interleaved.ROWS, rows);
       }
     });
   }
@@ -160,14 +213,33 @@ public final class WeightMatrix {
     int[] starts = new int[ms.length + 1];
     for (int i = 0; i < ms.length; i++) {
       WeightMatrix m = ms[i];
-      if (m.type != first.type || m.cols != first.cols || m.ops != first.ops) {
-        throw new IllegalArgumentException(
-            m + " cannot share a pass with " + first + ": fused matmuls need one type and column count");
+      if (m.type != first.type || m.cols != first.cols || m.ops != first.ops
+          || (m.interleaved == null) != (first.interleaved == null)) {
+        throw new IllegalArgumentException(m + " cannot share a pass with " + first
+            + ": fused matmuls need one type, column count and layout (all or none interleaved)");
       }
       checkOut(outs[i], 0, (long) m.rows * count);
       starts[i + 1] = Math.addExact(starts[i], m.rows);
     }
     Activations a = Activations.prepare(first.type, mode, xs, xOffset, first.cols, count);
+    if (first.interleaved != null && a.levels != null) {
+      int[] groupStarts = new int[ms.length + 1];
+      for (int i = 0; i < ms.length; i++) {
+        groupStarts[i + 1] = groupStarts[i] + ms[i].interleaved.groups();
+      }
+      pool.forRange(groupStarts[ms.length], (start, end) -> {
+        int i = 0;
+        for (int g = start; g < end; g++) {
+          while (g >= groupStarts[i + 1]) {
+            i++;
+          }
+          WeightMatrix m = ms[i];
+          int mg = g - groupStarts[i];
+          m.ops.dotQ4_0Group(m.interleaved, mg, a, outs[i], mg * Q4_0Interleaved.ROWS, m.rows);
+        }
+      });
+      return;
+    }
     pool.forRange(starts[ms.length], (start, end) -> {
       int i = 0;
       for (int g = start; g < end; g++) {
@@ -196,6 +268,6 @@ public final class WeightMatrix {
 
   @Override
   public String toString() {
-    return "WeightMatrix[" + rows + "×" + cols + " " + type + "]";
+    return "WeightMatrix[" + rows + "×" + cols + " " + type + (interleaved != null ? ", interleaved" : "") + "]";
   }
 }

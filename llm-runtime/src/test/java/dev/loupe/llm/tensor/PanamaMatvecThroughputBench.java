@@ -11,9 +11,10 @@ import jdk.incubator.vector.VectorOperators;
 
 /**
  * Throughput probe, not a test: streams a ~1 GB Q8_0 and Q4_0 weight matrix through {@link
- * WeightMatrix#matmul} on 1 and 2 threads and prints the weight bytes per second, next to a plain
- * streaming read of the same memory (the bandwidth bound a memory-bound matvec can reach), and the
- * batched matmul of 8 vectors (prefill), counted as weight bytes × vectors per second.
+ * WeightMatrix#matmul} on 1 and 2 threads (Q4_0 also interleaved, {@link WeightMatrix#forMode})
+ * and prints the weight bytes per second, next to a plain streaming read of the same memory (the
+ * bandwidth bound a memory-bound matvec can reach), and the batched matmul of 8 vectors (prefill),
+ * counted as weight bytes × vectors per second.
  *
  * <p>Run after {@code mvn -pl gpu-kernels,llm-runtime test-compile}:
  * <pre>java --add-modules jdk.incubator.vector -cp llm-runtime/target/classes:llm-runtime/target/test-classes \
@@ -36,6 +37,7 @@ public final class PanamaMatvecThroughputBench {
             : allocated;
         fill(seg, type);
         WeightMatrix m = new WeightMatrix(seg, type, rows, cols);
+        WeightMatrix interleaved = m.forMode(ActivationMode.Q8); // m itself unless Q4_0 on 512-bit vectors
         float[] x = randomVector(cols);
         float[] out = new float[rows];
         for (int threads = 1; threads <= 2; threads++) {
@@ -43,12 +45,20 @@ public final class PanamaMatvecThroughputBench {
             report(type + " matvec fp32-act", threads, m.byteSize(), () -> m.matmul(x, out, pool));
             report(type + " matvec ggml-act", threads, m.byteSize(),
                 () -> m.matmul(x, 0, out, 0, pool, ActivationMode.GGML));
+            if (interleaved != m) {
+              report(type + " matvec q8-act interleaved", threads, m.byteSize(),
+                  () -> interleaved.matmul(x, 0, out, 0, pool, ActivationMode.Q8));
+            }
             report("stream read (bound)", threads, seg.byteSize(), () -> streamSum(seg, pool));
             // prefill: 8 vectors per pass over the weights; GB/s counts weight bytes × vectors
             float[] xs = randomVector(8 * cols);
             float[] outs = new float[8 * rows];
             report(type + " batch-8 fp32-act", threads, 8 * m.byteSize(),
                 () -> m.matmulBatch(xs, 0, 8, outs, 0, pool, ActivationMode.FP32));
+            if (interleaved != m) {
+              report(type + " batch-8 q8-act interleaved", threads, 8 * m.byteSize(),
+                  () -> interleaved.matmulBatch(xs, 0, 8, outs, 0, pool, ActivationMode.Q8));
+            }
           }
         }
       }

@@ -18,6 +18,8 @@ import java.util.SplittableRandom;
  * <p>Run after {@code mvn -pl gpu-kernels,llm-runtime test-compile}:
  * <pre>java --add-modules jdk.incubator.vector -cp llm-runtime/target/classes:llm-runtime/target/test-classes \
  *     dev.loupe.llm.tensor.QuantKernelProbe [small-MB] [large-MB] [cols] [Q4_0|Q8_0]</pre>
+ * With {@code -Dprobe.duel=true}, Q4_0 runs only the file-layout integer kernel against the
+ * interleaved one ({@link WeightMatrix#forMode}), alternating, and prints their ratio.
  */
 public final class QuantKernelProbe {
   private QuantKernelProbe() {}
@@ -50,6 +52,10 @@ public final class QuantKernelProbe {
       float[] xs = randomVector(8 * cols);
       float[] out = new float[8 * rows];
       String size = String.format(Locale.ROOT, "%s %5.0f MB", type, megabytes);
+      if (type == WeightType.Q4_0 && Boolean.getBoolean("probe.duel")) {
+        duel(size, m, xs, out, pool);
+        return;
+      }
       for (ActivationMode mode : ActivationMode.values()) {
         report(size + " matvec  " + mode, m.byteSize(), () -> m.matmul(xs, 0, out, 0, pool, mode));
         for (int n : new int[] {4, 8}) {
@@ -57,6 +63,51 @@ public final class QuantKernelProbe {
         }
       }
     }
+  }
+
+  /**
+   * The file-layout integer kernel against the interleaved one ({@link WeightMatrix#forMode}) on
+   * the same matrix, alternating round by round so a shared machine's load falls on both alike:
+   * each one's median GB/s per CPU-second and the median of the per-round ratios.
+   */
+  private static void duel(String size, WeightMatrix m, float[] xs, float[] out, ComputePool pool) {
+    long t0 = System.nanoTime();
+    WeightMatrix mi = m.forMode(ActivationMode.Q8);
+    System.out.printf(Locale.ROOT, "%s interleaving took %.0f ms%n", size, (System.nanoTime() - t0) / 1e6);
+    for (int n : new int[] {1, 4, 8}) {
+      Runnable old = n == 1
+          ? () -> m.matmul(xs, 0, out, 0, pool, ActivationMode.Q8)
+          : () -> m.matmulBatch(xs, 0, n, out, 0, pool, ActivationMode.Q8);
+      Runnable neu = n == 1
+          ? () -> mi.matmul(xs, 0, out, 0, pool, ActivationMode.Q8)
+          : () -> mi.matmulBatch(xs, 0, n, out, 0, pool, ActivationMode.Q8);
+      long bytes = n * m.byteSize();
+      int reps = (int) Math.max(1, 400_000_000L / bytes);
+      for (int i = 0; i < 2 * reps; i++) {
+        old.run();
+        neu.run();
+      }
+      double[] a = new double[9], b = new double[9], ratio = new double[9];
+      for (int i = 0; i < a.length; i++) {
+        a[i] = rate(old, reps, bytes);
+        b[i] = rate(neu, reps, bytes);
+        ratio[i] = b[i] / a[i];
+      }
+      Arrays.sort(a);
+      Arrays.sort(b);
+      Arrays.sort(ratio);
+      System.out.printf(Locale.ROOT, "%s x%d Q8: file layout %6.2f, interleaved %6.2f GB/s per CPU-second, ratio %.2f%n",
+          size, n, a[4], b[4], ratio[4]);
+    }
+  }
+
+  private static double rate(Runnable run, int reps, long bytes) {
+    ThreadMXBean mx = ManagementFactory.getThreadMXBean();
+    long c0 = mx.getCurrentThreadCpuTime();
+    for (int k = 0; k < reps; k++) {
+      run.run();
+    }
+    return bytes * (double) reps / (mx.getCurrentThreadCpuTime() - c0);
   }
 
   private static float[] randomVector(int n) {

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -16,6 +17,8 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 class WeightMatrixTest {
+  private static final Map<String, KernelOps> KERNELS =
+      Map.of("scalar", KernelOpsProvider.choose("scalar"), "panama", KernelOpsProvider.choose("panama"));
 
   static Stream<Arguments> batches() {
     List<Arguments> cases = new ArrayList<>();
@@ -23,6 +26,9 @@ class WeightMatrixTest {
       for (ActivationMode mode : ActivationMode.values()) {
         for (String kernels : new String[] {"scalar", "panama"}) {
           cases.add(Arguments.of(type, mode, kernels));
+        }
+        if (type == WeightType.Q4_0 && mode != ActivationMode.FP32) {
+          cases.add(Arguments.of(type, mode, "interleaved"));
         }
       }
     }
@@ -39,7 +45,7 @@ class WeightMatrixTest {
     int rows = 13, cols = type.blockSize() == 256 ? 512 : 96;
     long seed = 1000 + type.ordinal() * 10 + mode.ordinal();
     KernelDuelTest.Fixture f = KernelDuelTest.Fixture.random(type, rows, cols, seed);
-    WeightMatrix m = f.matrix().withKernels(KernelOpsProvider.choose(kernels));
+    WeightMatrix m = prepared(f.matrix(), kernels, mode);
     for (int count : new int[] {1, 2, 3, 4, 5, 9}) {
       float[] xs = BlockCodecTest.gaussian(count * cols + 3, seed + count, 1f);
       for (int threads = 1; threads <= 2; threads++) {
@@ -67,11 +73,10 @@ class WeightMatrixTest {
       WeightType type, ActivationMode mode, String kernels) {
     int cols = type.blockSize() == 256 ? 512 : 96;
     long seed = 3000 + type.ordinal() * 10 + mode.ordinal();
-    KernelOps ops = KernelOpsProvider.choose(kernels);
     int[] rows = {13, 5, 7};
     WeightMatrix[] ms = new WeightMatrix[rows.length];
     for (int i = 0; i < rows.length; i++) {
-      ms[i] = KernelDuelTest.Fixture.random(type, rows[i], cols, seed + i).matrix().withKernels(ops);
+      ms[i] = prepared(KernelDuelTest.Fixture.random(type, rows[i], cols, seed + i).matrix(), kernels, mode);
     }
     int count = 9;
     float[] xs = BlockCodecTest.gaussian(count * cols + 3, seed, 1f);
@@ -87,6 +92,16 @@ class WeightMatrixTest {
         assertArrayEquals(alone, fused[i], type + " " + mode + " " + kernels + " matrix " + i + " (seed " + seed + ")");
       }
     }
+  }
+
+  /**
+   * {@code m} on the named kernels, one instance per name (fused passes need one); "interleaved" is
+   * the Vector API's with {@link WeightMatrix#forMode}.
+   */
+  private static WeightMatrix prepared(WeightMatrix m, String kernels, ActivationMode mode) {
+    return kernels.equals("interleaved")
+        ? m.withKernels(KERNELS.get("panama")).forMode(mode)
+        : m.withKernels(KERNELS.get(kernels));
   }
 
   @Test

@@ -1,0 +1,130 @@
+package dev.loupe.llm.tensor;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Q4_0 matrices interleaved for the integer kernels ({@link WeightMatrix#forMode}) against the
+ * scalar reference on the file's layout: the block sums are exact integers and the interleaved
+ * kernel scales and adds them in the reference's order, so every row must give the reference's
+ * bits, on awkward row counts (1, a partial group, whole groups plus a tail), many blocks, one and
+ * several vectors, one and two threads. Skipped where the platform has no 512-bit vectors.
+ */
+class Q4_0InterleavedTest {
+  private static final KernelOps PANAMA = new PanamaKernelOps();
+  private static final KernelOps SCALAR = new ScalarKernelOps();
+
+  static Stream<Arguments> shapes() {
+    List<Arguments> cases = new ArrayList<>();
+    for (int rows : new int[] {1, 7, 31, 32, 33, 100, 207}) {
+      for (int cols : new int[] {32, 96, 2048}) {
+        for (ActivationMode mode : new ActivationMode[] {ActivationMode.GGML, ActivationMode.Q8}) {
+          cases.add(Arguments.of(rows, cols, mode));
+        }
+      }
+    }
+    cases.add(Arguments.of(65, 8192, ActivationMode.Q8)); // a down projection's width: 256 blocks
+    return cases.stream();
+  }
+
+  @ParameterizedTest(name = "{0}×{1} {2}")
+  @MethodSource("shapes")
+  void interleaved_matmuls_give_the_scalar_references_bits(int rows, int cols, ActivationMode mode) {
+    assumeTrue(PANAMA.interleavesQ4_0(), "no interleaved kernel at this vector width");
+    long seed = 31L * rows + cols + mode.ordinal();
+    WeightMatrix m = KernelDuelTest.Fixture.random(WeightType.Q4_0, rows, cols, seed).matrix().withKernels(PANAMA);
+    WeightMatrix mi = m.forMode(mode);
+    assertTrue(mi.interleaved(), "forMode(" + mode + ") interleaves Q4_0");
+    for (int count : new int[] {1, 5}) {
+      float[] xs = BlockCodecTest.gaussian(count * cols + 3, seed + count, 1f);
+      Activations a = Activations.prepare(WeightType.Q4_0, mode, xs, 3, cols, count);
+      for (int threads = 1; threads <= 2; threads++) {
+        try (ComputePool pool = ComputePool.create(threads)) {
+          float[] batched = new float[count * rows + 1];
+          mi.matmulBatch(xs, 3, count, batched, 1, pool, mode);
+          for (int v = 0; v < count; v++) {
+            float[] single = new float[rows];
+            mi.matmul(xs, 3 + v * cols, single, 0, pool, mode);
+            for (int r = 0; r < rows; r++) {
+              float want = SCALAR.dot(WeightType.Q4_0, m.data(), r * m.rowBytes(), cols, a, v);
+              String at = rows + "×" + cols + " " + mode + " vector " + v + " of " + count + " row " + r + " threads "
+                  + threads + " (seed " + seed + ")";
+              assertEquals(Float.floatToIntBits(want), Float.floatToIntBits(batched[1 + v * rows + r]), at + ", batched");
+              assertEquals(Float.floatToIntBits(want), Float.floatToIntBits(single[r]), at + ", one vector");
+            }
+          }
+          assertEquals(0f, batched[0], "nothing written before the output range");
+        }
+      }
+    }
+  }
+
+  /**
+   * The largest block sums the 16-bit lanes must hold: nibbles 0 (weight −8) against levels of
+   * ±127 in all 32 elements give ∓32,512; nibbles 15 (weight 7) give ±28,448. The lanes wrap
+   * while summing the raw nibbles, and the −8·Σa correction brings them back.
+   */
+  @Test
+  void extreme_nibbles_and_levels_do_not_overflow_the_16_bit_lanes() {
+    assumeTrue(PANAMA.interleavesQ4_0(), "no interleaved kernel at this vector width");
+    int rows = 33, cols = 64;
+    byte[] bytes = new byte[rows * (cols / 32) * 18];
+    short d = Float.floatToFloat16(0.5f);
+    for (int b = 0; b < rows * cols / 32; b++) {
+      bytes[18 * b] = (byte) d;
+      bytes[18 * b + 1] = (byte) (d >> 8);
+      Arrays.fill(bytes, 18 * b + 2, 18 * b + 18, (byte) ((b / (cols / 32)) % 2 == 0 ? 0x00 : 0xFF));
+    }
+    WeightMatrix m = new WeightMatrix(MemorySegment.ofArray(bytes), WeightType.Q4_0, rows, cols).withKernels(PANAMA);
+    WeightMatrix mi = m.forMode(ActivationMode.Q8);
+    float[] x = new float[cols];
+    Arrays.fill(x, 0, 32, 3f); // levels 127
+    Arrays.fill(x, 32, 64, -3f); // levels −127
+    float[] out = new float[rows];
+    try (ComputePool pool = ComputePool.singleThreaded()) {
+      mi.matmul(x, 0, out, 0, pool, ActivationMode.Q8);
+    }
+    float ds = HalfFloats.roundF16(3f / 127);
+    for (int r = 0; r < rows; r++) {
+      int q = r % 2 == 0 ? -8 : 7;
+      // block 0: 32·q·127, block 1: 32·q·(−127), each times 0.5·ds: exact, and they cancel
+      float block0 = (32 * q * 127) * (0.5f * ds), block1 = (32 * q * -127) * (0.5f * ds);
+      assertEquals(block0 + block1, out[r], "row " + r);
+    }
+    float[] lone = new float[rows];
+    Arrays.fill(x, 32, 64, 0f);
+    try (ComputePool pool = ComputePool.singleThreaded()) {
+      mi.matmul(x, 0, lone, 0, pool, ActivationMode.Q8);
+    }
+    assertEquals(-32 * 8 * 127 * (0.5f * ds), lone[0], "row 0: the block sum −32,512");
+    assertEquals(32 * 7 * 127 * (0.5f * ds), lone[1], "row 1: the block sum 28,448");
+  }
+
+  @Test
+  void only_q4_0_in_the_integer_modes_is_interleaved() {
+    WeightMatrix q4 = KernelDuelTest.Fixture.random(WeightType.Q4_0, 5, 64, 1).matrix().withKernels(PANAMA);
+    assertSame(q4, q4.forMode(ActivationMode.FP32), "FP32 activations keep the file layout");
+    WeightMatrix q8 = KernelDuelTest.Fixture.random(WeightType.Q8_0, 5, 64, 2).matrix().withKernels(PANAMA);
+    assertSame(q8, q8.forMode(ActivationMode.Q8), "Q8_0 keeps the file layout");
+    WeightMatrix scalar = q4.withKernels(SCALAR);
+    assertSame(scalar, scalar.forMode(ActivationMode.Q8), "the scalar kernels have no interleaved form");
+    if (PANAMA.interleavesQ4_0()) {
+      WeightMatrix mi = q4.forMode(ActivationMode.GGML);
+      assertNotSame(q4, mi);
+      assertSame(mi, mi.forMode(ActivationMode.Q8), "interleaved once");
+    }
+  }
+}
