@@ -1,22 +1,31 @@
 package dev.loupe.http;
 
+import dev.loupe.llm.tensor.ActivationMode;
 import java.util.Locale;
 
 /**
- * How {@code loupe serve} runs chat: the positions of each chat's KV cache ({@code --llm-context})
- * and the memory all chats' caches may take together ({@code --chat-memory}).
+ * How {@code loupe serve} runs chat: the positions of each chat's KV cache ({@code --llm-context}),
+ * the memory all chats' caches may take together ({@code --chat-memory}) and the model's
+ * activation mode ({@code --llm-activations}).
  *
  * @param contextLength positions per chat, in [16, 1048576]; 0 for the model's trained context
  *     capped at {@link Main#CHAT_CONTEXT}
  * @param memoryBudgetBytes bytes for all chats' KV caches, at least 1 MiB; 0 for {@link #DEFAULT_MEMORY}
+ * @param activations FP32 (exact matmul inputs) or Q8 (rounded as llama.cpp does: the integer kernels)
  */
-record ChatOptions(int contextLength, long memoryBudgetBytes) {
+record ChatOptions(int contextLength, long memoryBudgetBytes, ActivationMode activations) {
   /** The chat memory budget when none is given: 1 GiB of KV caches. */
   static final long DEFAULT_MEMORY = 1L << 30;
-  /** The defaults: the model's context (capped) and 1 GiB. */
+  /** The defaults: the model's context (capped), 1 GiB and fp32 activations. */
   static final ChatOptions DEFAULTS = new ChatOptions(0, 0);
 
+  /** With fp32 activations. */
+  ChatOptions(int contextLength, long memoryBudgetBytes) {
+    this(contextLength, memoryBudgetBytes, ActivationMode.FP32);
+  }
+
   ChatOptions {
+    java.util.Objects.requireNonNull(activations, "activations");
     if (contextLength != 0 && (contextLength < 16 || contextLength > 1 << 20)) {
       throw new IllegalArgumentException("--llm-context " + contextLength + " is outside [16, 1048576] positions");
     }

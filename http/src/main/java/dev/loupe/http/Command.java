@@ -167,11 +167,14 @@ sealed interface Command {
                          /v1/chat/completions); default $LOUPE_LLM; without one
                          chat answers 503 with how to load one
             --gpu        mirror the store's vectors on the GPU and answer k-NN
-                         searches there (exact); the CPU path when there is no GPU
+                         searches there (exact), and decode chats there; the CPU
+                         path when there is no GPU
             --llm-context N    positions of each chat's KV cache; default the
                          model's context, at most 4096
             --chat-memory SIZE  memory all chats' KV caches may take (512m, 2g);
                          default 1g; the least recently used chat is evicted
+            --llm-activations fp32|q8  q8 rounds the model's matmul inputs to 8
+                         bits as llama.cpp does (faster for Q8_0/Q4_0); default fp32
         ask QUESTION [--llm FILE] [--data DIR] [--no-retrieval] [--max-tokens N]
             Answer one question from the documents in DIR with the language model
             (default $LOUPE_LLM), streaming the answer and listing its sources.
@@ -284,6 +287,7 @@ sealed interface Command {
     boolean gpu = false;
     int llmContext = 0;
     long chatMemory = 0;
+    dev.loupe.llm.tensor.ActivationMode llmActivations = dev.loupe.llm.tensor.ActivationMode.FP32;
     for (int i = 0; i < args.size(); i++) {
       String arg = args.get(i);
       String flag = arg;
@@ -304,7 +308,8 @@ sealed interface Command {
           gpu = true;
         }
         case "--data", "--watch", "--port", "--host", "--store", "--opensearch-url", "--opensearch-user",
-            "--opensearch-password-file", "--opensearch-index-prefix", "--llm", "--llm-context", "--chat-memory" -> {
+            "--opensearch-password-file", "--opensearch-index-prefix", "--llm", "--llm-context", "--chat-memory",
+            "--llm-activations" -> {
           if (value == null) {
             if (i + 1 >= args.size() || args.get(i + 1).startsWith("--")) {
               throw new IllegalArgumentException("option " + flag + " needs a value");
@@ -327,6 +332,7 @@ sealed interface Command {
             case "--llm" -> llm = Path.of(value);
             case "--llm-context" -> llmContext = ChatOptions.parseContext(value);
             case "--chat-memory" -> chatMemory = ChatOptions.parseSize(value);
+            case "--llm-activations" -> llmActivations = LlmCommand.activations(flag, value);
             default -> throw new AssertionError(flag);
           }
         }
@@ -353,7 +359,7 @@ sealed interface Command {
     } else {
       storeConfig = new StoreConfig(store, null, "loupe-");
     }
-    return new Serve(new ServerConfig(host, port, data, watch), storeConfig, llm, new ChatOptions(llmContext, chatMemory), gpu);
+    return new Serve(new ServerConfig(host, port, data, watch), storeConfig, llm, new ChatOptions(llmContext, chatMemory, llmActivations), gpu);
   }
 
   private static Path llmFromEnv(Map<String, String> env) {

@@ -19,6 +19,7 @@ import dev.loupe.llm.model.KvCacheType;
 import dev.loupe.llm.model.Model;
 import dev.loupe.llm.model.ModelOptions;
 import dev.loupe.llm.model.SessionOptions;
+import dev.loupe.llm.tensor.ActivationMode;
 import dev.loupe.llm.tokenizer.ChatMessage;
 import dev.loupe.llm.tokenizer.ChatTemplate;
 import dev.loupe.llm.tokenizer.Tokenizer;
@@ -71,6 +72,9 @@ final class LlmCommand {
         --threads T           compute threads (default: every core)
         --context N           KV cache positions (default: the model's, at most 4096)
         --kv f32|f16          KV cache type (default f16)
+        --activations fp32|q8 q8 rounds the matmul inputs to 8 bits, as llama.cpp does, so
+                              Q8_0/Q4_0 weights run the integer kernels (faster; logits
+                              differ slightly); default fp32 (exact inputs)
         --json-schema FILE    constrain the output to a JSON document of the schema
         --draft FILE          speculative decoding with this draft model (same vocabulary)
         --draft-tokens K      draft tokens verified per target pass (default 4)
@@ -95,8 +99,8 @@ final class LlmCommand {
         --verbose             prefill and decode timings of each turn on stderr
         --max-tokens N        the most tokens per answer (default 512)
         and --temperature, --top-k, --top-p, --min-p, --repeat-penalty, --seed,
-        --threads, --context, --kv, --draft, --draft-tokens, --draft-adaptive, --gpu
-        as for loupe generate.
+        --threads, --context, --kv, --activations, --draft, --draft-tokens,
+        --draft-adaptive, --gpu as for loupe generate.
       """;
 
   static final String CONVERT_USAGE =
@@ -130,10 +134,10 @@ final class LlmCommand {
   private static final Set<String> SWITCHES = Set.of("--chat", "--verbose", "--draft-adaptive", "--gpu", "--help", "-h");
   private static final Set<String> GENERATE_OPTIONS = Set.of("--model", "--prompt", "--chat", "--max-tokens",
       "--temperature", "--top-k", "--top-p", "--min-p", "--repeat-penalty", "--seed", "--threads", "--context", "--kv",
-      "--json-schema", "--draft", "--draft-tokens", "--draft-adaptive", "--gpu");
+      "--json-schema", "--draft", "--draft-tokens", "--draft-adaptive", "--gpu", "--activations");
   private static final Set<String> CHAT_OPTIONS = Set.of("--model", "--system", "--verbose", "--max-tokens",
       "--temperature", "--top-k", "--top-p", "--min-p", "--repeat-penalty", "--seed", "--threads", "--context", "--kv",
-      "--draft", "--draft-tokens", "--draft-adaptive", "--gpu");
+      "--draft", "--draft-tokens", "--draft-adaptive", "--gpu", "--activations");
 
   /**
    * {@code --flag value} and {@code --flag=value} pairs and switches, each flag at most once.
@@ -215,7 +219,16 @@ final class LlmCommand {
 
   /** What generate and chat share: the sampler, the session shape, the threads and the draft. */
   private record Setup(Path model, SamplerSettings sampler, int maxTokens, int threads, Integer context, KvCacheType kv,
-      Path draft, SpeculativeState.Options draftOptions, boolean gpu) {}
+      Path draft, SpeculativeState.Options draftOptions, boolean gpu, ActivationMode activations) {}
+
+  /** {@code --activations fp32|q8} (and serve's {@code --llm-activations}): the model's activation mode. */
+  static ActivationMode activations(String flag, String value) {
+    return switch (value.strip().toLowerCase(Locale.ROOT)) {
+      case "fp32" -> ActivationMode.FP32;
+      case "q8" -> ActivationMode.Q8;
+      default -> throw new IllegalArgumentException(flag + " '" + value + "' is not fp32 or q8");
+    };
+  }
 
   private static Setup setup(String command, Map<String, String> flags, int defaultMaxTokens) {
     Path model = Path.of(required(flags, "--model", command));
@@ -258,8 +271,14 @@ final class LlmCommand {
     if (draft == null && (flags.containsKey("--draft-tokens") || flags.containsKey("--draft-adaptive"))) {
       throw new UsageException("--draft-tokens and --draft-adaptive need --draft FILE");
     }
+    ActivationMode activations;
+    try {
+      activations = activations("--activations", flags.getOrDefault("--activations", "fp32"));
+    } catch (IllegalArgumentException e) {
+      throw new UsageException(e.getMessage());
+    }
     return new Setup(model, sampler, maxTokens, threads, context, kv, draft,
-        new SpeculativeState.Options(draftTokens, flags.containsKey("--draft-adaptive")), flags.containsKey("--gpu"));
+        new SpeculativeState.Options(draftTokens, flags.containsKey("--draft-adaptive")), flags.containsKey("--gpu"), activations);
   }
 
   /** The loaded target and draft and the state a generator drives. Closing closes the models. */
@@ -300,13 +319,13 @@ final class LlmCommand {
     }
   }
 
-  private static Model load(Path path, int threads, String what) throws Failure {
+  private static Model load(Path path, int threads, ActivationMode activations, String what) throws Failure {
     if (!Files.isRegularFile(path)) {
       throw new Failure("no " + what + " file at " + path.toAbsolutePath()
           + (Files.isDirectory(path) ? " (it is a folder)" : "") + "; give the path of a .gguf file (loupe convert makes one)");
     }
     try {
-      return Model.load(path, ModelOptions.threads(threads));
+      return Model.load(path, ModelOptions.threads(threads).withActivationMode(activations));
     } catch (IOException | IllegalArgumentException e) {
       String message = e.getMessage();
       throw new Failure("cannot load the " + what + " " + path + ": " + (message.contains(path.toString()) ? message
@@ -315,7 +334,7 @@ final class LlmCommand {
   }
 
   private static Engine open(Setup setup) throws Failure {
-    Model model = load(setup.model(), setup.threads(), "model");
+    Model model = load(setup.model(), setup.threads(), setup.activations(), "model");
     Model draft = null;
     CudaBackend.Selected target = null;
     try {
@@ -328,7 +347,7 @@ final class LlmCommand {
         return target != null ? new Engine(model, null, target.state(), null, target, null)
             : new Engine(model, null, model.newSession(options), null);
       }
-      draft = load(setup.draft(), setup.threads(), "draft model");
+      draft = load(setup.draft(), setup.threads(), setup.activations(), "draft model");
       requireSameVocabulary(model, setup.model(), draft, setup.draft());
       if (target == null) {
         SpeculativeState speculative = new SpeculativeState(model.newSession(options), draft.newSession(options),

@@ -57,12 +57,15 @@ class AskCommandTest {
     Command.Serve serve = assertInstanceOf(Command.Serve.class, Command.parse(
         List.of("serve", "--llm", "/m/q.gguf", "--llm-context", "2048", "--chat-memory=512m"), ENV));
     assertEquals(new ChatOptions(2048, 512L << 20), serve.chat());
+    assertEquals(dev.loupe.llm.tensor.ActivationMode.Q8, assertInstanceOf(Command.Serve.class,
+        Command.parse(List.of("serve", "--llm-activations", "q8"), ENV)).chat().activations());
     assertEquals(ChatOptions.DEFAULTS, assertInstanceOf(Command.Serve.class, Command.parse(List.of("serve"), ENV)).chat());
     assertEquals(3L << 30, ChatOptions.parseSize("3G"));
     assertEquals(4096, ChatOptions.parseSize("4096"));
 
     for (List<String> bad : List.of(List.of("--llm-context", "lots"), List.of("--llm-context", "8"),
-        List.of("--chat-memory", "big"), List.of("--chat-memory", "1k"), List.of("--chat-memory", "-5m"))) {
+        List.of("--chat-memory", "big"), List.of("--chat-memory", "1k"), List.of("--chat-memory", "-5m"),
+        List.of("--llm-activations", "int4"))) {
       List<String> args = new java.util.ArrayList<>(List.of("serve"));
       args.addAll(bad);
       IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,

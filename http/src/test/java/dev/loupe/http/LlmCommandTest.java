@@ -103,6 +103,21 @@ class LlmCommandTest {
   }
 
   @Test
+  void generate_with_q8_activations_prints_what_the_engine_generates_in_that_mode() throws Exception {
+    Path q4 = dir.resolve("stories260K-q4_0-activations.gguf");
+    assertEquals(0, run("convert", "quantize", "--model", stories().toString(), "--out", q4.toString(), "--type", "q4_0").code());
+    Result r = run("generate", "--model", q4.toString(), "--prompt", "Once upon a time", "--temperature", "0",
+        "--max-tokens", "30", "--threads", "1", "--kv", "f32", "--activations", "q8");
+    assertEquals(0, r.code(), r.err());
+    String expected;
+    try (Model m = Model.load(q4, ModelOptions.threads(1).withActivationMode(dev.loupe.llm.tensor.ActivationMode.Q8))) {
+      expected = new Generator(m.newSession(SessionOptions.of(512).withKvCacheType(KvCacheType.F32)), m.tokenizer())
+          .generate(m.tokenizer().encode("Once upon a time", true, false), GenerationOptions.greedy(30)).text();
+    }
+    assertEquals(expected + System.lineSeparator(), r.out());
+  }
+
+  @Test
   void generate_with_a_quantized_draft_prints_the_same_text_and_the_acceptance_rate() throws Exception {
     Path gguf = stories();
     Path draft = dir.resolve("stories260K-q4_0.gguf");
@@ -187,6 +202,8 @@ class LlmCommandTest {
         "loupe generate: --top-p 2.0 must be in (0, 1] (1 keeps every token)", "Usage: loupe generate");
     assertUsage(run("generate", "--model", "m.gguf", "--prompt", "x", "--kv", "q8"),
         "loupe generate: --kv 'q8' is not f32 or f16", "Usage: loupe generate");
+    assertUsage(run("generate", "--model", "m.gguf", "--prompt", "x", "--activations", "int4"),
+        "loupe generate: --activations 'int4' is not fp32 or q8", "Usage: loupe generate");
     assertUsage(run("generate", "--model", "m.gguf", "--prompt", "x", "--max-tokens", "0"),
         "loupe generate: --max-tokens 0 must be at least 1", "Usage: loupe generate");
     assertUsage(run("generate", "--model", "m.gguf", "--prompt", "x", "--draft-tokens", "3"),
