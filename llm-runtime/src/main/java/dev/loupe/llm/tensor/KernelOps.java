@@ -28,23 +28,24 @@ interface KernelOps {
   }
 
   /**
-   * Whether {@link #dotQ4_0Group} is implemented; {@link WeightMatrix#forMode} interleaves Q4_0
-   * matrices for the integer activation modes only then.
+   * Whether {@link #dotGroup} is implemented for {@code type}; {@link WeightMatrix#forMode}
+   * interleaves matrices of that type for the integer activation modes only then.
    */
-  default boolean interleavesQ4_0() {
+  default boolean interleaves(WeightType type) {
     return false;
   }
 
   /**
-   * The dot products of group {@code g} of an interleaved Q4_0 matrix with every vector of {@code
-   * a} (integer levels: {@link Activations#offsets} and {@link Activations#nibbleLevels} present): row
-   * {@code 32g + r} with vector {@code v} into {@code out[outOffset + v·outStride + r]} for the
-   * group's real rows. Per row and vector, in block order, {@code s = s + (float) isum_b · (d_b ·
-   * xs_b)} from {@code s = 0}, where {@code isum_b} is the block's exact integer sum: the bits of
-   * {@link ScalarKernelOps#dot} on the same levels.
+   * The dot products of group {@code g} of an interleaved matrix ({@link Q4_0Interleaved}, {@link
+   * Q8_0Interleaved}) with every vector of {@code a} (integer levels; for Q4_0 also {@link
+   * Activations#offsets} and {@link Activations#nibbleLevels}): row {@code 32g + r} with vector
+   * {@code v} into {@code out[outOffset + v·outStride + r]} for the group's real rows. Per row and
+   * vector, in block order, {@code s = s + (float) isum_b · (d_b · xs_b)} from {@code s = 0}, where
+   * {@code isum_b} is the block's exact integer sum: the bits of {@link ScalarKernelOps#dot} on the
+   * same levels.
    */
-  default void dotQ4_0Group(Q4_0Interleaved m, int g, Activations a, float[] out, int outOffset, int outStride) {
-    throw new UnsupportedOperationException(this + " has no kernel for interleaved Q4_0 matrices");
+  default void dotGroup(InterleavedRows m, int g, Activations a, float[] out, int outOffset, int outStride) {
+    throw new UnsupportedOperationException(this + " has no kernel for interleaved matrices");
   }
 
   /** {@code Σ a[ao+i]·b[bo+i]} over {@code i < n} (attention's q·k); one summation order per implementation. */

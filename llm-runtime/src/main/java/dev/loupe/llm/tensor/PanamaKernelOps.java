@@ -30,7 +30,9 @@ import jdk.incubator.vector.VectorSpecies;
  * scaled additions. Q8_0 and Q4_0 also have a four-vector form that reads each weight block once
  * for four inputs (batched prefill, speculative verification). With 512-bit vectors and quantized
  * activations (every {@link ActivationMode} but FP32), Q8_0 and Q4_0 multiply integer levels in
- * 16-bit lanes instead (see the section on integer levels), with the same bits.
+ * 16-bit lanes instead (see the section on integer levels), with the same bits; on matrices
+ * interleaved at load ({@link InterleavedRows}) their group kernels compute 32 rows at once, with
+ * the bits of {@link ScalarKernelOps}.
  *
  * <p>fp16 weights are decoded by moving bits: {@code (h << 13) & 0x8FFFE000} is the value times
  * 2^-112 as an fp32, exact for normal and subnormal halves, then multiplied by 2^112 (exact)
@@ -579,15 +581,22 @@ final class PanamaKernelOps implements KernelOps {
   private static final VectorSpecies<Short> S32 = ShortVector.SPECIES_512;
 
   @Override
-  public boolean interleavesQ4_0() {
-    return INT16;
+  public boolean interleaves(WeightType type) {
+    return INT16 && (type == WeightType.Q4_0 || type == WeightType.Q8_0);
   }
 
   @Override
-  public void dotQ4_0Group(Q4_0Interleaved m, int g, Activations a, float[] out, int outOffset, int outStride) {
+  public void dotGroup(InterleavedRows m, int g, Activations a, float[] out, int outOffset, int outStride) {
     if (!INT16) {
-      throw new UnsupportedOperationException("interleaved Q4_0 needs 512-bit vectors; " + this + " has none");
+      throw new UnsupportedOperationException("interleaved matrices need 512-bit vectors; " + this + " has none");
     }
+    switch (m) {
+      case Q4_0Interleaved q -> dotQ4_0Group(q, g, a, out, outOffset, outStride);
+      case Q8_0Interleaved q -> dotQ8_0Group(q, g, a, out, outOffset, outStride);
+    }
+  }
+
+  private static void dotQ4_0Group(Q4_0Interleaved m, int g, Activations a, float[] out, int outOffset, int outStride) {
     MemorySegment w = m.data();
     long offset = g * m.groupBytes();
     int nb = m.cols() / 32, n = m.rowsIn(g);
@@ -675,6 +684,115 @@ final class PanamaKernelOps implements KernelOps {
       ds = FloatVector.broadcast(F, xs[q1 + b]);
       a1 = a1.add(((FloatVector) i1.convertShape(VectorOperators.S2F, F, 0)).mul(d0.mul(ds)));
       b1 = b1.add(((FloatVector) i1.convertShape(VectorOperators.S2F, F, 1)).mul(d1.mul(ds)));
+    }
+    VectorMask<Float> m0 = F.indexInRange(0, n), m1 = F.indexInRange(16, n);
+    a0.intoArray(out, o, m0);
+    b0.intoArray(out, o + 16, m1);
+    a1.intoArray(out, o + stride, m0);
+    b1.intoArray(out, o + stride + 16, m1);
+  }
+
+  // ---------------------------------------------------------------- Q8_0, interleaved rows
+
+  /*
+   * Q8_0Interleaved puts int8 element k of a block of 32 rows side by side, so one 32-byte load
+   * holds element k of 32 rows, lane = row. A Q8_0 block sum does not fit 16-bit lanes (up to
+   * 32·128·127 = 520,192; the wrap of the Q4_0 kernel does not apply), but the products of two
+   * slices do (|w0·a0 + w1·a1| ≤ 2·128·127 = 32,512): the one-vector kernel (decode) sign-extends
+   * two slices to 32 short lanes, multiplies them by their broadcast levels, adds them, and widens
+   * the pair's sums into two 16-lane int accumulators; the two-vector kernel (prefill) works in
+   * float lanes instead (see groupQ8_0x2). Both give each row's exact integer block sum, so the
+   * order of its terms does not matter; then one conversion and one scale step serve 32 rows:
+   * s = s + isum·(d·xs), in block order, the scalar reference's order. No horizontal sums.
+   */
+
+  private static void dotQ8_0Group(Q8_0Interleaved m, int g, Activations a, float[] out, int outOffset, int outStride) {
+    MemorySegment w = m.data();
+    long offset = g * m.groupBytes();
+    int nb = m.cols() / 32, n = m.rowsIn(g);
+    // two vectors at a time: a four-vector form was 1.21-1.28x faster alone, but made the
+    // whole model's decode (one vector) ten times slower (cause not established; C2's budget?)
+    int v = 0;
+    for (; v + 2 <= a.count; v += 2) {
+      groupQ8_0x2(w, offset, nb, a, v, out, outOffset + v * outStride, outStride, n);
+    }
+    for (; v < a.count; v++) {
+      groupQ8_0(w, offset, nb, a.levels, v * a.cols, a.scales, v * nb, out, outOffset + v * outStride, n);
+    }
+  }
+
+  /** One vector in short lanes: two slices per step, their 32 rows' sums widened into two int accumulators. */
+  private static void groupQ8_0(MemorySegment w, long offset, int nb, short[] x, int xo, float[] xs, int so,
+      float[] out, int o, int n) {
+    FloatVector s0 = FloatVector.zero(F), s1 = s0;
+    for (int b = 0; b < nb; b++) {
+      long p = offset + (long) Q8_0Interleaved.BLOCK_BYTES * b;
+      int e = xo + 32 * b;
+      IntVector i0 = IntVector.zero(I), i1 = i0;
+      for (int k = 0; k < 32; k += 2) {
+        long q = p + 64 + 32 * k;
+        ShortVector w0 = (ShortVector) ByteVector.fromMemorySegment(B32, w, q, LE).convertShape(VectorOperators.B2S, S32, 0);
+        ShortVector w1 = (ShortVector) ByteVector.fromMemorySegment(B32, w, q + 32, LE).convertShape(VectorOperators.B2S, S32, 0);
+        ShortVector pr = w0.mul(x[e + k]).add(w1.mul(x[e + k + 1]));
+        i0 = i0.add((IntVector) pr.convertShape(VectorOperators.S2I, I, 0));
+        i1 = i1.add((IntVector) pr.convertShape(VectorOperators.S2I, I, 1));
+      }
+      IntVector h = (IntVector) ShortVector.fromMemorySegment(S32, w, p, LE).convertShape(VectorOperators.S2I, I, 0);
+      FloatVector d0 = h.lanewise(VectorOperators.LSHL, 13).and(0x8FFF_E000).reinterpretAsFloats().mul(0x1p112f);
+      h = (IntVector) ShortVector.fromMemorySegment(S32, w, p, LE).convertShape(VectorOperators.S2I, I, 1);
+      FloatVector d1 = h.lanewise(VectorOperators.LSHL, 13).and(0x8FFF_E000).reinterpretAsFloats().mul(0x1p112f);
+      FloatVector ds = FloatVector.broadcast(F, xs[so + b]);
+      s0 = s0.add(((FloatVector) i0.convertShape(VectorOperators.I2F, F, 0)).mul(d0.mul(ds)));
+      s1 = s1.add(((FloatVector) i1.convertShape(VectorOperators.I2F, F, 0)).mul(d1.mul(ds)));
+    }
+    if (n == 32) {
+      s0.intoArray(out, o);
+      s1.intoArray(out, o + 16);
+    } else {
+      s0.intoArray(out, o, F.indexInRange(0, n));
+      s1.intoArray(out, o + 16, F.indexInRange(16, n));
+    }
+  }
+
+  /**
+   * {@link #groupQ8_0} for vectors {@code v} and {@code v+1}, each slice loaded and converted once
+   * for both, in float lanes: each slice's two 16-byte halves become two 16-float vectors (rows
+   * 0–15 and 16–31) and meet the broadcast float level of each vector ({@link Activations#x}) in a
+   * fused multiply-add. Every partial sum is an integer below 2^24 in magnitude, so each float
+   * addition is exact and the block sums are the exact integers. For two vectors this beat the
+   * short-lane form (ratio 0.87–0.95 for short lanes), which re-does the widening per vector.
+   */
+  private static void groupQ8_0x2(MemorySegment w, long offset, int nb, Activations a, int v,
+      float[] out, int o, int stride, int n) {
+    float[] x = a.x, xs = a.scales;
+    int x0 = v * a.cols, x1 = x0 + a.cols;
+    int q0 = v * nb, q1 = q0 + nb;
+    FloatVector a0 = FloatVector.zero(F), b0 = a0, a1 = a0, b1 = a0;
+    for (int b = 0; b < nb; b++) {
+      long p = offset + (long) Q8_0Interleaved.BLOCK_BYTES * b;
+      int e0 = x0 + 32 * b, e1 = x1 + 32 * b;
+      FloatVector l0 = FloatVector.zero(F), h0 = l0, l1 = l0, h1 = l0;
+      for (int k = 0; k < 32; k++) {
+        long q = p + 64 + 32 * k;
+        FloatVector lo = (FloatVector) ByteVector.fromMemorySegment(B16, w, q, LE).convertShape(VectorOperators.B2F, F, 0);
+        FloatVector hi = (FloatVector) ByteVector.fromMemorySegment(B16, w, q + 16, LE).convertShape(VectorOperators.B2F, F, 0);
+        FloatVector xk = FloatVector.broadcast(F, x[e0 + k]);
+        l0 = lo.fma(xk, l0);
+        h0 = hi.fma(xk, h0);
+        xk = FloatVector.broadcast(F, x[e1 + k]);
+        l1 = lo.fma(xk, l1);
+        h1 = hi.fma(xk, h1);
+      }
+      IntVector h = (IntVector) ShortVector.fromMemorySegment(S32, w, p, LE).convertShape(VectorOperators.S2I, I, 0);
+      FloatVector d0 = h.lanewise(VectorOperators.LSHL, 13).and(0x8FFF_E000).reinterpretAsFloats().mul(0x1p112f);
+      h = (IntVector) ShortVector.fromMemorySegment(S32, w, p, LE).convertShape(VectorOperators.S2I, I, 1);
+      FloatVector d1 = h.lanewise(VectorOperators.LSHL, 13).and(0x8FFF_E000).reinterpretAsFloats().mul(0x1p112f);
+      FloatVector ds = FloatVector.broadcast(F, xs[q0 + b]);
+      a0 = a0.add(l0.mul(d0.mul(ds)));
+      b0 = b0.add(h0.mul(d1.mul(ds)));
+      ds = FloatVector.broadcast(F, xs[q1 + b]);
+      a1 = a1.add(l1.mul(d0.mul(ds)));
+      b1 = b1.add(h1.mul(d1.mul(ds)));
     }
     VectorMask<Float> m0 = F.indexInRange(0, n), m1 = F.indexInRange(16, n);
     a0.intoArray(out, o, m0);

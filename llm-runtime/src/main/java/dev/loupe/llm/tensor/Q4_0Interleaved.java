@@ -6,11 +6,11 @@ import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 
 /**
- * A copy of a Q4_0 matrix with its rows interleaved in groups of {@value #ROWS}, built at load
+ * A copy of a Q4_0 matrix with its rows interleaved in groups of {@value InterleavedRows#ROWS}, built at load
  * time for the integer kernels ({@link ActivationMode#Q8}, {@link ActivationMode#GGML}): a vector
- * load then holds the same element of {@value #ROWS} rows, one row per lane, so a block's integer
+ * load then holds the same element of {@value InterleavedRows#ROWS} rows, one row per lane, so a block's integer
  * sums are made for all of them at once and its float step (conversion, scale, addition) runs once
- * per {@value #ROWS} rows instead of once per row.
+ * per {@value InterleavedRows#ROWS} rows instead of once per row.
  *
  * <p>Layout, little-endian, in an off-heap segment aligned to 64 bytes: group {@code g} (rows
  * {@code 32g..32g+31}; the last group padded with zero rows) is {@link #groupBytes()} long at
@@ -28,9 +28,7 @@ import java.util.Arrays;
  * freed when the last matrix using it is unreachable. Immutable and thread-safe after
  * construction.
  */
-final class Q4_0Interleaved {
-  /** Rows per group: the 32 short lanes of a 512-bit vector. */
-  static final int ROWS = 32;
+final class Q4_0Interleaved implements InterleavedRows {
   /** Bytes of one block of a group: 32 scales and 32 rows' 16 nibble bytes. */
   static final int BLOCK_BYTES = ROWS * 18;
 
@@ -89,12 +87,12 @@ final class Q4_0Interleaved {
     return cols;
   }
 
-  /** Number of groups, the last one possibly partial. */
-  int groups() {
+  @Override
+  public int groups() {
     return (rows + ROWS - 1) / ROWS;
   }
 
-  /** Bytes of one group of {@value #ROWS} rows. */
+  /** Bytes of one group of {@value InterleavedRows#ROWS} rows. */
   long groupBytes() {
     return (long) BLOCK_BYTES * (cols / 32);
   }

@@ -14,8 +14,8 @@ import java.lang.foreign.MemorySegment;
  * kernels are the JVM's choice of {@link KernelOps} unless {@link #withKernels} says otherwise.
  *
  * <p>{@link #forMode} gives the matrix a second, faster layout for a model's activation mode: Q4_0
- * matrices meant for the integer kernels are copied with their rows interleaved ({@link
- * Q4_0Interleaved}), and their integer-mode matmuls read only the copy.
+ * and Q8_0 matrices meant for the integer kernels are copied with their rows interleaved ({@link
+ * Q4_0Interleaved}, {@link Q8_0Interleaved}), and their integer-mode matmuls read only the copy.
  *
  * <p>Immutable and thread-safe; the segment must stay alive (its arena open) while in use.
  */
@@ -27,7 +27,7 @@ public final class WeightMatrix {
   private final long rowBytes;
   private final KernelOps ops;
   /** The rows interleaved for the integer kernels, or null; see {@link #forMode}. */
-  private final Q4_0Interleaved interleaved;
+  private final InterleavedRows interleaved;
 
   /**
    * Wraps {@code data} (at least {@code rows·rowBytes} long, from its start) as a matrix; rejects
@@ -38,7 +38,7 @@ public final class WeightMatrix {
   }
 
   private WeightMatrix(MemorySegment data, WeightType type, int rows, int cols, KernelOps ops,
-      Q4_0Interleaved interleaved) {
+      InterleavedRows interleaved) {
     if (rows < 1 || cols < 1) {
       throw new IllegalArgumentException("weight shape " + rows + "×" + cols + " must be positive");
     }
@@ -67,22 +67,26 @@ public final class WeightMatrix {
   }
 
   /**
-   * This matrix made ready for matmuls in {@code mode}: for Q4_0 weights, an integer mode ({@link
-   * ActivationMode#Q8}, {@link ActivationMode#GGML}) and kernels that have an interleaved form
-   * (the Vector API at 512 bits), a matrix whose matmuls in those modes read a copy with rows
-   * interleaved in groups of 32 ({@link Q4_0Interleaved}), off-heap, and give each row exactly
-   * the {@link ScalarKernelOps} result (block sums exact, scaled and added in block order);
-   * otherwise this matrix. The copy costs one pass over the weights at load (see {@link
-   * Q4_0Interleaved}) and their size in off-heap memory; where {@link #data()} is a mapped file,
+   * This matrix made ready for matmuls in {@code mode}: for Q4_0 and Q8_0 weights, an integer mode
+   * ({@link ActivationMode#Q8}, {@link ActivationMode#GGML}) and kernels that have an interleaved
+   * form (the Vector API at 512 bits), a matrix whose matmuls in those modes read a copy with rows
+   * interleaved in groups of 32 ({@link Q4_0Interleaved}, {@link Q8_0Interleaved}), off-heap, and
+   * give each row exactly the {@link ScalarKernelOps} result (block sums exact, scaled and added in
+   * block order); otherwise this matrix. The copy costs one pass over the weights at load and their
+   * size in off-heap memory; where {@link #data()} is a mapped file,
    * the pages the copy read are then unloaded, so resident memory stays near the file's size, and
    * integer-mode matmuls do not read them again (FP32-mode calls, {@link #dot} and {@link
    * #dequantizeRow} still do).
    */
   public WeightMatrix forMode(ActivationMode mode) {
-    if (type != WeightType.Q4_0 || mode == ActivationMode.FP32 || !ops.interleavesQ4_0() || interleaved != null) {
+    if (mode == ActivationMode.FP32 || !ops.interleaves(type) || interleaved != null) {
       return this;
     }
-    Q4_0Interleaved copy = Q4_0Interleaved.of(data, rows, cols);
+    InterleavedRows copy = switch (type) {
+      case Q4_0 -> Q4_0Interleaved.of(data, rows, cols);
+      case Q8_0 -> Q8_0Interleaved.of(data, rows, cols);
+      default -> throw new IllegalStateException(ops + " claims an interleaved form of " + type);
+    };
     if (data.isMapped()) {
       data.unload(); // the pages just read are not needed again: resident memory stays near the file's size
     }
@@ -189,7 +193,7 @@ public final class WeightMatrix {
   private void matmulInterleaved(Activations a, float[] out, int outOffset, ComputePool pool) {
     pool.forRange(interleaved.groups(), (start, end) -> {
       for (int g = start; g < end; g++) {
-        ops.dotQ4_0Group(interleaved, g, a, out, outOffset + g * Q4_0Interleaved.ROWS, rows);
+        ops.dotGroup(interleaved, g, a, out, outOffset + g * InterleavedRows.ROWS, rows);
       }
     });
   }
@@ -235,7 +239,7 @@ public final class WeightMatrix {
           }
           WeightMatrix m = ms[i];
           int mg = g - groupStarts[i];
-          m.ops.dotQ4_0Group(m.interleaved, mg, a, outs[i], mg * Q4_0Interleaved.ROWS, m.rows);
+          m.ops.dotGroup(m.interleaved, mg, a, outs[i], mg * InterleavedRows.ROWS, m.rows);
         }
       });
       return;

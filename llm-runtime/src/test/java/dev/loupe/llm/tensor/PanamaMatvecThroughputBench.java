@@ -11,7 +11,7 @@ import jdk.incubator.vector.VectorOperators;
 
 /**
  * Throughput probe, not a test: streams a ~1 GB Q8_0 and Q4_0 weight matrix through {@link
- * WeightMatrix#matmul} on 1 and 2 threads (Q4_0 also interleaved, {@link WeightMatrix#forMode})
+ * WeightMatrix#matmul} on 1 and 2 threads (also interleaved, {@link WeightMatrix#forMode})
  * and prints the weight bytes per second, next to a plain streaming read of the same memory (the
  * bandwidth bound a memory-bound matvec can reach), and the batched matmul of 8 vectors (prefill),
  * counted as weight bytes × vectors per second.
@@ -37,7 +37,7 @@ public final class PanamaMatvecThroughputBench {
             : allocated;
         fill(seg, type);
         WeightMatrix m = new WeightMatrix(seg, type, rows, cols);
-        WeightMatrix interleaved = m.forMode(ActivationMode.Q8); // m itself unless Q4_0 on 512-bit vectors
+        WeightMatrix interleaved = m.forMode(ActivationMode.Q8); // m itself without 512-bit vectors
         float[] x = randomVector(cols);
         float[] out = new float[rows];
         for (int threads = 1; threads <= 2; threads++) {

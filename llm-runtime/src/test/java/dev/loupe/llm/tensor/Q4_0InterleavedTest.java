@@ -43,7 +43,7 @@ class Q4_0InterleavedTest {
   @ParameterizedTest(name = "{0}×{1} {2}")
   @MethodSource("shapes")
   void interleaved_matmuls_give_the_scalar_references_bits(int rows, int cols, ActivationMode mode) {
-    assumeTrue(PANAMA.interleavesQ4_0(), "no interleaved kernel at this vector width");
+    assumeTrue(PANAMA.interleaves(WeightType.Q4_0), "no interleaved kernel at this vector width");
     long seed = 31L * rows + cols + mode.ordinal();
     WeightMatrix m = KernelDuelTest.Fixture.random(WeightType.Q4_0, rows, cols, seed).matrix().withKernels(PANAMA);
     WeightMatrix mi = m.forMode(mode);
@@ -79,7 +79,7 @@ class Q4_0InterleavedTest {
    */
   @Test
   void extreme_nibbles_and_levels_do_not_overflow_the_16_bit_lanes() {
-    assumeTrue(PANAMA.interleavesQ4_0(), "no interleaved kernel at this vector width");
+    assumeTrue(PANAMA.interleaves(WeightType.Q4_0), "no interleaved kernel at this vector width");
     int rows = 33, cols = 64;
     byte[] bytes = new byte[rows * (cols / 32) * 18];
     short d = Float.floatToFloat16(0.5f);
@@ -114,14 +114,14 @@ class Q4_0InterleavedTest {
   }
 
   @Test
-  void only_q4_0_in_the_integer_modes_is_interleaved() {
+  void only_the_integer_modes_are_interleaved() {
     WeightMatrix q4 = KernelDuelTest.Fixture.random(WeightType.Q4_0, 5, 64, 1).matrix().withKernels(PANAMA);
     assertSame(q4, q4.forMode(ActivationMode.FP32), "FP32 activations keep the file layout");
-    WeightMatrix q8 = KernelDuelTest.Fixture.random(WeightType.Q8_0, 5, 64, 2).matrix().withKernels(PANAMA);
-    assertSame(q8, q8.forMode(ActivationMode.Q8), "Q8_0 keeps the file layout");
+    WeightMatrix f16 = KernelDuelTest.Fixture.random(WeightType.F16, 5, 64, 2).matrix().withKernels(PANAMA);
+    assertSame(f16, f16.forMode(ActivationMode.Q8), "F16 keeps the file layout");
     WeightMatrix scalar = q4.withKernels(SCALAR);
     assertSame(scalar, scalar.forMode(ActivationMode.Q8), "the scalar kernels have no interleaved form");
-    if (PANAMA.interleavesQ4_0()) {
+    if (PANAMA.interleaves(WeightType.Q4_0)) {
       WeightMatrix mi = q4.forMode(ActivationMode.GGML);
       assertNotSame(q4, mi);
       assertSame(mi, mi.forMode(ActivationMode.Q8), "interleaved once");

@@ -18,7 +18,7 @@ import java.util.SplittableRandom;
  * <p>Run after {@code mvn -pl gpu-kernels,llm-runtime test-compile}:
  * <pre>java --add-modules jdk.incubator.vector -cp llm-runtime/target/classes:llm-runtime/target/test-classes \
  *     dev.loupe.llm.tensor.QuantKernelProbe [small-MB] [large-MB] [cols] [Q4_0|Q8_0]</pre>
- * With {@code -Dprobe.duel=true}, Q4_0 runs only the file-layout integer kernel against the
+ * With {@code -Dprobe.duel=true}, each type runs only the file-layout integer kernel against the
  * interleaved one ({@link WeightMatrix#forMode}), alternating, and prints their ratio.
  */
 public final class QuantKernelProbe {
@@ -52,7 +52,7 @@ public final class QuantKernelProbe {
       float[] xs = randomVector(8 * cols);
       float[] out = new float[8 * rows];
       String size = String.format(Locale.ROOT, "%s %5.0f MB", type, megabytes);
-      if (type == WeightType.Q4_0 && Boolean.getBoolean("probe.duel")) {
+      if (Boolean.getBoolean("probe.duel")) {
         duel(size, m, xs, out, pool);
         return;
       }
