@@ -582,8 +582,17 @@ final class PanamaKernelOps implements KernelOps {
 
   @Override
   public boolean interleaves(WeightType type) {
-    return INT16 && (type == WeightType.Q4_0 || type == WeightType.Q8_0);
+    return INT16 && (type == WeightType.Q4_0 || (type == WeightType.Q8_0 && Boolean.getBoolean(INTERLEAVE_Q8_0)));
   }
+
+  /**
+   * The system property ({@code true}) that turns on the interleaved Q8_0 layout, off by default:
+   * in most whole-model runs its kernels decode at about 1.1× llama.cpp, but in one of five the
+   * decode ran ten times slower for the whole run (a cliff the JIT's compilation seems to decide;
+   * cause not established), and a 10× cliff is worse than the file layout's steady 0.7×. Q4_0's
+   * interleaved kernels showed no such run and stay on.
+   */
+  public static final String INTERLEAVE_Q8_0 = "loupe.llm.interleaveQ8_0";
 
   @Override
   public void dotGroup(InterleavedRows m, int g, Activations a, float[] out, int outOffset, int outStride) {

@@ -26,6 +26,17 @@ import org.junit.jupiter.params.provider.MethodSource;
  * weights and levels. Skipped where the platform has no 512-bit vectors.
  */
 class Q8_0InterleavedTest {
+  // The layout is off by default (PanamaKernelOps.INTERLEAVE_Q8_0); these tests turn it on.
+  @org.junit.jupiter.api.BeforeAll
+  static void turnOn() {
+    System.setProperty(PanamaKernelOps.INTERLEAVE_Q8_0, "true");
+  }
+
+  @org.junit.jupiter.api.AfterAll
+  static void turnOff() {
+    System.clearProperty(PanamaKernelOps.INTERLEAVE_Q8_0);
+  }
+
   private static final KernelOps PANAMA = new PanamaKernelOps();
   private static final KernelOps SCALAR = new ScalarKernelOps();
 
