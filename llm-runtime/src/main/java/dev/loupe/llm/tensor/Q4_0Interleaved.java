@@ -1,9 +1,6 @@
 package dev.loupe.llm.tensor;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.util.Arrays;
 
 /**
  * A copy of a Q4_0 matrix with its rows interleaved in groups of {@value InterleavedRows#ROWS}, built at load
@@ -28,77 +25,25 @@ import java.util.Arrays;
  * freed when the last matrix using it is unreachable. Immutable and thread-safe after
  * construction.
  */
-final class Q4_0Interleaved implements InterleavedRows {
-  /** Bytes of one block of a group: 32 scales and 32 rows' 16 nibble bytes. */
+final class Q4_0Interleaved extends InterleavedRows {
+  /** Bytes of one block of a group: 32 scales and 32 rows' 16 bytes. */
   static final int BLOCK_BYTES = ROWS * 18;
 
-  private final MemorySegment data;
-  private final int rows;
-  private final int cols;
-
   private Q4_0Interleaved(MemorySegment data, int rows, int cols) {
-    this.data = data;
-    this.rows = rows;
-    this.cols = cols;
+    super(data, rows, cols);
   }
 
   /**
    * Interleaves {@code rows} Q4_0 rows of {@code cols} elements (ggml layout, from offset 0 of
-   * {@code src}) into a new off-heap copy. Reads every byte of {@code src} once.
+   * {@code src}) into a new off-heap copy ({@link InterleavedRows#interleave}). Reads every byte of
+   * {@code src} once.
    */
   static Q4_0Interleaved of(MemorySegment src, int rows, int cols) {
-    int nb = cols / 32;
-    long rowBytes = 18L * nb;
-    int groups = (rows + ROWS - 1) / ROWS;
-    long groupBytes = (long) BLOCK_BYTES * nb;
-    MemorySegment dst = Arena.ofAuto().allocate(groupBytes * groups, 64);
-    byte[] in = new byte[Math.toIntExact(rowBytes * ROWS)];
-    byte[] out = new byte[Math.toIntExact(groupBytes)];
-    for (int g = 0; g < groups; g++) {
-      int n = Math.min(ROWS, rows - g * ROWS);
-      if (n < ROWS) {
-        Arrays.fill(in, (byte) 0); // padding rows: scale 0
-      }
-      MemorySegment.copy(src, ValueLayout.JAVA_BYTE, g * rowBytes * ROWS, in, 0, Math.toIntExact(n * rowBytes));
-      // written in order, read across the group's 32 rows (all in the L1/L2-sized buffer)
-      int o = 0;
-      for (int b = 0; b < nb; b++) {
-        for (int r = 0; r < ROWS; r++) {
-          int i = Math.toIntExact(r * rowBytes) + 18 * b;
-          out[o++] = in[i];
-          out[o++] = in[i + 1];
-        }
-        for (int k = 0; k < 16; k++) {
-          for (int r = 0, i = 18 * b + 2 + k; r < ROWS; r++, i += (int) rowBytes) {
-            out[o++] = in[i];
-          }
-        }
-      }
-      MemorySegment.copy(out, 0, dst, ValueLayout.JAVA_BYTE, g * groupBytes, out.length);
-    }
-    return new Q4_0Interleaved(dst, rows, cols);
-  }
-
-  MemorySegment data() {
-    return data;
-  }
-
-  int cols() {
-    return cols;
+    return new Q4_0Interleaved(interleave(src, rows, cols, 16), rows, cols);
   }
 
   @Override
-  public int groups() {
-    return (rows + ROWS - 1) / ROWS;
-  }
-
-  /** Bytes of one group of {@value InterleavedRows#ROWS} rows. */
-  long groupBytes() {
-    return (long) BLOCK_BYTES * (cols / 32);
-  }
-
-  /** Rows of group {@code g} that are real rows (not padding). */
-  int rowsIn(int g) {
-    return Math.min(ROWS, rows - g * ROWS);
+  int blockBytes() {
+    return BLOCK_BYTES;
   }
 }
