@@ -46,29 +46,9 @@ class Q4_0InterleavedTest {
     assumeTrue(PANAMA.interleaves(WeightType.Q4_0), "no interleaved kernel at this vector width");
     long seed = 31L * rows + cols + mode.ordinal();
     WeightMatrix m = KernelDuelTest.Fixture.random(WeightType.Q4_0, rows, cols, seed).matrix().withKernels(PANAMA);
-    WeightMatrix mi = m.forMode(mode);
-    assertTrue(mi.interleaved(), "forMode(" + mode + ") interleaves Q4_0");
     for (int count : new int[] {1, 5}) {
       float[] xs = BlockCodecTest.gaussian(count * cols + 3, seed + count, 1f);
-      Activations a = Activations.prepare(WeightType.Q4_0, mode, xs, 3, cols, count);
-      for (int threads = 1; threads <= 2; threads++) {
-        try (ComputePool pool = ComputePool.create(threads)) {
-          float[] batched = new float[count * rows + 1];
-          mi.matmulBatch(xs, 3, count, batched, 1, pool, mode);
-          for (int v = 0; v < count; v++) {
-            float[] single = new float[rows];
-            mi.matmul(xs, 3 + v * cols, single, 0, pool, mode);
-            for (int r = 0; r < rows; r++) {
-              float want = SCALAR.dot(WeightType.Q4_0, m.data(), r * m.rowBytes(), cols, a, v);
-              String at = rows + "×" + cols + " " + mode + " vector " + v + " of " + count + " row " + r + " threads "
-                  + threads + " (seed " + seed + ")";
-              assertEquals(Float.floatToIntBits(want), Float.floatToIntBits(batched[1 + v * rows + r]), at + ", batched");
-              assertEquals(Float.floatToIntBits(want), Float.floatToIntBits(single[r]), at + ", one vector");
-            }
-          }
-          assertEquals(0f, batched[0], "nothing written before the output range");
-        }
-      }
+      InterleavedChecks.matmulsGiveScalarBits(m, mode, xs, count, "seed " + seed);
     }
   }
 

@@ -137,29 +137,8 @@ class Q8_0InterleavedTest {
 
   /** Every row of {@code m}'s interleaved form against the scalar reference, for 1, 2 and 5 vectors of {@code xs} (from 3). */
   private static void assertMatchesScalar(WeightMatrix m, ActivationMode mode, float[] xs, String why) {
-    int rows = m.rows(), cols = m.cols();
-    WeightMatrix mi = m.forMode(mode);
-    assertTrue(mi.interleaved(), "forMode(" + mode + ") interleaves Q8_0");
     for (int count : new int[] {1, 2, 5}) {
-      Activations a = Activations.prepare(WeightType.Q8_0, mode, xs, 3, cols, count);
-      for (int threads = 1; threads <= 2; threads++) {
-        try (ComputePool pool = ComputePool.create(threads)) {
-          float[] batched = new float[count * rows + 1];
-          mi.matmulBatch(xs, 3, count, batched, 1, pool, mode);
-          for (int v = 0; v < count; v++) {
-            float[] single = new float[rows];
-            mi.matmul(xs, 3 + v * cols, single, 0, pool, mode);
-            for (int r = 0; r < rows; r++) {
-              float want = SCALAR.dot(WeightType.Q8_0, m.data(), r * m.rowBytes(), cols, a, v);
-              String at = rows + "×" + cols + " " + mode + " vector " + v + " of " + count + " row " + r + " threads "
-                  + threads + " (" + why + ")";
-              assertEquals(Float.floatToIntBits(want), Float.floatToIntBits(batched[1 + v * rows + r]), at + ", batched");
-              assertEquals(Float.floatToIntBits(want), Float.floatToIntBits(single[r]), at + ", one vector");
-            }
-          }
-          assertEquals(0f, batched[0], "nothing written before the output range");
-        }
-      }
+      InterleavedChecks.matmulsGiveScalarBits(m, mode, xs, count, why);
     }
   }
 }
