@@ -461,8 +461,8 @@ public final class Session implements LanguageModelState {
     float scale = (float) (1.0 / Math.sqrt(kLen));
     // llama.cpp multiplies an F16 cache with activations rounded to F16; the GGML mode does the same.
     boolean roundHalf = f16Cache && mode == ActivationMode.GGML;
-    // The GGML mode keeps the element-order sums it was checked against llama.cpp with; the
-    // default mode adds lane-parallel (FloatRows), several times faster on long contexts.
+    // The GGML mode keeps the element-order sums it was checked against llama.cpp with; the other
+    // modes add lane-parallel (FloatRows), over an F32 or an F16 cache, several times faster on long contexts.
     boolean lanes = mode != ActivationMode.GGML;
     float[] kc = f16Cache ? null : keys[l], vc = f16Cache ? null : values[l];
     short[] kh = f16Cache ? keys16[l] : null, vh = f16Cache ? values16[l] : null;
@@ -484,6 +484,8 @@ public final class Session implements LanguageModelState {
             dot = FloatRows.dot(qh, 0, kc, ko, kLen);
           } else if (kc != null) {
             for (int d = 0; d < kLen; d++) dot += qh[d] * kc[ko + d];
+          } else if (lanes) {
+            dot = FloatRows.dotHalf(qh, 0, kh, ko, kLen);
           } else {
             for (int d = 0; d < kLen; d++) dot += qh[d] * Float.float16ToFloat(kh[ko + d]);
           }
@@ -506,7 +508,7 @@ public final class Session implements LanguageModelState {
           if (vc != null) {
             FloatRows.axpy(p, vc, vo, att, aOff, vLen); // element by element, the same bits either way
           } else {
-            for (int d = 0; d < vLen; d++) att[aOff + d] += p * Float.float16ToFloat(vh[vo + d]);
+            FloatRows.axpyHalf(p, vh, vo, att, aOff, vLen); // the scalar loop's bits, as above
           }
         }
       }

@@ -13,8 +13,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * millisecond of work, so the hand-off is built to cost microseconds: the workers are platform
  * threads that spin for a while ({@link Thread#onSpinWait}) after each range before they park, a
  * range is published with one volatile write, and nothing is allocated per call. {@code [0, n)} is
- * cut into a few large contiguous chunks per thread (each worker streams its own run of rows),
- * handed out from a shared counter so a thread slowed by another process does not hold up the rest.
+ * handed out in contiguous chunks from a shared counter, guided: each chunk is a {@code 1/(2·threads)}
+ * share of what is left, so the first chunks are long runs of rows a thread streams through and
+ * the last are single indices, and the threads finish within about one index of each other (with
+ * fixed thirds, a thread could wait most of a chunk, 5% of a decode step). A thread slowed by
+ * another process takes fewer chunks and does not hold up the rest.
  *
  * <p>Thread-safe: one range runs on the pool at a time; a caller that finds the pool busy (another
  * session, or a {@code forRange} inside a range body) runs its range alone on its own thread. The
@@ -29,7 +32,6 @@ public final class ComputePool implements AutoCloseable {
 
   /** How long an idle worker spins before it parks: long enough to span the gaps between a layer's matmuls. */
   private static final long SPIN_NANOS = 200_000;
-  private static final int CHUNKS_PER_THREAD = 3;
 
   private final int threads;
   private final Thread[] workers;
@@ -38,8 +40,7 @@ public final class ComputePool implements AutoCloseable {
   // The range being run; written by the caller before the volatile generation bump that publishes it.
   private RangeBody body;
   private int n;
-  private int chunks;
-  private final AtomicInteger nextChunk = new AtomicInteger();
+  private final AtomicInteger nextStart = new AtomicInteger();
   private final AtomicInteger running = new AtomicInteger();
   private volatile long generation;
   private volatile boolean closed;
@@ -88,9 +89,8 @@ public final class ComputePool implements AutoCloseable {
     try {
       this.body = body;
       this.n = n;
-      this.chunks = Math.min(n, threads * CHUNKS_PER_THREAD);
       this.failure = null;
-      nextChunk.set(0);
+      nextStart.set(0);
       running.set(workers.length);
       generation = generation + 1; // publishes the fields above
       for (int i = 0; i < workers.length; i++) {
@@ -129,9 +129,12 @@ public final class ComputePool implements AutoCloseable {
 
   private void drain() {
     RangeBody b = body;
-    int total = n, parts = chunks;
-    for (int c; (c = nextChunk.getAndIncrement()) < parts; ) {
-      b.run((int) ((long) total * c / parts), (int) ((long) total * (c + 1) / parts));
+    int total = n, share = 2 * threads;
+    for (int start; (start = nextStart.get()) < total; ) {
+      int end = start + Math.max(1, (total - start) / share);
+      if (nextStart.compareAndSet(start, end)) {
+        b.run(start, end);
+      }
     }
   }
 
@@ -161,7 +164,7 @@ public final class ComputePool implements AutoCloseable {
         drain();
       } catch (Throwable t) {
         failure = t;
-        nextChunk.set(chunks); // the others stop taking chunks
+        nextStart.set(n); // the others stop taking chunks
       } finally {
         running.decrementAndGet();
       }

@@ -67,6 +67,29 @@ interface KernelOps {
     }
   }
 
+  /**
+   * {@code Σ a[ao+i]·h(b[bo+i])} over {@code i < n}, {@code h} the fp16 value of a short (attention's
+   * q·k over an F16 cache); one summation order per implementation.
+   */
+  default float dotHalf(float[] a, int ao, short[] b, int bo, int n) {
+    float s = 0;
+    for (int i = 0; i < n; i++) {
+      s += a[ao + i] * Float.float16ToFloat(b[bo + i]);
+    }
+    return s;
+  }
+
+  /**
+   * {@code y[yo+i] += p·h(x[xo+i])} over {@code i < n}, {@code h} the fp16 value of a short
+   * (attention's weighted sum over an F16 cache): each element a product then a sum, so every
+   * implementation gives the same bits.
+   */
+  default void axpyHalf(float p, short[] x, int xo, float[] y, int yo, int n) {
+    for (int i = 0; i < n; i++) {
+      y[yo + i] += p * Float.float16ToFloat(x[xo + i]);
+    }
+  }
+
   /** The implementation chosen for this JVM. */
   static KernelOps get() {
     return KernelOpsProvider.INSTANCE;

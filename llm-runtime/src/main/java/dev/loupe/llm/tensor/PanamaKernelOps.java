@@ -193,6 +193,48 @@ final class PanamaKernelOps implements KernelOps {
     }
   }
 
+  /**
+   * Lanes {@code at..at+L} of {@code h} as fp32: the bit move of {@link #f16Lanes} for finite
+   * halves, and infinities and NaN (exponent 31) made fp32 ones, so every lane is {@link
+   * Float#float16ToFloat}'s value.
+   */
+  private static FloatVector halfLanes(short[] h, int at) {
+    IntVector b = (IntVector) ShortVector.fromArray(S, h, at).convertShape(VectorOperators.S2I, I, 0);
+    IntVector bits = b.lanewise(VectorOperators.LSHL, 13).and(0x8FFF_E000);
+    FloatVector finite = bits.reinterpretAsFloats().mul(0x1p112f);
+    VectorMask<Integer> special = b.and(0x7C00).compare(VectorOperators.EQ, 0x7C00);
+    return finite.blend(bits.or(0x7F80_0000).reinterpretAsFloats(), special.cast(F));
+  }
+
+  @Override
+  public float dotHalf(float[] a, int ao, short[] b, int bo, int n) {
+    int i = 0;
+    float s = 0;
+    if (n >= L) {
+      FloatVector acc = FloatVector.fromArray(F, a, ao).mul(halfLanes(b, bo));
+      for (i = L; i + L <= n; i += L) {
+        acc = FloatVector.fromArray(F, a, ao + i).fma(halfLanes(b, bo + i), acc);
+      }
+      s = tree(acc);
+    }
+    for (; i < n; i++) {
+      s += a[ao + i] * Float.float16ToFloat(b[bo + i]);
+    }
+    return s;
+  }
+
+  @Override
+  public void axpyHalf(float p, short[] x, int xo, float[] y, int yo, int n) {
+    int i = 0;
+    FloatVector pv = FloatVector.broadcast(F, p);
+    for (; i + L <= n; i += L) {
+      halfLanes(x, xo + i).mul(pv).add(FloatVector.fromArray(F, y, yo + i)).intoArray(y, yo + i);
+    }
+    for (; i < n; i++) {
+      y[yo + i] += p * Float.float16ToFloat(x[xo + i]);
+    }
+  }
+
   // ---------------------------------------------------------------- Q8_0 / Q4_0
 
   /**
