@@ -40,6 +40,39 @@ class SamplerTest {
   }
 
   @Test
+  void top_k_of_a_large_vocabulary_equals_the_full_sort_with_ties_nan_and_masked_logits() {
+    java.util.Random r = new java.util.Random(5);
+    for (int round = 0; round < 20; round++) {
+      int v = 4000 + r.nextInt(3000);
+      float[] logits = new float[v];
+      for (int i = 0; i < v; i++) {
+        logits[i] = switch (r.nextInt(20)) {
+          case 0 -> Float.NEGATIVE_INFINITY;
+          case 1 -> Float.NaN;
+          case 2, 3 -> 1.5f; // ties among the largest
+          case 4 -> -0.0f;
+          case 5 -> 0.0f;
+          default -> (float) r.nextGaussian();
+        };
+      }
+      if (round % 5 == 4) { // fewer candidates than k
+        Arrays.fill(logits, 0, v - 7, Float.NEGATIVE_INFINITY);
+      }
+      int k = 1 + r.nextInt(100);
+      Integer[] order = new Integer[v];
+      for (int i = 0; i < v; i++) order[i] = i;
+      Arrays.sort(order, (a, b) -> {
+        int c = Float.compare(logits[b] + 0.0f, logits[a] + 0.0f); // -0 and +0 tie
+        return c != 0 ? c : Integer.compare(a, b);
+      });
+      int[] expected = Arrays.stream(order).filter(i -> logits[i] > Float.NEGATIVE_INFINITY).limit(k)
+          .mapToInt(Integer::intValue).toArray();
+      Sampler sampler = new Sampler(new SamplerSettings(1, k, 1, 0, 1, 0, 1));
+      assertArrayEquals(expected, sampler.candidates(logits, NO_HISTORY, 0), "round " + round + ", k " + k);
+    }
+  }
+
+  @Test
   void top_p_keeps_the_shortest_prefix_whose_mass_reaches_p() {
     float[] logits = logs(0.5, 0.3, 0.15, 0.05);
     assertArrayEquals(new int[] {0, 1}, new Sampler(new SamplerSettings(1, 0, 0.75f, 0, 1, 0, 1)).candidates(logits, NO_HISTORY, 0));
