@@ -624,15 +624,16 @@ final class PanamaKernelOps implements KernelOps {
 
   @Override
   public boolean interleaves(WeightType type) {
-    return INT16 && (type == WeightType.Q4_0 || (type == WeightType.Q8_0 && Boolean.getBoolean(INTERLEAVE_Q8_0)));
+    return INT16 && (type == WeightType.Q4_0
+        || (type == WeightType.Q8_0 && Boolean.parseBoolean(System.getProperty(INTERLEAVE_Q8_0, "true"))));
   }
 
   /**
-   * The system property ({@code true}) that turns on the interleaved Q8_0 layout, off by default:
-   * in most whole-model runs its kernels decode at about 1.1× llama.cpp, but in one of five the
-   * decode ran ten times slower for the whole run (a cliff the JIT's compilation seems to decide;
-   * cause not established), and a 10× cliff is worse than the file layout's steady 0.7×. Q4_0's
-   * interleaved kernels showed no such run and stay on.
+   * The system property ({@code false}) that turns off the interleaved Q8_0 layout, on by default:
+   * whole-model decode runs at 1.2–1.3× llama.cpp with it against 0.75× without. One early start
+   * of the bench (of 39 since, with the same kernels) decoded ten times slower for its whole run,
+   * with a grown heap, as if the JIT had compiled the kernel without its vector intrinsics (cause
+   * not established); should that show, this property turns the layout off.
    */
   public static final String INTERLEAVE_Q8_0 = "loupe.llm.interleaveQ8_0";
 

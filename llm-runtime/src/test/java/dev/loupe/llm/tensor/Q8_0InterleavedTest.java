@@ -26,7 +26,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * weights and levels. Skipped where the platform has no 512-bit vectors.
  */
 class Q8_0InterleavedTest {
-  // The layout is off by default (PanamaKernelOps.INTERLEAVE_Q8_0); these tests turn it on.
+  // The layout is on by default; these tests hold it on whatever the JVM was started with.
   @org.junit.jupiter.api.BeforeAll
   static void turnOn() {
     System.setProperty(PanamaKernelOps.INTERLEAVE_Q8_0, "true");
