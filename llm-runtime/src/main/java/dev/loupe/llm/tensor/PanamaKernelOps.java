@@ -752,8 +752,8 @@ final class PanamaKernelOps implements KernelOps {
    * 32·128·127 = 520,192; the wrap of the Q4_0 kernel does not apply), but the products of two
    * slices do (|w0·a0 + w1·a1| ≤ 2·128·127 = 32,512): the one-vector kernel (decode) sign-extends
    * two slices to 32 short lanes, multiplies them by their broadcast levels, adds them, and widens
-   * the pair's sums into two 16-lane int accumulators; the two-vector kernel (prefill) works in
-   * float lanes instead (see groupQ8_0x2). Both give each row's exact integer block sum, so the
+   * the pair's sums into two 16-lane int accumulators; the two- and four-vector kernels (prefill)
+   * work in float lanes instead (see groupQ8_0x2). All give each row's exact integer block sum, so the
    * order of its terms does not matter; then one conversion and one scale step serve 32 rows:
    * s = s + isum·(d·xs), in block order, the scalar reference's order. No horizontal sums.
    */
@@ -762,9 +762,14 @@ final class PanamaKernelOps implements KernelOps {
     MemorySegment w = m.data();
     long offset = g * m.groupBytes();
     int nb = m.cols() / 32, n = m.rowsIn(g);
-    // two vectors at a time: a four-vector form was 1.21-1.28x faster alone, but made the
-    // whole model's decode (one vector) ten times slower (cause not established; C2's budget?)
+    // four vectors at a time (prefill, speculative verification), then two, then one (decode),
+    // each slice converted once per pass. The four-vector pass raised whole-model prefill from
+    // 0.66-0.71x llama.cpp to 0.84-0.88x. (An earlier four-vector form, in the session that first
+    // interleaved Q8_0, decoded ten times slower in every run; this one did not in any start.)
     int v = 0;
+    for (; v + 4 <= a.count; v += 4) {
+      groupQ8_0x4(w, offset, nb, a, v, out, outOffset + v * outStride, outStride, n);
+    }
     for (; v + 2 <= a.count; v += 2) {
       groupQ8_0x2(w, offset, nb, a, v, out, outOffset + v * outStride, outStride, n);
     }
@@ -851,6 +856,62 @@ final class PanamaKernelOps implements KernelOps {
     b0.intoArray(out, o + 16, m1);
     a1.intoArray(out, o + stride, m0);
     b1.intoArray(out, o + stride + 16, m1);
+  }
+
+  /** {@link #groupQ8_0x2} for vectors {@code v..v+3}: each slice loaded and converted once for four. */
+  private static void groupQ8_0x4(MemorySegment w, long offset, int nb, Activations a, int v,
+      float[] out, int o, int stride, int n) {
+    float[] x = a.x, xs = a.scales;
+    int x0 = v * a.cols, x1 = x0 + a.cols, x2 = x1 + a.cols, x3 = x2 + a.cols;
+    int q0 = v * nb, q1 = q0 + nb, q2 = q1 + nb, q3 = q2 + nb;
+    FloatVector a0 = FloatVector.zero(F), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
+    for (int b = 0; b < nb; b++) {
+      long p = offset + (long) Q8_0Interleaved.BLOCK_BYTES * b;
+      int e0 = x0 + 32 * b, e1 = x1 + 32 * b, e2 = x2 + 32 * b, e3 = x3 + 32 * b;
+      FloatVector l0 = FloatVector.zero(F), h0 = l0, l1 = l0, h1 = l0, l2 = l0, h2 = l0, l3 = l0, h3 = l0;
+      for (int k = 0; k < 32; k++) {
+        long q = p + 64 + 32 * k;
+        FloatVector lo = (FloatVector) ByteVector.fromMemorySegment(B16, w, q, LE).convertShape(VectorOperators.B2F, F, 0);
+        FloatVector hi = (FloatVector) ByteVector.fromMemorySegment(B16, w, q + 16, LE).convertShape(VectorOperators.B2F, F, 0);
+        FloatVector xk = FloatVector.broadcast(F, x[e0 + k]);
+        l0 = lo.fma(xk, l0);
+        h0 = hi.fma(xk, h0);
+        xk = FloatVector.broadcast(F, x[e1 + k]);
+        l1 = lo.fma(xk, l1);
+        h1 = hi.fma(xk, h1);
+        xk = FloatVector.broadcast(F, x[e2 + k]);
+        l2 = lo.fma(xk, l2);
+        h2 = hi.fma(xk, h2);
+        xk = FloatVector.broadcast(F, x[e3 + k]);
+        l3 = lo.fma(xk, l3);
+        h3 = hi.fma(xk, h3);
+      }
+      IntVector h = (IntVector) ShortVector.fromMemorySegment(S32, w, p, LE).convertShape(VectorOperators.S2I, I, 0);
+      FloatVector d0 = h.lanewise(VectorOperators.LSHL, 13).and(0x8FFF_E000).reinterpretAsFloats().mul(0x1p112f);
+      h = (IntVector) ShortVector.fromMemorySegment(S32, w, p, LE).convertShape(VectorOperators.S2I, I, 1);
+      FloatVector d1 = h.lanewise(VectorOperators.LSHL, 13).and(0x8FFF_E000).reinterpretAsFloats().mul(0x1p112f);
+      FloatVector ds = FloatVector.broadcast(F, xs[q0 + b]);
+      a0 = a0.add(l0.mul(d0.mul(ds)));
+      b0 = b0.add(h0.mul(d1.mul(ds)));
+      ds = FloatVector.broadcast(F, xs[q1 + b]);
+      a1 = a1.add(l1.mul(d0.mul(ds)));
+      b1 = b1.add(h1.mul(d1.mul(ds)));
+      ds = FloatVector.broadcast(F, xs[q2 + b]);
+      a2 = a2.add(l2.mul(d0.mul(ds)));
+      b2 = b2.add(h2.mul(d1.mul(ds)));
+      ds = FloatVector.broadcast(F, xs[q3 + b]);
+      a3 = a3.add(l3.mul(d0.mul(ds)));
+      b3 = b3.add(h3.mul(d1.mul(ds)));
+    }
+    VectorMask<Float> m0 = F.indexInRange(0, n), m1 = F.indexInRange(16, n);
+    a0.intoArray(out, o, m0);
+    b0.intoArray(out, o + 16, m1);
+    a1.intoArray(out, o + stride, m0);
+    b1.intoArray(out, o + stride + 16, m1);
+    a2.intoArray(out, o + 2 * stride, m0);
+    b2.intoArray(out, o + 2 * stride + 16, m1);
+    a3.intoArray(out, o + 3 * stride, m0);
+    b3.intoArray(out, o + 3 * stride + 16, m1);
   }
 
   // ---------------------------------------------------------------- K-quants

@@ -59,7 +59,7 @@ class Q8_0InterleavedTest {
     assumeTrue(PANAMA.interleaves(WeightType.Q8_0), "no interleaved kernel at this vector width");
     long seed = 37L * rows + cols + mode.ordinal();
     WeightMatrix m = KernelDuelTest.Fixture.random(WeightType.Q8_0, rows, cols, seed).matrix().withKernels(PANAMA);
-    float[] xs = BlockCodecTest.gaussian(5 * cols + 3, seed + 1, 1f);
+    float[] xs = BlockCodecTest.gaussian(7 * cols + 3, seed + 1, 1f);
     assertMatchesScalar(m, mode, xs, "seed " + seed);
   }
 
@@ -82,7 +82,7 @@ class Q8_0InterleavedTest {
       bytes[34 * b + 1] = (byte) (d >> 8);
     }
     WeightMatrix m = new WeightMatrix(MemorySegment.ofArray(bytes), WeightType.Q8_0, rows, cols).withKernels(PANAMA);
-    float[] xs = new float[5 * cols + 3];
+    float[] xs = new float[7 * cols + 3];
     for (int i = 0; i < xs.length; i++) {
       xs[i] = (float) ((random.nextBoolean() ? 1 : -1) * random.nextDouble(0.5, 4)); // block maxima vary
     }
@@ -135,9 +135,12 @@ class Q8_0InterleavedTest {
     }
   }
 
-  /** Every row of {@code m}'s interleaved form against the scalar reference, for 1, 2 and 5 vectors of {@code xs} (from 3). */
+  /**
+   * Every row of {@code m}'s interleaved form against the scalar reference, for 1, 2, 5 and 7
+   * vectors of {@code xs} (from 3): the one-, two- and four-vector kernels, alone and together.
+   */
   private static void assertMatchesScalar(WeightMatrix m, ActivationMode mode, float[] xs, String why) {
-    for (int count : new int[] {1, 2, 5}) {
+    for (int count : new int[] {1, 2, 5, 7}) {
       InterleavedChecks.matmulsGiveScalarBits(m, mode, xs, count, why);
     }
   }
