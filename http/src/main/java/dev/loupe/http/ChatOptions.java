@@ -11,17 +11,18 @@ import java.util.Locale;
  * @param contextLength positions per chat, in [16, 1048576]; 0 for the model's trained context
  *     capped at {@link Main#CHAT_CONTEXT}
  * @param memoryBudgetBytes bytes for all chats' KV caches, at least 1 MiB; 0 for {@link #DEFAULT_MEMORY}
- * @param activations FP32 (exact matmul inputs) or Q8 (rounded as llama.cpp does: the integer kernels)
+ * @param activations Q8 (rounded as llama.cpp does: the integer kernels; the default) or FP32 (exact
+ *     matmul inputs)
  */
 record ChatOptions(int contextLength, long memoryBudgetBytes, ActivationMode activations) {
   /** The chat memory budget when none is given: 1 GiB of KV caches. */
   static final long DEFAULT_MEMORY = 1L << 30;
-  /** The defaults: the model's context (capped), 1 GiB and fp32 activations. */
+  /** The defaults: the model's context (capped), 1 GiB and q8 activations. */
   static final ChatOptions DEFAULTS = new ChatOptions(0, 0);
 
-  /** With fp32 activations. */
+  /** With the default q8 activations. */
   ChatOptions(int contextLength, long memoryBudgetBytes) {
-    this(contextLength, memoryBudgetBytes, ActivationMode.FP32);
+    this(contextLength, memoryBudgetBytes, ActivationMode.Q8);
   }
 
   ChatOptions {

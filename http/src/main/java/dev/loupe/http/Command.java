@@ -173,8 +173,9 @@ sealed interface Command {
                          model's context, at most 4096
             --chat-memory SIZE  memory all chats' KV caches may take (512m, 2g);
                          default 1g; the least recently used chat is evicted
-            --llm-activations fp32|q8  q8 rounds the model's matmul inputs to 8
-                         bits as llama.cpp does (faster for Q8_0/Q4_0); default fp32
+            --llm-activations q8|fp32  q8 (default) rounds the model's matmul
+                         inputs to 8 bits as llama.cpp does (about twice as fast for
+                         Q8_0/Q4_0); fp32 keeps them exact
         ask QUESTION [--llm FILE] [--data DIR] [--no-retrieval] [--max-tokens N]
             Answer one question from the documents in DIR with the language model
             (default $LOUPE_LLM), streaming the answer and listing its sources.
@@ -287,7 +288,7 @@ sealed interface Command {
     boolean gpu = false;
     int llmContext = 0;
     long chatMemory = 0;
-    dev.loupe.llm.tensor.ActivationMode llmActivations = dev.loupe.llm.tensor.ActivationMode.FP32;
+    dev.loupe.llm.tensor.ActivationMode llmActivations = dev.loupe.llm.tensor.ActivationMode.Q8;
     for (int i = 0; i < args.size(); i++) {
       String arg = args.get(i);
       String flag = arg;

@@ -36,17 +36,16 @@ import java.util.concurrent.Executors;
  * <p>This shared machine's bandwidth drifts by tens of percent within minutes, so the engines run
  * in interleaved rounds (bandwidth, ours, llama.cpp, bandwidth, ours, llama.cpp, ...) and the
  * medians are reported, the per-round ratios' median as the ratio. Both use an F16 KV cache
- * (llama.cpp's default); ours computes with fp32 activations ({@link ModelOptions#threads}) unless
- * {@code --activations q8} quantizes the matmul inputs to 8 bits as llama.cpp does ({@link
- * ActivationMode#Q8}: the integer Q8_0/Q4_0 kernels) or {@code ggml} also rounds attention as
- * llama.cpp does.
+ * (llama.cpp's default); ours quantizes the matmul inputs to 8 bits as llama.cpp does ({@link
+ * ActivationMode#Q8}: the integer Q8_0/Q4_0 kernels, the CLI's default too) unless {@code
+ * --activations fp32} keeps them exact or {@code ggml} also rounds attention as llama.cpp does.
  * Resident memory (VmRSS) is read after our engine's warm-up, before llama.cpp maps the file too.
  * {@code --random SIZE} writes a seeded random-weight llama ({@link RandomModels#preset}) into the
  * cache folder once. The last line printed is one JSON object with every figure.
  */
 final class LlmBench {
   static final String USAGE = "usage: loupe bench llm [--model FILE | --random 1b|100m|tiny] [--quant q8_0|q4_0|q4_k]"
-      + " [--threads T] [--activations fp32|q8|ggml] [--prompt-tokens N] [--decode-tokens N] [--rounds R] [--cache DIR] [--seed S]"
+      + " [--threads T] [--activations q8|fp32|ggml] [--prompt-tokens N] [--decode-tokens N] [--rounds R] [--cache DIR] [--seed S]"
       + " [--gpu [--no-torch] [--python PATH]]";
 
   record Config(Path model, String random, GgmlType quant, int threads, int promptTokens, int decodeTokens, int rounds, Path cache,
@@ -98,7 +97,7 @@ final class LlmBench {
     GgmlType quant = null;
     int threads = Runtime.getRuntime().availableProcessors(), prompt = 128, decode = 64, rounds = 3;
     long seed = 1;
-    ActivationMode activations = ActivationMode.FP32;
+    ActivationMode activations = ActivationMode.Q8;
     for (int i = 0; i < args.size(); i++) {
       String flag = args.get(i);
       if (i + 1 >= args.size()) throw new IllegalArgumentException("flag " + flag + " needs a value");

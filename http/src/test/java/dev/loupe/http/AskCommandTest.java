@@ -59,6 +59,9 @@ class AskCommandTest {
     assertEquals(new ChatOptions(2048, 512L << 20), serve.chat());
     assertEquals(dev.loupe.llm.tensor.ActivationMode.Q8, assertInstanceOf(Command.Serve.class,
         Command.parse(List.of("serve", "--llm-activations", "q8"), ENV)).chat().activations());
+    assertEquals(dev.loupe.llm.tensor.ActivationMode.FP32, assertInstanceOf(Command.Serve.class,
+        Command.parse(List.of("serve", "--llm-activations", "fp32"), ENV)).chat().activations());
+    assertEquals(dev.loupe.llm.tensor.ActivationMode.Q8, ChatOptions.DEFAULTS.activations(), "q8 unless asked");
     assertEquals(ChatOptions.DEFAULTS, assertInstanceOf(Command.Serve.class, Command.parse(List.of("serve"), ENV)).chat());
     assertEquals(3L << 30, ChatOptions.parseSize("3G"));
     assertEquals(4096, ChatOptions.parseSize("4096"));

@@ -103,18 +103,23 @@ class LlmCommandTest {
   }
 
   @Test
-  void generate_with_q8_activations_prints_what_the_engine_generates_in_that_mode() throws Exception {
+  void generate_runs_q8_activations_by_default_and_fp32_on_request_printing_what_the_engine_generates() throws Exception {
     Path q4 = dir.resolve("stories260K-q4_0-activations.gguf");
     assertEquals(0, run("convert", "quantize", "--model", stories().toString(), "--out", q4.toString(), "--type", "q4_0").code());
-    Result r = run("generate", "--model", q4.toString(), "--prompt", "Once upon a time", "--temperature", "0",
-        "--max-tokens", "30", "--threads", "1", "--kv", "f32", "--activations", "q8");
-    assertEquals(0, r.code(), r.err());
-    String expected;
-    try (Model m = Model.load(q4, ModelOptions.threads(1).withActivationMode(dev.loupe.llm.tensor.ActivationMode.Q8))) {
-      expected = new Generator(m.newSession(SessionOptions.of(512).withKvCacheType(KvCacheType.F32)), m.tokenizer())
-          .generate(m.tokenizer().encode("Once upon a time", true, false), GenerationOptions.greedy(30)).text();
+    for (var mode : dev.loupe.llm.tensor.ActivationMode.values()) {
+      if (mode == dev.loupe.llm.tensor.ActivationMode.GGML) continue; // a test mode, not a CLI choice
+      java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("generate", "--model", q4.toString(),
+          "--prompt", "Once upon a time", "--temperature", "0", "--max-tokens", "30", "--threads", "1", "--kv", "f32"));
+      if (mode == dev.loupe.llm.tensor.ActivationMode.FP32) args.addAll(java.util.List.of("--activations", "fp32"));
+      Result r = run(args.toArray(String[]::new));
+      assertEquals(0, r.code(), r.err());
+      String expected;
+      try (Model m = Model.load(q4, ModelOptions.threads(1).withActivationMode(mode))) {
+        expected = new Generator(m.newSession(SessionOptions.of(512).withKvCacheType(KvCacheType.F32)), m.tokenizer())
+            .generate(m.tokenizer().encode("Once upon a time", true, false), GenerationOptions.greedy(30)).text();
+      }
+      assertEquals(expected + System.lineSeparator(), r.out(), mode.toString());
     }
-    assertEquals(expected + System.lineSeparator(), r.out());
   }
 
   @Test

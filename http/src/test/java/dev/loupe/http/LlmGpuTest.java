@@ -49,7 +49,7 @@ class LlmGpuTest {
     Path gguf = dir.resolve(shape.fileName("tiny"));
     RandomModels.write(shape, gguf);
     String[] common = {"generate", "--model", gguf.toString(), "--prompt", "the cat sat", "--temperature", "0", "--max-tokens", "12",
-        "--threads", "1", "--kv", "f16"};
+        "--threads", "1", "--kv", "f16", "--activations", "fp32"};
     Result cpu = main(common);
     String[] withGpu = java.util.Arrays.copyOf(common, common.length + 1);
     withGpu[common.length] = "--gpu";
@@ -68,7 +68,7 @@ class LlmGpuTest {
     RandomModels.write(shape, gguf);
     // two turns: the second prefills only its new tokens on top of the kept cache (batched on the GPU)
     String turns = "the cat sat on the mat\nand then what happened next\n/quit\n";
-    String[] common = {"chat", "--model", gguf.toString(), "--temperature", "0", "--max-tokens", "10", "--threads", "1", "--kv", "f16"};
+    String[] common = {"chat", "--model", gguf.toString(), "--temperature", "0", "--max-tokens", "10", "--threads", "1", "--kv", "f16", "--activations", "fp32"};
     Result cpu = mainWithInput(turns, common);
     String[] withGpu = java.util.Arrays.copyOf(common, common.length + 1);
     withGpu[common.length] = "--gpu";
@@ -92,7 +92,7 @@ class LlmGpuTest {
     RandomModels.Shape shape = RandomModels.preset("tiny", GgmlType.Q8_0, 9);
     Path gguf = dir.resolve(shape.fileName("tiny"));
     RandomModels.write(shape, gguf);
-    ChatOptions options = new ChatOptions(1024, 64L << 20);
+    ChatOptions options = new ChatOptions(1024, 64L << 20, dev.loupe.llm.tensor.ActivationMode.FP32);
     long before = FakeCuda.liveAllocations();
     dev.loupe.rag.chat.ChatEngine cpu = Main.openChat(gguf, null, options);
     dev.loupe.rag.chat.ChatEngine gpu = Main.openChat(gguf, null, options, Gpu.probe(FakeCuda.library()));
@@ -149,7 +149,7 @@ class LlmGpuTest {
     RandomModels.write(target, t);
     RandomModels.write(draft, d);
     String[] common = {"generate", "--model", t.toString(), "--prompt", "the cat sat", "--temperature", "0", "--max-tokens", "16",
-        "--threads", "1", "--kv", "f16"};
+        "--threads", "1", "--kv", "f16", "--activations", "fp32"};
     Result plain = main(common);
     String[] speculative = java.util.Arrays.copyOf(common, common.length + 3);
     speculative[common.length] = "--gpu";
