@@ -27,6 +27,8 @@ import java.util.Locale;
  * forward pass.
  */
 public final class Session implements LanguageModelState {
+  /** Element-wise steps over at least this many values run on the compute pool (batches of prefill). */
+  private static final int PARALLEL_VALUES = 65536;
   private final Model model;
   private final ModelConfig c;
   private final SessionOptions options;
@@ -342,9 +344,10 @@ public final class Session implements LanguageModelState {
         w.gate().matmulBatch(xb, 0, n, hb, 0, pool, mode);
         w.up().matmulBatch(xb, 0, n, hb2, 0, pool, mode);
       }
-      for (int i = 0; i < n * ff; i++) {
-        float g = hb[i];
-        hb[i] = g / (1f + (float) Math.exp(-g)) * hb2[i];
+      if (n * ff >= PARALLEL_VALUES) { // a batch: on the pool (a decode step's 8,192 stay on the caller, see Activations)
+        pool.forRange(n * ff, (s0, s1) -> swiGlu(hb, hb2, s0, s1));
+      } else {
+        swiGlu(hb, hb2, 0, n * ff);
       }
       w.down().matmulBatch(hb, 0, n, xb2, 0, pool, mode);
       for (int i = 0; i < n * dim; i++) x[i] += xb2[i];
@@ -366,6 +369,14 @@ public final class Session implements LanguageModelState {
       model.output().matmul(xb, 0, logits, 0, pool, mode);
     }
     logitsValid = true;
+  }
+
+  /** {@code gate[i] = silu(gate[i]) · up[i]} for {@code i} in {@code [from, to)}. */
+  private static void swiGlu(float[] gate, float[] up, int from, int to) {
+    for (int i = from; i < to; i++) {
+      float g = gate[i];
+      gate[i] = g / (1f + (float) Math.exp(-g)) * up[i];
+    }
   }
 
   private void rmsnormRows(float[] out, float[] in, float[] weight, int rows, int width) {

@@ -153,7 +153,7 @@ public final class WeightMatrix {
    */
   public void matmul(float[] x, int xOffset, float[] out, int outOffset, ComputePool pool, ActivationMode mode) {
     checkOut(out, outOffset, rows);
-    Activations a = Activations.prepare(type, mode, x, xOffset, cols, 1);
+    Activations a = Activations.prepare(type, mode, x, xOffset, cols, 1, pool);
     if (interleaved != null && a.levels != null) {
       matmulInterleaved(a, out, outOffset, pool);
       return;
@@ -177,7 +177,7 @@ public final class WeightMatrix {
       throw new IllegalArgumentException("batch of " + count + " vectors must hold at least one");
     }
     checkOut(out, outOffset, (long) rows * count);
-    Activations a = Activations.prepare(type, mode, xs, xOffset, cols, count);
+    Activations a = Activations.prepare(type, mode, xs, xOffset, cols, count, pool);
     if (interleaved != null && a.levels != null) {
       matmulInterleaved(a, out, outOffset, pool);
       return;
@@ -225,7 +225,7 @@ public final class WeightMatrix {
       checkOut(outs[i], 0, (long) m.rows * count);
       starts[i + 1] = Math.addExact(starts[i], m.rows);
     }
-    Activations a = Activations.prepare(first.type, mode, xs, xOffset, first.cols, count);
+    Activations a = Activations.prepare(first.type, mode, xs, xOffset, first.cols, count, pool);
     if (first.interleaved != null && a.levels != null) {
       int[] groupStarts = new int[ms.length + 1];
       for (int i = 0; i < ms.length; i++) {

@@ -58,6 +58,28 @@ class SessionTest {
     }
   }
 
+  /**
+   * A batch wide enough (64 tokens × 1,024 feed-forward values) that the SiLU step and the rounding
+   * of the down projection's input run on the compute pool: the bits of token-by-token decoding,
+   * where they run on the caller.
+   */
+  @Test
+  void a_wide_batch_split_across_threads_equals_token_by_token_decoding_bit_for_bit() throws IOException {
+    RandomModels.Shape wide = new RandomModels.Shape(ModelConfig.Architecture.LLAMA, 128, 1024, 2, 4, 2, 0, 320,
+        GgmlType.Q4_0, false, SEED + 2);
+    Path file = dir.resolve("wide.gguf");
+    RandomModels.write(wide, file);
+    try (Model m = Model.load(file, new ModelOptions(2, ActivationMode.Q8))) {
+      int[] t = tokens(70);
+      float[][] batched = m.newSession(SessionOptions.of(80).withBatchSize(64)).appendWithLogits(t);
+      Session single = m.newSession(SessionOptions.of(80).withBatchSize(1));
+      for (int i = 0; i < t.length; i++) {
+        single.append(t[i]);
+        assertArrayEquals(batched[i], single.logits(), "position " + i);
+      }
+    }
+  }
+
   @Test
   void appending_in_two_parts_gives_the_logits_of_one_append() {
     int[] t = tokens(40);

@@ -1,11 +1,31 @@
 package dev.loupe.llm.tensor;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 
 class ActivationQuantizerTest {
+
+  /** A batch's input large enough to be rounded on the pool gives the arrays of rounding it on the caller. */
+  @Test
+  void rounding_a_large_batch_on_the_pool_gives_the_callers_arrays() {
+    int cols = 1024, count = 70; // 2,240 blocks, above the pool's threshold
+    assertTrue(cols * count / 32 >= Activations.PARALLEL_BLOCKS);
+    float[] x = BlockCodecTest.gaussian(cols * count + 5, 3, 2f);
+    try (ComputePool pool = ComputePool.create(2)) {
+      for (WeightType type : new WeightType[] {WeightType.Q8_0, WeightType.Q4_0}) {
+        Activations serial = Activations.prepare(type, ActivationMode.Q8, x, 5, cols, count);
+        Activations parallel = Activations.prepare(type, ActivationMode.Q8, x, 5, cols, count, pool);
+        assertArrayEquals(serial.x, parallel.x, type.toString());
+        assertArrayEquals(serial.scales, parallel.scales, type.toString());
+        assertArrayEquals(serial.levels, parallel.levels, type.toString());
+        assertArrayEquals(serial.offsets, parallel.offsets, type.toString());
+        assertArrayEquals(serial.nibbleLevels, parallel.nibbleLevels, type.toString());
+      }
+    }
+  }
 
   @Test
   void q8_0_activations_round_halfway_cases_to_even_like_ggmls_avx_path() {
