@@ -3,9 +3,32 @@ package dev.loupe.llm.tensor;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.provider.Arguments;
+
 /** The bit-for-bit check the interleaved layouts' tests share. */
 final class InterleavedChecks {
   private InterleavedChecks() {}
+
+  /**
+   * The shapes both layouts' tests run: row counts around a group of 32 (one row, a partial group,
+   * exactly one, one more, several with a partial last), widths of 1, 3 and 64 blocks, both
+   * integer modes, and a down projection's 256 blocks.
+   */
+  static Stream<Arguments> shapes() {
+    List<Arguments> cases = new ArrayList<>();
+    for (int rows : new int[] {1, 7, 31, 32, 33, 65, 100, 207}) {
+      for (int cols : new int[] {32, 96, 2048}) {
+        for (ActivationMode mode : new ActivationMode[] {ActivationMode.GGML, ActivationMode.Q8}) {
+          cases.add(Arguments.of(rows, cols, mode));
+        }
+      }
+    }
+    cases.add(Arguments.of(65, 8192, ActivationMode.Q8)); // a down projection's width: 256 blocks
+    return cases.stream();
+  }
 
   /**
    * {@code m}'s interleaved form in {@code mode}, on 1 and 2 threads, batched and one vector at a

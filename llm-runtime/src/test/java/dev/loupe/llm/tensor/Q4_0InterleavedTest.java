@@ -7,13 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.lang.foreign.MemorySegment;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
@@ -27,21 +23,8 @@ class Q4_0InterleavedTest {
   private static final KernelOps PANAMA = new PanamaKernelOps();
   private static final KernelOps SCALAR = new ScalarKernelOps();
 
-  static Stream<Arguments> shapes() {
-    List<Arguments> cases = new ArrayList<>();
-    for (int rows : new int[] {1, 7, 31, 32, 33, 100, 207}) {
-      for (int cols : new int[] {32, 96, 2048}) {
-        for (ActivationMode mode : new ActivationMode[] {ActivationMode.GGML, ActivationMode.Q8}) {
-          cases.add(Arguments.of(rows, cols, mode));
-        }
-      }
-    }
-    cases.add(Arguments.of(65, 8192, ActivationMode.Q8)); // a down projection's width: 256 blocks
-    return cases.stream();
-  }
-
   @ParameterizedTest(name = "{0}×{1} {2}")
-  @MethodSource("shapes")
+  @MethodSource("dev.loupe.llm.tensor.InterleavedChecks#shapes")
   void interleaved_matmuls_give_the_scalar_references_bits(int rows, int cols, ActivationMode mode) {
     assumeTrue(PANAMA.interleaves(WeightType.Q4_0), "no interleaved kernel at this vector width");
     long seed = 31L * rows + cols + mode.ordinal();
