@@ -35,7 +35,9 @@ public final class Session implements LanguageModelState {
   private final int context;
   private final int batch;
   private final boolean f16Cache;
-  // The KV cache, per layer: [position][kv head][head dim], fp32 or fp16 (one pair of arrays is null).
+  // The KV cache, per layer, fp32 or fp16 (one pair of arrays is null), in blocks of KEY_BLOCK positions,
+  // the last one padded (cachePositions): keys [block][kv head][head dim][position in block] (keyIndex),
+  // as FloatRows.dotColumns reads them; values [block][kv head][position in block][head dim] (valueIndex).
   private final float[][] keys, values;
   private final short[][] keys16, values16;
   private final int[] tokens;
@@ -63,17 +65,17 @@ public final class Session implements LanguageModelState {
       throw new IllegalArgumentException(String.format(Locale.ROOT,
           "a session of %d positions needs %s (KV cache %s = %d layers × %d positions × %d key+value dims × %d bytes %s,"
               + " scratch %s) but the memory budget is %s; lower the context length, use an F16 KV cache or raise the budget",
-          context, mib(kvBytes + scratchBytes), mib(kvBytes), c.layers(), context, c.keyDim() + c.valueDim(),
+          context, mib(kvBytes + scratchBytes), mib(kvBytes), c.layers(), cachePositions(context), c.keyDim() + c.valueDim(),
           options.kvCacheType().bytes(), options.kvCacheType(), mib(scratchBytes), mib(options.memoryBudgetBytes())));
     }
     int layers = c.layers();
     if (f16Cache) {
-      keys16 = new short[layers][Math.multiplyExact(context, c.keyDim())];
-      values16 = new short[layers][Math.multiplyExact(context, c.valueDim())];
+      keys16 = new short[layers][Math.multiplyExact(cachePositions(context), c.keyDim())];
+      values16 = new short[layers][Math.multiplyExact(cachePositions(context), c.valueDim())];
       keys = values = null;
     } else {
-      keys = new float[layers][Math.multiplyExact(context, c.keyDim())];
-      values = new float[layers][Math.multiplyExact(context, c.valueDim())];
+      keys = new float[layers][Math.multiplyExact(cachePositions(context), c.keyDim())];
+      values = new float[layers][Math.multiplyExact(cachePositions(context), c.valueDim())];
       keys16 = values16 = null;
     }
     tokens = new int[context];
@@ -114,9 +116,25 @@ public final class Session implements LanguageModelState {
     return ms;
   }
 
-  /** Bytes of a KV cache of {@code context} positions. */
+  /** Bytes of a KV cache of {@code context} positions (padded to whole blocks, {@link #cachePositions}). */
   public static long kvCacheBytes(ModelConfig c, int context, KvCacheType type) {
-    return (long) c.layers() * context * (c.keyDim() + c.valueDim()) * type.bytes();
+    return (long) c.layers() * cachePositions(context) * (c.keyDim() + c.valueDim()) * type.bytes();
+  }
+
+  /** {@code positions} rounded up to whole cache blocks ({@link FloatRows#KEY_BLOCK}). */
+  private static int cachePositions(int positions) {
+    return Math.ceilDiv(positions, FloatRows.KEY_BLOCK) * FloatRows.KEY_BLOCK;
+  }
+
+  /** Where key dimension {@code d} of kv head {@code kvh} at position {@code p} is in a layer's key cache. */
+  private int keyIndex(int p, int kvh, int d) {
+    return ((p / FloatRows.KEY_BLOCK) * c.keyDim() + kvh * c.keyLength() + d) * FloatRows.KEY_BLOCK + p % FloatRows.KEY_BLOCK;
+  }
+
+  /** Where value dimension {@code d} of kv head {@code kvh} at position {@code p} is in a layer's value cache. */
+  private int valueIndex(int p, int kvh, int d) {
+    return ((p / FloatRows.KEY_BLOCK) * c.valueDim() + kvh * c.valueLength()) * FloatRows.KEY_BLOCK
+        + (p % FloatRows.KEY_BLOCK) * c.valueLength() + d;
   }
 
   /** Bytes of the per-batch scratch buffers and the logits (an estimate within a few KiB). */
@@ -202,11 +220,11 @@ public final class Session implements LanguageModelState {
     int n = position;
     Object k, v;
     if (f16Cache) {
-      k = copyRows(keys16, (long) n * c.keyDim());
-      v = copyRows(values16, (long) n * c.valueDim());
+      k = copyRows(keys16, (long) cachePositions(n) * c.keyDim());
+      v = copyRows(values16, (long) cachePositions(n) * c.valueDim());
     } else {
-      k = copyRows(keys, (long) n * c.keyDim());
-      v = copyRows(values, (long) n * c.valueDim());
+      k = copyRows(keys, (long) cachePositions(n) * c.keyDim());
+      v = copyRows(values, (long) cachePositions(n) * c.valueDim());
     }
     return new Snapshot(model, options.kvCacheType(), n, Arrays.copyOf(tokens, n), logits.clone(), logitsValid, k, v);
   }
@@ -452,74 +470,120 @@ public final class Session implements LanguageModelState {
 
   /** Writes k[n][kDim] and v[n][vDim] to the cache of layer {@code l} at positions p0.. */
   private void store(int l, int p0, int n) {
-    int kDim = c.keyDim(), vDim = c.valueDim();
-    if (f16Cache) {
-      for (int i = 0; i < n * kDim; i++) keys16[l][p0 * kDim + i] = Float.floatToFloat16(k[i]);
-      for (int i = 0; i < n * vDim; i++) values16[l][p0 * vDim + i] = Float.floatToFloat16(v[i]);
-    } else {
-      System.arraycopy(k, 0, keys[l], p0 * kDim, n * kDim);
-      System.arraycopy(v, 0, values[l], p0 * vDim, n * vDim);
+    int kDim = c.keyDim(), vDim = c.valueDim(), kLen = c.keyLength(), vLen = c.valueLength();
+    for (int t = 0; t < n; t++) {
+      for (int h = 0; h < c.headCountKv(); h++) {
+        int from = t * kDim + h * kLen, to = keyIndex(p0 + t, h, 0);
+        for (int d = 0; d < kLen; d++) {
+          if (f16Cache) {
+            keys16[l][to + d * FloatRows.KEY_BLOCK] = Float.floatToFloat16(k[from + d]);
+          } else {
+            keys[l][to + d * FloatRows.KEY_BLOCK] = k[from + d];
+          }
+        }
+        from = t * vDim + h * vLen;
+        to = valueIndex(p0 + t, h, 0);
+        if (f16Cache) {
+          for (int d = 0; d < vLen; d++) values16[l][to + d] = Float.floatToFloat16(v[from + d]);
+        } else {
+          System.arraycopy(v, from, values[l], to, vLen);
+        }
+      }
     }
   }
 
   /**
    * att[t][h] = softmax(q[t][h]·K[0..p0+t] / √d) · V[0..p0+t] for each token and query head, query
    * head h reading kv head h / (heads / kvHeads). Causal: token t sees positions up to its own.
+   * One task per token and kv head: the query heads that share a kv head (grouped-query attention)
+   * share each F16 block of keys and values converted to fp32 once.
    */
   private void attention(int l, int p0, int n, ComputePool pool, ActivationMode mode) {
-    int heads = c.headCount(), group = heads / c.headCountKv();
-    int kLen = c.keyLength(), vLen = c.valueLength(), kDim = c.keyDim(), vDim = c.valueDim();
+    int heads = c.headCount(), kvHeads = c.headCountKv(), group = heads / kvHeads;
+    int kLen = c.keyLength(), vLen = c.valueLength();
+    int block = FloatRows.KEY_BLOCK;
     float scale = (float) (1.0 / Math.sqrt(kLen));
-    // llama.cpp multiplies an F16 cache with activations rounded to F16; the GGML mode does the same.
-    boolean roundHalf = f16Cache && mode == ActivationMode.GGML;
-    // The GGML mode keeps the element-order sums it was checked against llama.cpp with; the other
-    // modes add lane-parallel (FloatRows), over an F32 or an F16 cache, several times faster on long contexts.
-    boolean lanes = mode != ActivationMode.GGML;
+    // The GGML mode keeps the element-order sums it was checked against llama.cpp with, and, as
+    // llama.cpp does over an F16 cache, rounds q and the probabilities to F16. The other modes
+    // compute 16 positions' scores at once (FloatRows.dotColumns), several times faster.
+    boolean ggml = mode == ActivationMode.GGML;
+    boolean roundHalf = f16Cache && ggml;
     float[] kc = f16Cache ? null : keys[l], vc = f16Cache ? null : values[l];
     short[] kh = f16Cache ? keys16[l] : null, vh = f16Cache ? values16[l] : null;
-    pool.forRange(n * heads, (start, end) -> {
-      float[] s = new float[p0 + n];
-      float[] qh = new float[kLen];
-      for (int th = start; th < end; th++) {
-        int t = th / heads, h = th % heads, kvh = h / group;
+    int span = cachePositions(p0 + n);
+    pool.forRange(n * kvHeads, (start, end) -> {
+      float[] s = new float[group * span]; // the group's scores, then probabilities: [query head][position]
+      float[] qg = new float[group * kLen];
+      float[] kb = f16Cache ? new float[block * kLen] : null; // one key block in fp32
+      float[] vb = f16Cache ? new float[block * vLen] : null; // one value block in fp32
+      for (int tk = start; tk < end; tk++) {
+        int t = tk / kvHeads, kvh = tk % kvHeads;
         int len = p0 + t + 1;
-        int qOff = t * c.queryDim() + h * kLen;
-        for (int d = 0; d < kLen; d++) {
-          qh[d] = roundHalf ? Float.float16ToFloat(Float.floatToFloat16(q[qOff + d])) : q[qOff + d];
-        }
-        float max = Float.NEGATIVE_INFINITY;
-        for (int j = 0; j < len; j++) {
-          int ko = j * kDim + kvh * kLen;
-          float dot = 0;
-          if (kc != null && lanes) {
-            dot = FloatRows.dot(qh, 0, kc, ko, kLen);
-          } else if (kc != null) {
-            for (int d = 0; d < kLen; d++) dot += qh[d] * kc[ko + d];
-          } else if (lanes) {
-            dot = FloatRows.dotHalf(qh, 0, kh, ko, kLen);
-          } else {
-            for (int d = 0; d < kLen; d++) dot += qh[d] * Float.float16ToFloat(kh[ko + d]);
+        for (int g = 0; g < group; g++) {
+          int qOff = t * c.queryDim() + (kvh * group + g) * kLen;
+          for (int d = 0; d < kLen; d++) {
+            qg[g * kLen + d] = roundHalf ? Float.float16ToFloat(Float.floatToFloat16(q[qOff + d])) : q[qOff + d];
           }
-          s[j] = dot * scale;
-          max = Math.max(max, s[j]);
         }
-        double sum = 0;
-        for (int j = 0; j < len; j++) {
-          float e = (float) Math.exp(s[j] - max);
-          s[j] = e;
-          sum += e;
-        }
-        float inv = (float) (1.0 / sum);
-        int aOff = t * heads * vLen + h * vLen;
-        Arrays.fill(att, aOff, aOff + vLen, 0f);
-        for (int j = 0; j < len; j++) {
-          float p = s[j] * inv;
-          if (roundHalf) p = Float.float16ToFloat(Float.floatToFloat16(p));
-          int vo = j * vDim + kvh * vLen;
-          if (vc != null) {
-            FloatRows.axpy(p, vc, vo, att, aOff, vLen); // element by element, the same bits either way
+        for (int j0 = 0; j0 < len; j0 += block) {
+          int ko = keyIndex(j0, kvh, 0);
+          if (ggml) {
+            for (int g = 0; g < group; g++) {
+              for (int j = j0; j < Math.min(len, j0 + block); j++) {
+                float dot = 0;
+                for (int d = 0; d < kLen; d++) {
+                  int at = ko + d * block + (j - j0);
+                  dot += qg[g * kLen + d] * (kc != null ? kc[at] : Float.float16ToFloat(kh[at]));
+                }
+                s[g * span + j] = dot;
+              }
+            }
           } else {
-            FloatRows.axpyHalf(p, vh, vo, att, aOff, vLen); // the scalar loop's bits, as above
+            float[] keyBlock = kc;
+            int kbo = ko;
+            if (kh != null) {
+              FloatRows.halfToFloat(kh, ko, kb, 0, block * kLen);
+              keyBlock = kb;
+              kbo = 0;
+            }
+            for (int g = 0; g < group; g++) {
+              FloatRows.dotColumns(qg, g * kLen, keyBlock, kbo, kLen, s, g * span + j0);
+            }
+          }
+        }
+        for (int g = 0; g < group; g++) {
+          int so = g * span;
+          float max = Float.NEGATIVE_INFINITY;
+          for (int j = 0; j < len; j++) {
+            s[so + j] *= scale;
+            max = Math.max(max, s[so + j]);
+          }
+          double sum = 0;
+          for (int j = 0; j < len; j++) {
+            float e = (float) Math.exp(s[so + j] - max);
+            s[so + j] = e;
+            sum += e;
+          }
+          float inv = (float) (1.0 / sum);
+          for (int j = 0; j < len; j++) {
+            float p = s[so + j] * inv;
+            s[so + j] = roundHalf ? Float.float16ToFloat(Float.floatToFloat16(p)) : p;
+          }
+          int aOff = t * heads * vLen + (kvh * group + g) * vLen;
+          Arrays.fill(att, aOff, aOff + vLen, 0f);
+        }
+        for (int j0 = 0; j0 < len; j0 += block) {
+          int vo = valueIndex(j0, kvh, 0), rows = Math.min(block, len - j0);
+          float[] valueBlock = vc;
+          int vbo = vo;
+          if (vh != null) {
+            FloatRows.halfToFloat(vh, vo, vb, 0, rows * vLen);
+            valueBlock = vb;
+            vbo = 0;
+          }
+          for (int g = 0; g < group; g++) {
+            // the scalar loop's bits: each row's product, then its sum, in position order
+            FloatRows.axpyRows(s, g * span + j0, rows, valueBlock, vbo, att, t * heads * vLen + (kvh * group + g) * vLen, vLen);
           }
         }
       }

@@ -48,45 +48,43 @@ interface KernelOps {
     throw new UnsupportedOperationException(this + " has no kernel for interleaved matrices");
   }
 
-  /** {@code Σ a[ao+i]·b[bo+i]} over {@code i < n} (attention's q·k); one summation order per implementation. */
-  default float dot(float[] a, int ao, float[] b, int bo, int n) {
-    float s = 0;
-    for (int i = 0; i < n; i++) {
-      s += a[ao + i] * b[bo + i];
+  /**
+   * {@code out[oo+j] = Σ_d q[qo+d]·k[ko + d·16 + j]} for {@code j < 16}: attention's q·k of one
+   * query with a block of 16 keys stored dimension-major (the 16 positions side by side for each
+   * of the {@code dims} dimensions, {@link FloatRows#KEY_BLOCK}). Each sum is four chains of fused
+   * multiply-adds, over the dimensions {@code d ≡ 0, 1, 2, 3 (mod 4)} in order (the last
+   * {@code dims mod 4} dimensions go to the first chain), added as {@code (c0 + c1) + (c2 + c3)}:
+   * one position per lane, so every implementation gives the same bits and no lanes are summed.
+   */
+  default void dotColumns(float[] q, int qo, float[] k, int ko, int dims, float[] out, int oo) {
+    int whole = dims & ~3;
+    for (int j = 0; j < FloatRows.KEY_BLOCK; j++) {
+      float c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+      int d = 0;
+      for (; d < whole; d += 4) {
+        c0 = Math.fma(q[qo + d], k[ko + d * 16 + j], c0);
+        c1 = Math.fma(q[qo + d + 1], k[ko + (d + 1) * 16 + j], c1);
+        c2 = Math.fma(q[qo + d + 2], k[ko + (d + 2) * 16 + j], c2);
+        c3 = Math.fma(q[qo + d + 3], k[ko + (d + 3) * 16 + j], c3);
+      }
+      for (; d < dims; d++) {
+        c0 = Math.fma(q[qo + d], k[ko + d * 16 + j], c0);
+      }
+      out[oo + j] = (c0 + c1) + (c2 + c3);
     }
-    return s;
   }
 
   /**
-   * {@code y[yo+i] += p·x[xo+i]} over {@code i < n} (attention's weighted sum of values), each
-   * element a product then a sum, so every implementation gives the same bits.
+   * {@code y[yo+i] += p[po+r]·x[xo + r·n + i]} for each row {@code r < rows} in order, over
+   * {@code i < n}: attention's weighted sum over a block of value rows. Each step is a product then
+   * a sum, so every implementation gives the same bits, those of adding the rows one at a time.
    */
-  default void axpy(float p, float[] x, int xo, float[] y, int yo, int n) {
-    for (int i = 0; i < n; i++) {
-      y[yo + i] += p * x[xo + i];
-    }
-  }
-
-  /**
-   * {@code Σ a[ao+i]·h(b[bo+i])} over {@code i < n}, {@code h} the fp16 value of a short (attention's
-   * q·k over an F16 cache); one summation order per implementation.
-   */
-  default float dotHalf(float[] a, int ao, short[] b, int bo, int n) {
-    float s = 0;
-    for (int i = 0; i < n; i++) {
-      s += a[ao + i] * Float.float16ToFloat(b[bo + i]);
-    }
-    return s;
-  }
-
-  /**
-   * {@code y[yo+i] += p·h(x[xo+i])} over {@code i < n}, {@code h} the fp16 value of a short
-   * (attention's weighted sum over an F16 cache): each element a product then a sum, so every
-   * implementation gives the same bits.
-   */
-  default void axpyHalf(float p, short[] x, int xo, float[] y, int yo, int n) {
-    for (int i = 0; i < n; i++) {
-      y[yo + i] += p * Float.float16ToFloat(x[xo + i]);
+  default void axpyRows(float[] p, int po, int rows, float[] x, int xo, float[] y, int yo, int n) {
+    for (int r = 0; r < rows; r++) {
+      float pr = p[po + r];
+      for (int i = 0; i < n; i++) {
+        y[yo + i] += pr * x[xo + r * n + i];
+      }
     }
   }
 

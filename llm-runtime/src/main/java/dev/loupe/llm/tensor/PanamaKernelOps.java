@@ -163,75 +163,43 @@ final class PanamaKernelOps implements KernelOps {
 
   // ---------------------------------------------------------------- float rows (attention)
 
-  /** Lane-parallel fma over whole lane groups, summed by {@link #tree}; the tail in order after. */
+  /** Lane = position: four vectors of fma chains per {@code L} positions, as the scalar reference sums each one. */
   @Override
-  public float dot(float[] a, int ao, float[] b, int bo, int n) {
-    int i = 0;
-    float s = 0;
-    if (n >= L) {
-      FloatVector acc = FloatVector.fromArray(F, a, ao).mul(FloatVector.fromArray(F, b, bo));
-      for (i = L; i + L <= n; i += L) {
-        acc = FloatVector.fromArray(F, a, ao + i).fma(FloatVector.fromArray(F, b, bo + i), acc);
+  public void dotColumns(float[] q, int qo, float[] k, int ko, int dims, float[] out, int oo) {
+    int whole = dims & ~3;
+    for (int j = 0; j < FloatRows.KEY_BLOCK; j += L) {
+      FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0;
+      int d = 0;
+      for (; d < whole; d += 4) {
+        c0 = FloatVector.fromArray(F, k, ko + d * 16 + j).fma(FloatVector.broadcast(F, q[qo + d]), c0);
+        c1 = FloatVector.fromArray(F, k, ko + (d + 1) * 16 + j).fma(FloatVector.broadcast(F, q[qo + d + 1]), c1);
+        c2 = FloatVector.fromArray(F, k, ko + (d + 2) * 16 + j).fma(FloatVector.broadcast(F, q[qo + d + 2]), c2);
+        c3 = FloatVector.fromArray(F, k, ko + (d + 3) * 16 + j).fma(FloatVector.broadcast(F, q[qo + d + 3]), c3);
       }
-      s = tree(acc);
-    }
-    for (; i < n; i++) {
-      s += a[ao + i] * b[bo + i];
-    }
-    return s;
-  }
-
-  @Override
-  public void axpy(float p, float[] x, int xo, float[] y, int yo, int n) {
-    int i = 0;
-    FloatVector pv = FloatVector.broadcast(F, p);
-    for (; i + L <= n; i += L) {
-      FloatVector.fromArray(F, x, xo + i).mul(pv).add(FloatVector.fromArray(F, y, yo + i)).intoArray(y, yo + i);
-    }
-    for (; i < n; i++) {
-      y[yo + i] += p * x[xo + i];
-    }
-  }
-
-  /**
-   * Lanes {@code at..at+L} of {@code h} as fp32: the bit move of {@link #f16Lanes} for finite
-   * halves, and infinities and NaN (exponent 31) made fp32 ones, so every lane is {@link
-   * Float#float16ToFloat}'s value.
-   */
-  private static FloatVector halfLanes(short[] h, int at) {
-    IntVector b = (IntVector) ShortVector.fromArray(S, h, at).convertShape(VectorOperators.S2I, I, 0);
-    IntVector bits = b.lanewise(VectorOperators.LSHL, 13).and(0x8FFF_E000);
-    FloatVector finite = bits.reinterpretAsFloats().mul(0x1p112f);
-    VectorMask<Integer> special = b.and(0x7C00).compare(VectorOperators.EQ, 0x7C00);
-    return finite.blend(bits.or(0x7F80_0000).reinterpretAsFloats(), special.cast(F));
-  }
-
-  @Override
-  public float dotHalf(float[] a, int ao, short[] b, int bo, int n) {
-    int i = 0;
-    float s = 0;
-    if (n >= L) {
-      FloatVector acc = FloatVector.fromArray(F, a, ao).mul(halfLanes(b, bo));
-      for (i = L; i + L <= n; i += L) {
-        acc = FloatVector.fromArray(F, a, ao + i).fma(halfLanes(b, bo + i), acc);
+      for (; d < dims; d++) {
+        c0 = FloatVector.fromArray(F, k, ko + d * 16 + j).fma(FloatVector.broadcast(F, q[qo + d]), c0);
       }
-      s = tree(acc);
+      c0.add(c1).add(c2.add(c3)).intoArray(out, oo + j);
     }
-    for (; i < n; i++) {
-      s += a[ao + i] * Float.float16ToFloat(b[bo + i]);
-    }
-    return s;
   }
 
+  /** Each lane group of {@code y} stays in a register through the rows; the tail element by element, rows in order. */
   @Override
-  public void axpyHalf(float p, short[] x, int xo, float[] y, int yo, int n) {
+  public void axpyRows(float[] p, int po, int rows, float[] x, int xo, float[] y, int yo, int n) {
     int i = 0;
-    FloatVector pv = FloatVector.broadcast(F, p);
     for (; i + L <= n; i += L) {
-      halfLanes(x, xo + i).mul(pv).add(FloatVector.fromArray(F, y, yo + i)).intoArray(y, yo + i);
+      FloatVector acc = FloatVector.fromArray(F, y, yo + i);
+      for (int r = 0; r < rows; r++) {
+        acc = acc.add(FloatVector.fromArray(F, x, xo + r * n + i).mul(p[po + r]));
+      }
+      acc.intoArray(y, yo + i);
     }
     for (; i < n; i++) {
-      y[yo + i] += p * Float.float16ToFloat(x[xo + i]);
+      float acc = y[yo + i];
+      for (int r = 0; r < rows; r++) {
+        acc += p[po + r] * x[xo + r * n + i];
+      }
+      y[yo + i] = acc;
     }
   }
 

@@ -7,104 +7,74 @@ import java.util.Arrays;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
-/** Attention's float-row kernels, the Vector API against the scalar reference, on every length around the lane count. */
+/** Attention's float-row kernels, the Vector API against the scalar reference, on every size around the lane count. */
 class FloatRowsTest {
   private final KernelOps scalar = new ScalarKernelOps();
   private final KernelOps panama = new PanamaKernelOps();
 
   @Test
-  void dot_products_agree_with_the_scalar_reference_on_every_length_and_offset() {
+  void column_dot_products_have_the_scalar_references_bits_for_every_head_size() {
     Random r = new Random(7);
-    for (int n = 0; n <= 130; n++) {
-      float[] a = random(r, n + 5), b = random(r, n + 9);
-      double exact = 0;
-      for (int i = 0; i < n; i++) exact += (double) a[3 + i] * b[7 + i];
-      float fast = panama.dot(a, 3, b, 7, n), reference = scalar.dot(a, 3, b, 7, n);
-      assertEquals(exact, reference, 1e-5 * (n + 1), "scalar, n=" + n);
-      assertEquals(exact, fast, 1e-5 * (n + 1), "vector, n=" + n);
-      assertEquals(fast, panama.dot(a, 3, b, 7, n), "the same bits every time, n=" + n);
+    int block = FloatRows.KEY_BLOCK;
+    for (int dims = 0; dims <= 133; dims++) {
+      float[] q = random(r, dims + 3), k = random(r, dims * block + 5);
+      float[] fast = new float[block + 4], reference = new float[block + 4];
+      Arrays.fill(fast, 99f);
+      Arrays.fill(reference, 99f);
+      panama.dotColumns(q, 3, k, 5, dims, fast, 2);
+      scalar.dotColumns(q, 3, k, 5, dims, reference, 2);
+      for (int j = 0; j < block; j++) {
+        double exact = 0;
+        for (int d = 0; d < dims; d++) exact += (double) q[3 + d] * k[5 + d * block + j];
+        assertEquals(exact, reference[2 + j], 1e-5 * (dims + 1), "scalar, dims=" + dims + " position " + j);
+      }
+      assertArrayEquals(reference, fast, "the scalar reference's bits, dims=" + dims);
+      assertEquals(99f, fast[0]);
+      assertEquals(99f, fast[block + 3], "nothing written past the block");
+    }
+    // the documented order: four chains (c0 + c1) + (c2 + c3), not one running sum
+    float[] q = {1f, 1e8f, -1e8f, 1f};
+    float[] k = new float[4 * block];
+    for (int d = 0; d < 4; d++) k[d * block] = 1f;
+    float[] out = new float[block];
+    panama.dotColumns(q, 0, k, 0, 4, out, 0);
+    assertEquals(0f, out[0], "(1 + 1e8) + (-1e8 + 1) in floats; a running sum gives 1");
+    scalar.dotColumns(q, 0, k, 0, 4, out, 0);
+    assertEquals(0f, out[0], "the scalar reference");
+  }
+
+  @Test
+  void halves_convert_as_float16ToFloat_does() {
+    short[] all = new short[65536];
+    for (int i = 0; i < all.length; i++) all[i] = (short) i;
+    float[] out = new float[all.length + 3];
+    FloatRows.halfToFloat(all, 0, out, 3, all.length);
+    for (int i = 0; i < all.length; i++) {
+      assertEquals(Float.floatToRawIntBits(Float.float16ToFloat((short) i)), Float.floatToRawIntBits(out[3 + i]),
+          "half 0x" + Integer.toHexString(i));
     }
   }
 
   @Test
-  void scaled_additions_agree_with_the_scalar_reference_and_leave_the_rest_alone() {
+  void weighted_row_sums_have_the_bits_of_adding_one_row_at_a_time() {
     Random r = new Random(11);
-    for (int n = 0; n <= 130; n++) {
-      float[] x = random(r, n + 2), y = random(r, n + 6);
-      float[] fast = y.clone(), reference = y.clone();
-      panama.axpy(0.37f, x, 2, fast, 4, n);
-      scalar.axpy(0.37f, x, 2, reference, 4, n);
-      for (int i = 0; i < y.length; i++) {
-        if (i < 4 || i >= 4 + n) {
-          assertEquals(y[i], fast[i], "outside the range, n=" + n + " i=" + i);
-        } else {
-          assertEquals(reference[i], fast[i], "the same bits as the scalar loop, n=" + n + " i=" + i);
+    for (int rows = 0; rows <= 17; rows++) {
+      for (int n = 0; n <= 130; n += rows == 1 ? 1 : 7) {
+        float[] p = random(r, rows + 1), x = random(r, rows * n + 2), y = random(r, n + 6);
+        float[] reference = y.clone();
+        for (int row = 0; row < rows; row++) {
+          for (int i = 0; i < n; i++) reference[4 + i] += p[1 + row] * x[2 + row * n + i];
         }
+        float[] fast = y.clone(), scalarOut = y.clone();
+        panama.axpyRows(p, 1, rows, x, 2, fast, 4, n);
+        scalar.axpyRows(p, 1, rows, x, 2, scalarOut, 4, n);
+        assertArrayEquals(reference, scalarOut, "scalar, rows=" + rows + " n=" + n);
+        assertArrayEquals(reference, fast, "vector: the row-by-row bits, nothing outside the range, rows=" + rows + " n=" + n);
       }
     }
     float[] y = {1, 2, 3};
-    FloatRows.axpy(2f, new float[] {1, 1, 1}, 0, y, 0, 3);
-    assertArrayEquals(new float[] {3, 4, 5}, y);
-  }
-
-  @Test
-  void half_dot_products_agree_with_the_scalar_reference_on_every_length_and_offset() {
-    Random r = new Random(13);
-    for (int n = 0; n <= 130; n++) {
-      float[] a = random(r, n + 5);
-      short[] b = halves(r, n + 9);
-      double exact = 0;
-      for (int i = 0; i < n; i++) exact += (double) a[3 + i] * Float.float16ToFloat(b[7 + i]);
-      float fast = panama.dotHalf(a, 3, b, 7, n), reference = scalar.dotHalf(a, 3, b, 7, n);
-      assertEquals(exact, reference, 1e-5 * (n + 1), "scalar, n=" + n);
-      assertEquals(exact, fast, 1e-5 * (n + 1), "vector, n=" + n);
-      assertEquals(fast, panama.dotHalf(a, 3, b, 7, n), "the same bits every time, n=" + n);
-    }
-    // an infinity or a NaN in the cache reaches the sum as it does in the scalar loop
-    float[] ones = new float[64];
-    Arrays.fill(ones, 1f);
-    short[] k = new short[64];
-    k[40] = Float.floatToFloat16(Float.POSITIVE_INFINITY);
-    assertEquals(Float.POSITIVE_INFINITY, panama.dotHalf(ones, 0, k, 0, 64));
-    k[41] = Float.floatToFloat16(Float.NaN);
-    assertEquals(Float.NaN, panama.dotHalf(ones, 0, k, 0, 64));
-  }
-
-  @Test
-  void half_scaled_additions_decode_every_half_as_the_scalar_loop_does() {
-    // all 65,536 halves (subnormals, signed zeros, infinities, NaN) at every lane position
-    short[] all = new short[65536];
-    for (int i = 0; i < all.length; i++) all[i] = (short) i;
-    float[] fast = new float[all.length], reference = new float[all.length];
-    Arrays.fill(fast, -0f); // -0 + h = h for every h, signed zeros included
-    Arrays.fill(reference, -0f);
-    panama.axpyHalf(1f, all, 0, fast, 0, all.length);
-    scalar.axpyHalf(1f, all, 0, reference, 0, all.length);
-    for (int i = 0; i < all.length; i++) {
-      assertEquals(Float.float16ToFloat((short) i), reference[i], "scalar, half 0x" + Integer.toHexString(i));
-      assertEquals(reference[i], fast[i], "vector, half 0x" + Integer.toHexString(i));
-    }
-    Random r = new Random(17);
-    for (int n = 0; n <= 130; n++) {
-      short[] x = halves(r, n + 2);
-      float[] y = random(r, n + 6);
-      float[] f = y.clone(), s = y.clone();
-      panama.axpyHalf(0.37f, x, 2, f, 4, n);
-      scalar.axpyHalf(0.37f, x, 2, s, 4, n);
-      for (int i = 0; i < y.length; i++) {
-        if (i < 4 || i >= 4 + n) {
-          assertEquals(y[i], f[i], "outside the range, n=" + n + " i=" + i);
-        } else {
-          assertEquals(s[i], f[i], "the same bits as the scalar loop, n=" + n + " i=" + i);
-        }
-      }
-    }
-  }
-
-  private static short[] halves(Random r, int n) {
-    short[] v = new short[n];
-    for (int i = 0; i < n; i++) v[i] = Float.floatToFloat16((float) r.nextGaussian());
-    return v;
+    FloatRows.axpyRows(new float[] {2f, 1f}, 0, 2, new float[] {1, 1, 1, 0, 1, 2}, 0, y, 0, 3);
+    assertArrayEquals(new float[] {3, 5, 7}, y);
   }
 
   private static float[] random(Random r, int n) {
