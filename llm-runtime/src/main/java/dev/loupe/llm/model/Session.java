@@ -363,9 +363,9 @@ public final class Session implements LanguageModelState {
         w.up().matmulBatch(xb, 0, n, hb2, 0, pool, mode);
       }
       if (n * ff >= PARALLEL_VALUES) { // a batch: on the pool (a decode step's 8,192 stay on the caller, see Activations)
-        pool.forRange(n * ff, (s0, s1) -> swiGlu(hb, hb2, s0, s1));
+        pool.forRange(n * ff, (s0, s1) -> swiGlu(mode, hb, hb2, s0, s1));
       } else {
-        swiGlu(hb, hb2, 0, n * ff);
+        swiGlu(mode, hb, hb2, 0, n * ff);
       }
       w.down().matmulBatch(hb, 0, n, xb2, 0, pool, mode);
       for (int i = 0; i < n * dim; i++) x[i] += xb2[i];
@@ -390,7 +390,12 @@ public final class Session implements LanguageModelState {
   }
 
   /** {@code gate[i] = silu(gate[i]) · up[i]} for {@code i} in {@code [from, to)}. */
-  private static void swiGlu(float[] gate, float[] up, int from, int to) {
+  /** SwiGLU: on vector lanes, or, in the GGML mode, with Math.exp as checked against llama.cpp. */
+  private static void swiGlu(ActivationMode mode, float[] gate, float[] up, int from, int to) {
+    if (mode != ActivationMode.GGML) {
+      FloatRows.swiGlu(gate, up, from, to);
+      return;
+    }
     for (int i = from; i < to; i++) {
       float g = gate[i];
       gate[i] = g / (1f + (float) Math.exp(-g)) * up[i];
@@ -559,10 +564,14 @@ public final class Session implements LanguageModelState {
             max = Math.max(max, s[so + j]);
           }
           double sum = 0;
-          for (int j = 0; j < len; j++) {
-            float e = (float) Math.exp(s[so + j] - max);
-            s[so + j] = e;
-            sum += e;
+          if (ggml) {
+            for (int j = 0; j < len; j++) {
+              float e = (float) Math.exp(s[so + j] - max);
+              s[so + j] = e;
+              sum += e;
+            }
+          } else {
+            sum = FloatRows.expShifted(s, so, len, max);
           }
           float inv = (float) (1.0 / sum);
           for (int j = 0; j < len; j++) {

@@ -1,7 +1,7 @@
 package dev.loupe.llm.tensor;
 
 /**
- * The inner loops of attention over an F32 or F16 KV cache, on this JVM's kernels ({@link
+ * The inner loops of attention over an F32 or F16 KV cache and the feed-forward's SwiGLU, on this JVM's kernels ({@link
  * KernelOpsProvider}: the Vector API where it runs, else scalar loops). Every implementation gives
  * the same bits, so a batched prefill and token-by-token decoding agree, whatever compiles them.
  * Stateless and thread-safe.
@@ -43,5 +43,15 @@ public final class FloatRows {
     for (int i = 0; i < n; i++) {
       out[oo + i] = Float.float16ToFloat(x[xo + i]);
     }
+  }
+
+  /** {@code s[so+j] = e^(s[so+j] − max)} for {@code j < n}, returning their sum ({@link KernelOps#expShifted}). */
+  public static double expShifted(float[] s, int so, int n, float max) {
+    return KernelOps.get().expShifted(s, so, n, max);
+  }
+
+  /** {@code gate[i] = silu(gate[i])·up[i]} over {@code from ≤ i < to} ({@link KernelOps#swiGlu}). */
+  public static void swiGlu(float[] gate, float[] up, int from, int to) {
+    KernelOps.get().swiGlu(gate, up, from, to);
   }
 }

@@ -88,6 +88,33 @@ interface KernelOps {
     }
   }
 
+  /**
+   * {@code s[so+j] = e^(s[so+j] − max)} for {@code j < n} ({@link FastExp}: the same bits in every
+   * implementation, whatever {@code n}), returning their sum, in one order per implementation:
+   * softmax's numerators and denominator.
+   */
+  default double expShifted(float[] s, int so, int n, float max) {
+    double sum = 0;
+    for (int j = 0; j < n; j++) {
+      float e = FastExp.exp(s[so + j] - max);
+      s[so + j] = e;
+      sum += e;
+    }
+    return sum;
+  }
+
+  /**
+   * {@code gate[i] = silu(gate[i])·up[i]} over {@code from ≤ i < to}, {@code silu(g) = g / (1 + e^−g)}
+   * with {@link FastExp}: the feed-forward's SwiGLU. Each element is computed alone, with the same
+   * bits in every implementation, so a batch split across threads gives the bits of one call.
+   */
+  default void swiGlu(float[] gate, float[] up, int from, int to) {
+    for (int i = from; i < to; i++) {
+      float g = gate[i];
+      gate[i] = g / (1f + FastExp.exp(-g)) * up[i];
+    }
+  }
+
   /** The implementation chosen for this JVM. */
   static KernelOps get() {
     return KernelOpsProvider.INSTANCE;

@@ -203,6 +203,57 @@ final class PanamaKernelOps implements KernelOps {
     }
   }
 
+  /** {@link FastExp#exp} on every lane: the same operations, so the same bits as the scalar form. */
+  private static FloatVector exp(FloatVector x) {
+    x = x.max(FastExp.LO).min(FastExp.HI);
+    FloatVector n = x.fma(FastExp.LOG2E, FastExp.ROUND).sub(FastExp.ROUND);
+    FloatVector r = n.fma(bc(-FastExp.LN2_HI), x);
+    r = n.fma(bc(-FastExp.LN2_LO), r);
+    FloatVector p = r.fma(FastExp.P0, FastExp.P1);
+    p = p.fma(r, bc(FastExp.P2));
+    p = p.fma(r, bc(FastExp.P3));
+    p = p.fma(r, bc(FastExp.P4));
+    p = p.fma(r, bc(FastExp.P5));
+    FloatVector y = p.fma(r.mul(r), r).add(1f);
+    IntVector ni = (IntVector) n.convert(VectorOperators.F2I, 0), half = ni.lanewise(VectorOperators.ASHR, 1);
+    FloatVector s1 = half.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+    FloatVector s2 = ni.sub(half).add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+    return y.mul(s1).mul(s2);
+  }
+
+  /** The tails run the same lanes under a mask, so a value's bits do not depend on where a call starts or ends. */
+  @Override
+  public double expShifted(float[] s, int so, int n, float max) {
+    FloatVector sum = FloatVector.zero(F);
+    int j = 0;
+    for (; j + L <= n; j += L) {
+      FloatVector e = exp(FloatVector.fromArray(F, s, so + j).sub(max));
+      e.intoArray(s, so + j);
+      sum = sum.add(e);
+    }
+    if (j < n) {
+      VectorMask<Float> m = F.indexInRange(j, n);
+      FloatVector e = exp(FloatVector.fromArray(F, s, so + j, m).sub(max));
+      e.intoArray(s, so + j, m);
+      sum = sum.add(e, m);
+    }
+    return tree(sum);
+  }
+
+  @Override
+  public void swiGlu(float[] gate, float[] up, int from, int to) {
+    int i = from;
+    for (; i + L <= to; i += L) {
+      FloatVector g = FloatVector.fromArray(F, gate, i);
+      g.div(exp(g.neg()).add(1f)).mul(FloatVector.fromArray(F, up, i)).intoArray(gate, i);
+    }
+    if (i < to) {
+      VectorMask<Float> m = F.indexInRange(i, to);
+      FloatVector g = FloatVector.fromArray(F, gate, i, m);
+      g.div(exp(g.neg()).add(1f)).mul(FloatVector.fromArray(F, up, i, m)).intoArray(gate, i, m);
+    }
+  }
+
   // ---------------------------------------------------------------- Q8_0 / Q4_0
 
   /**

@@ -2,6 +2,7 @@ package dev.loupe.llm.tensor;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Arrays;
 import java.util.Random;
@@ -75,6 +76,70 @@ class FloatRowsTest {
     float[] y = {1, 2, 3};
     FloatRows.axpyRows(new float[] {2f, 1f}, 0, 2, new float[] {1, 1, 1, 0, 1, 2}, 0, y, 0, 3);
     assertArrayEquals(new float[] {3, 5, 7}, y);
+  }
+
+  @Test
+  void fast_exp_is_within_two_ulps_of_math_exp_everywhere() {
+    // every float from -110 to 90 in steps of a few ulps, and the edges
+    int worst = 0;
+    for (float x = -110f; x <= 90f; x = Math.nextUp(x + Math.abs(x) * 1e-5f + 1e-30f)) {
+      float exact = (float) Math.exp(x), fast = FastExp.exp(x);
+      if (exact == 0f || Float.isInfinite(exact)) {
+        assertEquals(exact, fast, Float.MIN_VALUE, "x=" + x);
+      } else {
+        worst = Math.max(worst, Math.abs(Float.floatToIntBits(fast) - Float.floatToIntBits(exact)));
+      }
+    }
+    assertTrue(worst <= 2, "worst error " + worst + " ulps");
+    assertEquals(1f, FastExp.exp(0f));
+    assertEquals(1f, FastExp.exp(-0f));
+    assertEquals(0f, FastExp.exp(Float.NEGATIVE_INFINITY));
+    assertEquals(Float.POSITIVE_INFINITY, FastExp.exp(Float.POSITIVE_INFINITY));
+    assertTrue(Float.isNaN(FastExp.exp(Float.NaN)));
+  }
+
+  @Test
+  void softmax_numerators_have_the_scalar_bits_and_do_not_depend_on_the_length() {
+    Random r = new Random(19);
+    for (int n = 0; n <= 70; n++) {
+      float[] s = random(r, n + 3);
+      for (int j = 0; j < s.length; j++) s[j] *= 8;
+      float max = 1.5f;
+      float[] fast = s.clone(), reference = s.clone(), shorter = s.clone();
+      double sum = panama.expShifted(fast, 2, n, max);
+      double referenceSum = scalar.expShifted(reference, 2, n, max);
+      panama.expShifted(shorter, 2, Math.max(0, n - 5), max);
+      assertEquals(referenceSum, sum, 1e-6 * (1 + referenceSum), "sum, n=" + n);
+      assertArrayEquals(reference, fast, "FastExp's bits on every lane and in the tail, nothing outside the range, n=" + n);
+      for (int j = 2; j < 2 + n - 5; j++) assertEquals(fast[j], shorter[j], "a value's bits do not depend on n");
+    }
+    float[] masked = {Float.NEGATIVE_INFINITY, 0f, Float.NaN};
+    assertEquals(1.0, panama.expShifted(masked, 0, 2, 0f));
+    assertArrayEquals(new float[] {0f, 1f, Float.NaN}, masked);
+  }
+
+  @Test
+  void swiglu_has_the_scalar_bits_however_it_is_split() {
+    Random r = new Random(23);
+    int n = 301;
+    float[] gate = random(r, n), up = random(r, n);
+    for (int i = 0; i < n; i++) gate[i] *= 12; // both tails of the sigmoid
+    gate[0] = -200f; // e^200 overflows: silu is -0
+    gate[1] = 200f;
+    float[] whole = gate.clone(), reference = gate.clone(), pieces = gate.clone();
+    panama.swiGlu(whole, up, 0, n);
+    scalar.swiGlu(reference, up, 0, n);
+    for (int from = 0, step = 1; from < n; from += step, step = step * 3 % 37 + 1) {
+      panama.swiGlu(pieces, up, from, Math.min(n, from + step));
+    }
+    assertArrayEquals(reference, whole, "FastExp's bits on every lane");
+    assertArrayEquals(whole, pieces, "cut anywhere, the same bits");
+    for (int i = 0; i < n; i++) {
+      float exact = (float) (gate[i] / (1 + Math.exp(-gate[i])) * up[i]);
+      assertEquals(exact, whole[i], 4 * Math.ulp(exact), "i=" + i + " gate " + gate[i]);
+    }
+    assertEquals(0f, whole[0], 0f);
+    assertEquals(200f * up[1], whole[1]);
   }
 
   private static float[] random(Random r, int n) {
