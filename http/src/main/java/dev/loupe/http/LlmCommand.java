@@ -327,7 +327,7 @@ final class LlmCommand {
     }
     try {
       return Model.load(path, ModelOptions.threads(threads).withActivationMode(activations));
-    } catch (IOException | IllegalArgumentException e) {
+    } catch (IOException | IllegalArgumentException | OutOfMemoryError e) { // OOM: off-heap weight copies (InterleavedRows)
       String message = e.getMessage();
       throw new Failure("cannot load the " + what + " " + path + ": " + (message.contains(path.toString()) ? message
           : message + " (" + path + ")"));

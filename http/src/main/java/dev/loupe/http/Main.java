@@ -306,8 +306,13 @@ public final class Main {
           + LlmModels.fixCommand(LlmModels.QWEN_05B.name()) + " and pass --llm " + LlmModels.QWEN_05B.name()
           + ", or pass the path of another GGUF file to --llm");
     }
-    dev.loupe.llm.model.Model model = dev.loupe.llm.model.Model.load(llm,
-        dev.loupe.llm.model.ModelOptions.defaults().withActivationMode(options.activations()));
+    dev.loupe.llm.model.Model model;
+    try {
+      model = dev.loupe.llm.model.Model.load(llm,
+          dev.loupe.llm.model.ModelOptions.defaults().withActivationMode(options.activations()));
+    } catch (OutOfMemoryError e) { // the off-heap copies of its weights do not fit (InterleavedRows says which limit)
+      throw new IllegalArgumentException("cannot load the language model " + llm + ": " + e.getMessage(), e);
+    }
     try {
       dev.loupe.rag.Retriever retriever = searcher == null ? dev.loupe.rag.Retriever.none()
           : new dev.loupe.rag.SearchRetriever(searcher, text -> model.tokenizer().encode(text, false, false).length);

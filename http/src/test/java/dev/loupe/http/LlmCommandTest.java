@@ -247,6 +247,26 @@ class LlmCommandTest {
   }
 
   @Test
+  void a_model_whose_weight_copies_exceed_the_direct_memory_limit_is_refused_naming_the_flag() throws Exception {
+    assumeTrue(dev.loupe.llm.tensor.WeightMatrix.kernelsName().contains("512-bit"),
+        "skipped: Q4_0 weights are copied off-heap (interleaved) only with 512-bit vectors, not with "
+            + dev.loupe.llm.tensor.WeightMatrix.kernelsName());
+    Path q4 = dir.resolve("stories260K-q4_0-direct.gguf");
+    assertEquals(0, run("convert", "quantize", "--model", stories().toString(), "--out", q4.toString(), "--type", "q4_0").code());
+    // a JVM of its own: the limit is a JVM flag (./loupe raises it to the machine's memory)
+    Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-XX:MaxDirectMemorySize=16k", "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
+        "-cp", System.getProperty("java.class.path"), Main.class.getName(),
+        "generate", "--model", q4.toString(), "--prompt", "x", "--max-tokens", "1")
+        .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+    String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertEquals(1, p.waitFor(), err);
+    assertTrue(err.contains("loupe generate: cannot load the model " + q4 + ": no room for the "), err);
+    assertTrue(err.contains("raise it with -XX:MaxDirectMemorySize"), err);
+    assertTrue(err.lines().noneMatch(l -> l.startsWith("\tat ") || l.startsWith("Exception in thread")), "no stack trace: " + err);
+  }
+
+  @Test
   void a_draft_model_of_another_vocabulary_is_refused_naming_both_files() throws Exception {
     Path gguf = stories();
     Path other = dir.resolve("other-vocab.gguf");

@@ -4,6 +4,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
+import java.util.Locale;
 
 /**
  * A copy of a quantized matrix with its rows interleaved in groups of {@value #ROWS}, made at load
@@ -65,7 +66,19 @@ abstract sealed class InterleavedRows permits Q4_0Interleaved, Q8_0Interleaved {
     long rowBytes = (long) fileBlock * nb;
     int groups = (rows + ROWS - 1) / ROWS;
     long groupBytes = (long) fileBlock * ROWS * nb;
-    MemorySegment dst = Arena.ofAuto().allocate(groupBytes * groups, 64);
+    MemorySegment dst;
+    try {
+      dst = Arena.ofAuto().allocate(groupBytes * groups, 64);
+    } catch (OutOfMemoryError e) { // the JVM's direct-memory limit (by default its heap limit), or the machine's memory
+      OutOfMemoryError clear = new OutOfMemoryError(String.format(Locale.ROOT,
+          "no room for the %.1f MiB row-interleaved copy of a %d x %d matrix (%s): the copies of a model's Q4_0/Q8_0"
+              + " weights take about the file's size off-heap, within the JVM's direct-memory limit;"
+              + " raise it with -XX:MaxDirectMemorySize (./loupe sets it to the machine's memory; LOUPE_JAVA_OPTS"
+              + " overrides), or load the model with fp32 activations",
+          groupBytes * groups / 1048576.0, rows, cols, e.getMessage()));
+      clear.initCause(e);
+      throw clear;
+    }
     byte[] in = new byte[Math.toIntExact(rowBytes * ROWS)];
     byte[] out = new byte[Math.toIntExact(groupBytes)];
     for (int g = 0; g < groups; g++) {
