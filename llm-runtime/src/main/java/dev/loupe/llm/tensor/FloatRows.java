@@ -1,10 +1,11 @@
 package dev.loupe.llm.tensor;
 
 /**
- * The inner loops of attention over an F32 or F16 KV cache and the feed-forward's SwiGLU, on this JVM's kernels ({@link
- * KernelOpsProvider}: the Vector API where it runs, else scalar loops). Every implementation gives
- * the same bits, so a batched prefill and token-by-token decoding agree, whatever compiles them.
- * Stateless and thread-safe.
+ * The inner loops of attention over an F32 or F16 KV cache and the feed-forward's SwiGLU, on this
+ * JVM's kernels ({@link KernelOpsProvider}: the Vector API where it runs, else scalar loops).
+ * Every implementation gives the same bits (but for the order of softmax's sum, one per
+ * implementation), whatever tier of the JIT runs it, so a batched prefill and token-by-token
+ * decoding agree. Stateless and thread-safe.
  */
 public final class FloatRows {
   /**

@@ -161,7 +161,7 @@ final class PanamaKernelOps implements KernelOps {
     return s;
   }
 
-  // ---------------------------------------------------------------- float rows (attention)
+  // ---------------------------------------------------------------- float rows (attention, SwiGLU)
 
   /** Lane = position: four vectors of fma chains per {@code L} positions, as the scalar reference sums each one. */
   @Override
