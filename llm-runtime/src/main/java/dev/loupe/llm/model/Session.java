@@ -389,8 +389,10 @@ public final class Session implements LanguageModelState {
     logitsValid = true;
   }
 
-  /** {@code gate[i] = silu(gate[i]) · up[i]} for {@code i} in {@code [from, to)}. */
-  /** SwiGLU: on vector lanes, or, in the GGML mode, with Math.exp as checked against llama.cpp. */
+  /**
+   * {@code gate[i] = silu(gate[i]) · up[i]} for {@code i} in {@code [from, to)}: on vector lanes
+   * ({@link FloatRows#swiGlu}), or, in the GGML mode, with Math.exp as checked against llama.cpp.
+   */
   private static void swiGlu(ActivationMode mode, float[] gate, float[] up, int from, int to) {
     if (mode != ActivationMode.GGML) {
       FloatRows.swiGlu(gate, up, from, to);
