@@ -29,6 +29,36 @@ class LuceneReadOnlyViewTest {
   }
 
   @Test
+  void id_lookups_on_one_thread_follow_each_refresh_across_segments_deletes_and_re_adds() throws Exception {
+    // The view reuses its per-segment id lookups while its reader stays the same (LuceneVectorIndex.liveDoc).
+    try (LuceneVectorIndex view = LuceneVectorIndex.openReadOnly(dir, SPEC, OPTIONS);
+        LuceneVectorIndex writer = LuceneVectorIndex.open(dir, SPEC, OPTIONS)) {
+      for (int round = 0; round < 6; round++) {
+        writer.add("r" + round, new float[] {1, round, 0}, meta("round " + round, Map.of()));
+        if (round > 0) {
+          writer.delete("r" + (round - 1));
+        }
+        writer.commit(); // a segment per round
+        view.refresh();
+        for (int i = 0; i <= round; i++) {
+          assertEquals(i == round, view.contains("r" + i), "round " + round + ", id r" + i);
+          assertEquals(i == round, view.contains("r" + i), "asked again on the same reader, round " + round);
+        }
+      }
+      writer.add("r0", new float[] {0, 0, 1}, meta("back again", Map.of()));
+      writer.commit();
+      view.refresh();
+      assertTrue(view.contains("r0"), "re-added in a newer segment");
+      assertEquals("back again", view.get("r0").orElseThrow().text());
+      assertEquals(List.of(0f, 0f, 1f), toList(view.vector("r0").orElseThrow()));
+    }
+  }
+
+  private static List<Float> toList(float[] v) {
+    return List.of(v[0], v[1], v[2]);
+  }
+
+  @Test
   void a_view_sees_the_writer_s_commits_after_a_refresh_and_nothing_uncommitted() throws Exception {
     try (LuceneVectorIndex view = LuceneVectorIndex.openReadOnly(dir, SPEC, OPTIONS);
         LuceneVectorIndex writer = LuceneVectorIndex.open(dir, SPEC, OPTIONS)) {
