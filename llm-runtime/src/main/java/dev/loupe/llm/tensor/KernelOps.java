@@ -49,26 +49,26 @@ interface KernelOps {
   }
 
   /**
-   * {@code out[oo+j] = Σ_d q[qo+d]·k[ko + d·16 + j]} for {@code j < 16}: attention's q·k of one
-   * query with a block of 16 keys stored dimension-major (the 16 positions side by side for each
-   * of the {@code dims} dimensions, {@link FloatRows#KEY_BLOCK}). Each sum is four chains of fused
-   * multiply-adds, over the dimensions {@code d ≡ 0, 1, 2, 3 (mod 4)} in order (the last
+   * {@code out[oo+j] = Σ_d q[qo+d]·k[ko + d·B + j]} for {@code j < B}, {@code B} = {@link
+   * FloatRows#KEY_BLOCK}: attention's q·k of one query with a block of B keys stored
+   * dimension-major (the B positions side by side for each of the {@code dims} dimensions). Each
+   * sum is four chains of fused multiply-adds, over the dimensions {@code d ≡ 0, 1, 2, 3 (mod 4)} in order (the last
    * {@code dims mod 4} dimensions go to the first chain), added as {@code (c0 + c1) + (c2 + c3)}:
    * one position per lane, so every implementation gives the same bits and no lanes are summed.
    */
   default void dotColumns(float[] q, int qo, float[] k, int ko, int dims, float[] out, int oo) {
-    int whole = dims & ~3;
-    for (int j = 0; j < FloatRows.KEY_BLOCK; j++) {
+    int whole = dims & ~3, b = FloatRows.KEY_BLOCK;
+    for (int j = 0; j < b; j++) {
       float c0 = 0, c1 = 0, c2 = 0, c3 = 0;
       int d = 0;
       for (; d < whole; d += 4) {
-        c0 = Math.fma(q[qo + d], k[ko + d * 16 + j], c0);
-        c1 = Math.fma(q[qo + d + 1], k[ko + (d + 1) * 16 + j], c1);
-        c2 = Math.fma(q[qo + d + 2], k[ko + (d + 2) * 16 + j], c2);
-        c3 = Math.fma(q[qo + d + 3], k[ko + (d + 3) * 16 + j], c3);
+        c0 = Math.fma(q[qo + d], k[ko + d * b + j], c0);
+        c1 = Math.fma(q[qo + d + 1], k[ko + (d + 1) * b + j], c1);
+        c2 = Math.fma(q[qo + d + 2], k[ko + (d + 2) * b + j], c2);
+        c3 = Math.fma(q[qo + d + 3], k[ko + (d + 3) * b + j], c3);
       }
       for (; d < dims; d++) {
-        c0 = Math.fma(q[qo + d], k[ko + d * 16 + j], c0);
+        c0 = Math.fma(q[qo + d], k[ko + d * b + j], c0);
       }
       out[oo + j] = (c0 + c1) + (c2 + c3);
     }

@@ -163,21 +163,24 @@ final class PanamaKernelOps implements KernelOps {
 
   // ---------------------------------------------------------------- float rows (attention, SwiGLU)
 
-  /** Lane = position: four vectors of fma chains per {@code L} positions, as the scalar reference sums each one. */
+  /**
+   * Lane = position: four vectors of fma chains per {@code L} positions (L, 8 or 16, divides the
+   * block of 16), as the scalar reference sums each one.
+   */
   @Override
   public void dotColumns(float[] q, int qo, float[] k, int ko, int dims, float[] out, int oo) {
-    int whole = dims & ~3;
-    for (int j = 0; j < FloatRows.KEY_BLOCK; j += L) {
+    int whole = dims & ~3, b = FloatRows.KEY_BLOCK;
+    for (int j = 0; j < b; j += L) {
       FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0;
       int d = 0;
       for (; d < whole; d += 4) {
-        c0 = FloatVector.fromArray(F, k, ko + d * 16 + j).fma(FloatVector.broadcast(F, q[qo + d]), c0);
-        c1 = FloatVector.fromArray(F, k, ko + (d + 1) * 16 + j).fma(FloatVector.broadcast(F, q[qo + d + 1]), c1);
-        c2 = FloatVector.fromArray(F, k, ko + (d + 2) * 16 + j).fma(FloatVector.broadcast(F, q[qo + d + 2]), c2);
-        c3 = FloatVector.fromArray(F, k, ko + (d + 3) * 16 + j).fma(FloatVector.broadcast(F, q[qo + d + 3]), c3);
+        c0 = FloatVector.fromArray(F, k, ko + d * b + j).fma(FloatVector.broadcast(F, q[qo + d]), c0);
+        c1 = FloatVector.fromArray(F, k, ko + (d + 1) * b + j).fma(FloatVector.broadcast(F, q[qo + d + 1]), c1);
+        c2 = FloatVector.fromArray(F, k, ko + (d + 2) * b + j).fma(FloatVector.broadcast(F, q[qo + d + 2]), c2);
+        c3 = FloatVector.fromArray(F, k, ko + (d + 3) * b + j).fma(FloatVector.broadcast(F, q[qo + d + 3]), c3);
       }
       for (; d < dims; d++) {
-        c0 = FloatVector.fromArray(F, k, ko + d * 16 + j).fma(FloatVector.broadcast(F, q[qo + d]), c0);
+        c0 = FloatVector.fromArray(F, k, ko + d * b + j).fma(FloatVector.broadcast(F, q[qo + d]), c0);
       }
       c0.add(c1).add(c2.add(c3)).intoArray(out, oo + j);
     }
